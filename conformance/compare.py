@@ -1,0 +1,186 @@
+"""Comparing a reply with a step's expectation.
+
+The rules (PROTOCOL.md, vectors.schema.json): ``ok`` must match; for a refusal the error code must
+match (the message is ignored); for a result each expected field must be present and equal:
+strings that both read as decimal numbers compare as numbers ("1.50" equals "1.5"), null must be
+null, objects compare recursively, extra reply fields are ignored, and a missing field that the
+step checks is a failure. A number sent as a JSON number where a decimal string is expected is a
+failure (the protocol's numbers are strings). Everything is exact: Decimal, never float.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self):
+        return "MISSING"
+
+
+#: Stands for a value that is not there (a field the reply lacks, or one the step did not expect).
+MISSING: Any = _Missing()
+
+# What an engine may write for a number: the vector's own form (-?digits[.digits]), plus a leading
+# '+', a bare '.5' / '5.', and an exponent ("5E+4" is what Python's Decimal may print).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_fullmatch = _NUMBER.fullmatch
+
+
+class Diff(NamedTuple):
+    """One difference at one step: ``step`` is the index in the case's steps (None for the reset),
+    ``field`` a dotted path ("result.position.size", "error.code", "ok", "reply")."""
+
+    step: int | None
+    op: str
+    field: str
+    expected: Any
+    got: Any
+
+
+def decimal_equal(a: str, b: str) -> bool:
+    """True when both strings read as decimal numbers of equal value."""
+    if _fullmatch(a) is None or _fullmatch(b) is None:
+        return False
+    try:
+        return Decimal(a) == Decimal(b)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
+        return False
+
+
+def compare_value(expected: Any, got: Any, path: str, out: list) -> None:
+    """Append (path, expected, got) for every difference between an expected value and a reply's."""
+    te = type(expected)
+    if te is str:
+        if type(got) is str and (got == expected or decimal_equal(expected, got)):
+            return
+        out.append((path, expected, got))
+    elif expected is None:
+        if got is not None:
+            out.append((path, None, got))
+    elif te is dict:
+        if type(got) is not dict:
+            out.append((path, expected, got))
+            return
+        for key, value in expected.items():
+            sub = got.get(key, MISSING)
+            if sub is MISSING:
+                out.append((f"{path}.{key}" if path else key, value, MISSING))
+            elif type(value) is str and type(sub) is str and value == sub:
+                continue  # the common case, without a call
+            else:
+                compare_value(value, sub, f"{path}.{key}" if path else key, out)
+    elif te is list:
+        if type(got) is not list:
+            out.append((path, expected, got))
+            return
+        for i, value in enumerate(expected):
+            if i >= len(got):
+                out.append((f"{path}[{i}]", value, MISSING))
+            else:
+                compare_value(value, got[i], f"{path}[{i}]", out)
+        if len(got) > len(expected):
+            out.append((f"{path}[{len(expected)}]", MISSING, got[len(expected)]))
+    elif te is bool:
+        if got is not expected:
+            out.append((path, expected, got))
+    elif te is int or te is Decimal:
+        if type(got) not in (int, Decimal) or got != expected:
+            out.append((path, expected, got))
+    elif expected != got or type(expected) is not type(got):
+        out.append((path, expected, got))
+
+
+def compare_step(step, reply: dict, index: int | None, op: str, out: list) -> None:
+    """Append Diffs for one reply (a dict with the right id) against one step's expectation."""
+    ok = reply.get("ok", MISSING)
+    if step.expect_ok:
+        if ok is True:
+            expected = step.expect_result
+            if expected:
+                result = reply.get("result", MISSING)
+                if result is MISSING:
+                    out.append(Diff(index, op, "result", expected, MISSING))
+                    return
+                found: list = []
+                compare_value(expected, result, "result", found)
+                for path, exp, got in found:
+                    out.append(Diff(index, op, path, exp, got))
+            return
+        out.append(Diff(index, op, "ok", True, ok))
+        if ok is False:
+            out.append(Diff(index, op, "error.code", MISSING, error_code(reply)))
+        return
+    # A refusal is expected.
+    if ok is False:
+        code = error_code(reply)
+        if code != step.expect_error:
+            out.append(Diff(index, op, "error.code", step.expect_error, code))
+        return
+    out.append(Diff(index, op, "ok", False, ok))
+    out.append(Diff(index, op, "error.code", step.expect_error, MISSING))
+
+
+def error_code(reply: dict) -> Any:
+    err = reply.get("error", MISSING)
+    if type(err) is dict:
+        return err.get("code", MISSING)
+    return MISSING
+
+
+def render_value(value: Any) -> str:
+    """A value for a diff table: decimal strings bare, other strings quoted, JSON for the rest."""
+    import json
+
+    if value is MISSING:
+        return "<missing>"
+    if type(value) is Marker:
+        return str(value)
+    if type(value) is str:
+        return value if _fullmatch(value) else json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) in (int, Decimal):
+        return f"{value} (a JSON number)"
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def jsonable(value: Any) -> Any:
+    """A value for a JSON report (MISSING becomes None; the caller records which side is missing)."""
+    if value is MISSING:
+        return None
+    if type(value) is Marker:
+        return str(value)
+    if type(value) is Decimal:
+        return str(value)
+    if type(value) is dict:
+        return {k: jsonable(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return [jsonable(v) for v in value]
+    if value is None or type(value) in (str, int, bool):
+        return value
+    return repr(value)
+
+
+class Marker(str):
+    """Text shown as is in a diff (not a value from the vector or the reply): "a reply", "timeout"."""
+
+    __slots__ = ()

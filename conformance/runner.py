@@ -1,0 +1,363 @@
+"""The conformance runner: run vector cases against an engine and judge every case.
+
+For each case the runner sends ``reset`` with the group's contracts and balance, then each step's
+request (ids assigned by the runner, increasing over the run), and compares each reply with the
+step's expectation (compare.py). A case is
+
+- **passed** when every reply matches;
+- **failed** when a reply differs (one Diff per differing field), or the engine crashed, hung past
+  the per-request timeout, wrote a line that is not JSON, or answered with a wrong id; the engine
+  is then stopped and restarted for the next case, so one fault costs one case;
+- **skipped** when it needs an op the engine's ``hello`` does not list, or (for an engine that
+  lists no ops) the engine answered ``UNSUPPORTED`` to a step that expected something else.
+  A skipped case is never counted as passed.
+
+``run_conformance`` is what ``marginspec conform`` calls.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from .compare import MISSING, Diff, Marker, compare_step, error_code, render_value
+from .engines import START, EngineFault, SubprocessEngine, make_engine
+from .loader import Case, VectorFileError, load_vectors, parse_shard, select_cases, shard_cases
+
+PASSED = "passed"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+#: A mismatch between replies and expectations (the other kinds are the engines.EngineFault kinds:
+#: crash, timeout, bad_json, wrong_id, exception, start).
+MISMATCH = "mismatch"
+RESET = "reset"
+SKIP_OPS = "unsupported_op"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+EXIT_NOTHING_SELECTED = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(slots=True, eq=False)
+class CaseResult:
+    case: Case
+    status: str
+    reason: str = ""
+    kind: str | None = None
+    diffs: list[Diff] = field(default_factory=list)
+    seconds: float = 0.0
+    requests: int = 0          # requests answered (reset included)
+    detail: str = ""           # e.g. the tail of the engine's stderr after a crash
+
+    @property
+    def id(self) -> str:
+        return self.case.id
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass(slots=True, eq=False)
+class RunResult:
+    results: list[CaseResult]
+    engine: str = ""
+    hello: dict | None = None
+    seconds: float = 0.0
+    requests: int = 0
+    files: int = 0
+    loaded: int = 0
+    timeout: float | None = None
+    interrupted: bool = False
+    engine_starts: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def passed(self) -> int:
+        return self.count(PASSED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(SKIPPED)
+
+    @property
+    def steps(self) -> int:
+        """Vector steps of the cases that were not skipped (the reset not counted)."""
+        return sum(len(r.case.steps) for r in self.results if r.status != SKIPPED)
+
+    def summary(self) -> dict:
+        return {
+            "total": len(self.results), "passed": self.passed, "failed": self.failed,
+            "skipped": self.skipped, "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 3), "requests": self.requests, "steps": self.steps,
+            "engine": {"command": self.engine, "hello": self.hello, "starts": self.engine_starts},
+            "timeout": self.timeout,
+        }
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self)
+
+
+def exit_code(run: RunResult) -> int:
+    """0 only when every selected case passed (skipped cases are reported but do not fail the run);
+    1 when a case failed; 3 when no case was selected; 130 when the run was interrupted."""
+    if not run.results and not run.interrupted:
+        return EXIT_NOTHING_SELECTED
+    if run.interrupted:
+        return EXIT_INTERRUPTED
+    if any(r.status == FAILED for r in run.results):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def summary_line(run: RunResult) -> str:
+    line = f"{run.passed} passed, {run.failed} failed, {run.skipped} skipped"
+    line += f" in {run.seconds:.2f} s"
+    if run.seconds > 0 and run.requests:
+        line += f" ({run.requests} requests, {run.requests / run.seconds:,.0f}/s)"
+    if run.interrupted:
+        line += " (interrupted)"
+    return line
+
+
+class Runner:
+    """Runs cases over one engine, restarting it after a fault.
+
+    ``engine``: ``"reference"``, a command line (str or argv list), an object with ``handle``, a
+    factory (callable) of such objects, or an engine from engines.py. ``timeout`` is per request
+    (subprocess engines). After ``max_start_failures`` failed starts in a row the engine is not
+    tried again and the remaining cases fail at once ("not run"), so a broken command cannot make
+    a run last cases × timeout.
+    """
+
+    def __init__(self, engine: Any, *, timeout: float = 10.0, stderr: Any = None,
+                 max_start_failures: int = 3) -> None:
+        self.engine = make_engine(engine, timeout=timeout, stderr=stderr)
+        self.timeout = timeout
+        self.max_start_failures = max_start_failures
+        self._bytes = isinstance(self.engine, SubprocessEngine)
+        self.requests = 0
+        self.start_failures = 0
+        self.dead: str | None = None
+
+    @property
+    def description(self) -> str:
+        return str(getattr(self.engine, "command", self.engine))
+
+    # -- one case
+
+    def _ensure_started(self) -> EngineFault | None:
+        eng = self.engine
+        if eng.alive:
+            return None
+        if self.dead is not None:
+            return EngineFault(START, self.dead)
+        try:
+            eng.start()
+        except EngineFault as fault:
+            self.start_failures += 1
+            if self.start_failures >= self.max_start_failures:
+                self.dead = (f"not run: the engine failed to start {self.start_failures} times in a row "
+                             f"(last: {fault.message})")
+            return fault
+        self.start_failures = 0
+        return None
+
+    def run_case(self, case: Case) -> CaseResult:
+        t0 = time.perf_counter()
+        fault = self._ensure_started()
+        if fault is not None:
+            return CaseResult(case, FAILED, fault.message, START, seconds=time.perf_counter() - t0,
+                              detail=fault.detail)
+        eng = self.engine
+        declared = eng.ops
+        if declared is not None and case.ops and not case.ops <= declared:
+            missing = ", ".join(sorted(case.ops - declared))
+            return CaseResult(case, SKIPPED, f"engine does not implement {missing}", SKIP_OPS)
+        next_id = eng.next_id
+        if self._bytes:
+            items = [(next_id(), case.reset_tail_bytes)]
+            items += [(next_id(), s.tail_bytes) for s in case.steps]
+        else:
+            items = [(next_id(), case.reset_tail)]
+            items += [(next_id(), s.tail) for s in case.steps]
+        try:
+            replies = eng.transact(items)
+            fault = None
+        except EngineFault as exc:
+            fault = exc
+            replies = exc.replies
+            eng.kill()
+        except Exception as exc:  # noqa: BLE001 - a runner bug must not lose the verdicts so far
+            fault = EngineFault("runner_error", f"runner error: {type(exc).__name__}: {exc}", 0)
+            replies = []
+            eng.kill()
+        self.requests += len(replies)
+        result = self._judge(case, replies, fault, declared)
+        result.requests = len(replies)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _judge(self, case: Case, replies: list[dict], fault: EngineFault | None,
+               declared: frozenset | None) -> CaseResult:
+        diffs: list[Diff] = []
+        steps = case.steps
+        if replies:
+            first = replies[0]
+            if first.get("ok") is not True:
+                code = error_code(first)
+                diffs.append(Diff(None, "reset", "ok", True, first.get("ok", MISSING)))
+                if code is not MISSING:
+                    diffs.append(Diff(None, "reset", "error.code", MISSING, code))
+                what = f"refused with {code}" if code is not MISSING else f"answered {render_value(first)}"
+                return CaseResult(case, FAILED, f"engine {what} to reset", RESET, diffs)
+            for k in range(1, len(replies)):
+                step = steps[k - 1]
+                reply = replies[k]
+                if (declared is None and not diffs and reply.get("ok") is False
+                        and step.expect_error != "UNSUPPORTED" and error_code(reply) == "UNSUPPORTED"):
+                    return CaseResult(case, SKIPPED, f"engine answered UNSUPPORTED to {step.op}", SKIP_OPS)
+                compare_step(step, reply, step.index, step.op, diffs)
+        if fault is not None:
+            idx = fault.index if fault.index is not None else len(replies)
+            if idx == 0:
+                where, s_index, op = "at the reset", None, "reset"
+            else:
+                step = steps[min(idx, len(steps)) - 1]
+                where, s_index, op = f"at steps[{step.index}] ({step.op})", step.index, step.op
+            diffs.append(Diff(s_index, op, "reply", Marker("a reply"), Marker(f"<{fault.kind}>")))
+            return CaseResult(case, FAILED, f"{fault.message} {where}", fault.kind, diffs, detail=fault.detail)
+        if diffs:
+            d = diffs[0]
+            where = "reset" if d.step is None else f"steps[{d.step}] ({d.op})"
+            reason = f"{where}: {d.field} expected {render_value(d.expected)}, got {render_value(d.got)}"
+            if len(diffs) > 1:
+                reason += f" (+{len(diffs) - 1} more)"
+            return CaseResult(case, FAILED, reason, MISMATCH, diffs)
+        return CaseResult(case, PASSED)
+
+    # -- many cases
+
+    def run(self, cases: Iterable[Case], on_result: Callable[[CaseResult], None] | None = None) -> RunResult:
+        t0 = time.perf_counter()
+        results: list[CaseResult] = []
+        interrupted = False
+        try:
+            for case in cases:
+                result = self.run_case(case)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            self.close()
+        return RunResult(results, engine=self.description, hello=self.engine.hello,
+                         seconds=time.perf_counter() - t0, requests=self.requests,
+                         timeout=self.timeout if self._bytes else None, interrupted=interrupted,
+                         engine_starts=getattr(self.engine, "starts", 0))
+
+    def close(self) -> None:
+        try:
+            self.engine.close()
+        except Exception:  # noqa: BLE001 - closing must not lose a run
+            self.engine.kill()
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def run_cases(engine: Any, cases: Sequence[Case], *, timeout: float = 10.0, stderr: Any = None,
+              on_result: Callable[[CaseResult], None] | None = None) -> RunResult:
+    """Run cases against an engine (see Runner) and return every verdict."""
+    runner = Runner(engine, timeout=timeout, stderr=stderr)
+    return runner.run(cases, on_result)
+
+
+def run_conformance(engine: str, paths: Iterable[Any] | None = None, *, rule: Sequence[str] = (),
+                    flag: Sequence[str] = (), case: Sequence[str] = (), shard: str | None = None,
+                    timeout: float = 10.0, fmt: str = "text", junit: str | None = None,
+                    progress: bool | None = None, out: Any = None, err: Any = None) -> int:
+    """What ``marginspec conform`` does; returns the exit code.
+
+    ``engine``: ``"reference"`` (the in-process reference engine) or a command line. ``paths``:
+    vector files or folders (default: the packaged vectors). Filters: ``rule`` (prefixes of rule
+    ids), ``flag``, ``case`` (ids or globs); ``shard`` "I/N". ``fmt``: "text" or "json" (on
+    ``out``, default stdout); ``junit``: a file to write JUnit XML to; ``progress``: None shows a
+    progress display when ``out`` is a terminal and the format is text.
+
+    Exit codes: 0 every selected case passed (skips allowed), 1 some case failed, 2 bad input
+    (vector file, shard, format, engine), 3 no case selected, 130 interrupted.
+    """
+    from . import report
+
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    if fmt not in ("text", "json"):
+        print(f"error: unknown format {fmt!r} (text or json)", file=err)
+        return EXIT_ERROR
+    try:
+        shard_spec = parse_shard(shard) if shard not in (None, "") else None
+        files = load_vectors(paths)
+    except (VectorFileError, ValueError) as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_ERROR
+    all_cases = [c for vf in files for c in vf.cases]
+    selected = shard_cases(select_cases(all_cases, rule=rule, flag=flag, case=case), shard_spec)
+    if not selected:
+        what = []
+        for name, values in (("--rule", rule), ("--flag", flag), ("--case", case)):
+            what += [f"{name} {v}" for v in values or ()]
+        if shard_spec:
+            what.append(f"--shard {shard_spec[0]}/{shard_spec[1]}")
+        print(f"error: no vector case selected ({len(all_cases)} loaded from {len(files)} file(s)"
+              + (f"; filters: {' '.join(what)}" if what else "") + ")", file=err)
+        empty = RunResult([], engine=str(engine), files=len(files), loaded=len(all_cases))
+        if fmt == "json":
+            report.write_json(empty, out)
+        if junit:
+            report.write_junit(empty, junit)
+        return EXIT_NOTHING_SELECTED
+    try:
+        runner = Runner(engine, timeout=timeout)
+    except (ImportError, ValueError, TypeError) as exc:
+        print(f"error: cannot use engine {engine!r}: {exc}", file=err)
+        return EXIT_ERROR
+    if progress is None:
+        progress = fmt == "text" and _isatty(out)
+    display = report.make_progress(len(selected), out, enabled=bool(progress))
+    try:
+        run = runner.run(selected, display.advance)
+    finally:
+        display.close()
+    run.files = len(files)
+    run.loaded = len(all_cases)
+    if fmt == "json":
+        report.write_json(run, out)
+    else:
+        report.write_text(run, out)
+    if junit:
+        report.write_junit(run, junit)
+    return exit_code(run)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

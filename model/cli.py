@@ -1,0 +1,103 @@
+"""The `marginspec` command line.
+
+Exit codes: 0 success; 1 the subject failed (an invalid rulebook, a violated proof, a failing
+vector, stale generated files); 2 unknown/error results (prover) or bad usage; 3 nothing to run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import __version__
+from .diagnostics import SpecError
+from .rulebook import load_rulebook
+
+SPEC_HELP = "the rulebook directory (default: the shipped rulebook)"
+
+
+def _load(spec):
+    try:
+        return load_rulebook(spec)
+    except SpecError as e:
+        for d in e.diagnostics:
+            click.echo(f"error: {d}", err=True)
+        click.echo(f"{len(e.diagnostics)} error(s) in the rulebook", err=True)
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="marginspec")
+def main():
+    """marginspec: the isolated-margin rulebook, executed, proved, tested and rendered."""
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(path, fmt):
+    """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every error)."""
+    try:
+        rb = load_rulebook(path)
+    except SpecError as e:
+        if fmt == "json":
+            click.echo(json.dumps({"ok": False, "errors": [
+                {"file": d.mark.file if d.mark else None, "line": d.mark.line if d.mark else None,
+                 "col": d.mark.col if d.mark else None, "message": d.message} for d in e.diagnostics]}, indent=2))
+        else:
+            for d in e.diagnostics:
+                click.echo(f"error: {d}", err=True)
+            click.echo(f"{len(e.diagnostics)} error(s)", err=True)
+        sys.exit(1)
+    summary = {"ok": True, "rulebook": rb.name, "version": rb.version, "path": rb.path,
+               "actions": len(rb.actions), "checks": sum(1 for _ in rb.checks()), "derived": len(rb.derived),
+               "invariants": len(rb.invariants), "contracts": sorted(rb.contracts)}
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(f"ok: {rb.name} {rb.version} ({rb.path}): {summary['actions']} actions, {summary['checks']} checks, "
+                   f"{summary['derived']} derived values, {summary['invariants']} invariants, "
+                   f"contracts {', '.join(summary['contracts'])}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--spec", type=click.Path(), help=SPEC_HELP)
+@click.option("--balance", default="10000", show_default=True, help="starting balance when FILE does not begin with reset")
+def simulate(file, fmt, spec, balance):
+    """Run the protocol requests in FILE (YAML or JSON, '-' for stdin) and show replies and positions.
+
+    Without a leading reset, every contract profile of the rulebook is loaded with --balance.
+    """
+    from .engine import ReferenceEngine
+    from .simulate import render_json, render_text
+    from .simulate import simulate as run
+
+    engine = ReferenceEngine(_load(spec))
+    text = sys.stdin.read() if file == "-" else None
+    try:
+        pairs, engine = run(file if file != "-" else "<stdin>", text, balance, engine)
+    except (SpecError, OSError) as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    if fmt == "json":
+        click.echo(render_json(pairs, engine))
+    else:
+        from rich.console import Console
+        render_text(pairs, engine, Console())
+
+
+@main.command()
+@click.option("--spec", type=click.Path(), help=SPEC_HELP)
+def engine(spec):
+    """Serve the engine protocol (PROTOCOL.md v1) on stdin/stdout with the reference engine."""
+    from .engine import ReferenceEngine, serve
+
+    sys.exit(serve(engine=ReferenceEngine(_load(spec))))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,58 @@
+"""Exact numbers at the edges: decimal strings in, decimal strings out, rounding to a step."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+DECIMAL_RE = re.compile(r"[+-]?\d+(?:\.\d+)?\Z")
+
+
+def parse_decimal(text: str) -> Fraction:
+    """A plain decimal string as an exact Fraction; ValueError for anything else (N-numbers)."""
+    if not isinstance(text, str) or not DECIMAL_RE.match(text):
+        raise ValueError(f"{text!r} is not a plain decimal string")
+    return Fraction(text)
+
+
+def format_decimal(q: Fraction) -> str:
+    """The exact decimal text of `q` (no exponent, no trailing zeros); ValueError if it has none."""
+    n, d = q.numerator, q.denominator
+    if d == 1:
+        return str(n)
+    twos = fives = 0
+    r = d
+    while r % 2 == 0:
+        r //= 2
+        twos += 1
+    while r % 5 == 0:
+        r //= 5
+        fives += 1
+    if r != 1:
+        raise ValueError(f"{q} has no finite decimal expansion")
+    k = max(twos, fives)
+    digits = str(abs(n) * (10 ** k // d)).rjust(k + 1, "0")
+    whole, frac = digits[:-k], digits[-k:].rstrip("0")
+    sign = "-" if n < 0 else ""
+    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+def round_to(x: Fraction, step: Fraction, direction: str) -> Fraction:
+    """The multiple of `step` next to `x`: 'up' (ceiling), 'down' (floor) or 'half_away' (from zero)."""
+    q = x / step
+    n, d = q.numerator, q.denominator
+    if d == 1:
+        return x
+    if direction == "up":
+        k = -((-n) // d)
+    elif direction == "down":
+        k = n // d
+    else:
+        k = (2 * abs(n) + d) // (2 * d)
+        if n < 0:
+            k = -k
+    return step * k
+
+
+def is_multiple(x: Fraction, step: Fraction) -> bool:
+    return (x / step).denominator == 1
