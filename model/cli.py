@@ -99,5 +99,24 @@ def engine(spec):
     sys.exit(serve(engine=ReferenceEngine(_load(spec))))
 
 
+def _register() -> None:
+    """Add the commands of marginspec.commands.* (prove, vectors, conform, docs)."""
+    import importlib
+
+    from .commands import COMMANDS
+
+    for name in COMMANDS:
+        module = f"marginspec.commands.{name}"
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        main.add_command(mod.command)
+
+
+_register()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 NODE_CMD = ["node", str(HERE / "engine.js")]
-BASELINE_CMD = [sys.executable, str(REPO / "bench" / "baseline_engine.py")]
+BASELINE_CMD = os.environ.get("SELFTEST_OTHER", "").split() or [sys.executable, str(REPO / "bench" / "baseline_engine.py")]
 TIMEOUT = 10.0
 
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
