@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-DECIMAL_RE = re.compile(r"[+-]?\d+(?:\.\d+)?\Z")
+DECIMAL_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
 
 
 def parse_decimal(text: str) -> Fraction:

@@ -173,6 +173,15 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A conformance flag (spec/flags.yaml): a kind of fault vector cases target."""
+
+    name: str
+    meaning: str
+    if_wrong: str
+
+
+@dataclass(frozen=True)
 class Contract:
     """A contract's parameters as exact numbers; `tiers` is a tuple of {field: value} mappings."""
 
@@ -205,6 +214,7 @@ class Rulebook:
     sources: tuple[Source, ...]
     notes: tuple[Note, ...]
     contracts: Mapping[str, Contract]
+    flags: tuple[Flag, ...] = ()  # spec/flags.yaml (optional section)
 
     def state_field(self, name: str) -> StateField:
         return next(f for f in self.state if f.name == name)
@@ -512,6 +522,7 @@ class _Builder:
         sources = tuple(Source(str(k), str(v["text"]), self.refs(v["covered_by"])) for k, v in doc["sources"].items())
         notes = tuple(Note(str(n["id"]), str(n["title"]), str(n["text"]), str(n.get("why", ""))) for n in doc["notes"])
         contracts = {str(k): self.contract(str(k), v, params, tier_fields) for k, v in doc["contracts"].items()}
+        flags = tuple(Flag(str(k), str(v["meaning"]), str(v["if_wrong"])) for k, v in doc.get("flags", {}).items())
 
         rb = Rulebook(
             name=str(meta["name"]), version=str(meta["version"]), title=str(meta["title"]),
@@ -519,7 +530,7 @@ class _Builder:
             enums=self.enums, enum_descriptions=enum_desc, errors=self.errors, params=tuple(params),
             tier_fields=tuple(tier_fields), state=tuple(state), derived=derived, position_view=view,
             common_checks=tuple(common), actions=actions, liquidation=liquidation, invariants=tuple(invariants),
-            sources=sources, notes=notes, contracts=contracts)
+            sources=sources, notes=notes, contracts=contracts, flags=flags)
         self.cross_references(rb, doc)
         return rb
 
@@ -769,7 +780,8 @@ class _Builder:
         return Contract(symbol, values, tuple(tiers))
 
     def cross_references(self, rb: Rulebook, doc: Node) -> None:
-        ids = rb.rule_ids()
+        # Declared names count even when their formula failed (that error is already reported).
+        ids = rb.rule_ids() | {str(k) for k in doc["derived"]}
         note_ids = {n.id for n in rb.notes}
         source_ids = {s.id for s in rb.sources}
 
