@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -38,6 +39,7 @@ CRASH = "crash"
 TIMEOUT = "timeout"
 BAD_JSON = "bad_json"
 WRONG_ID = "wrong_id"
+EXTRA = "extra_output"
 EXCEPTION = "exception"
 START = "start"
 
@@ -87,20 +89,30 @@ class SubprocessEngine:
     """An engine process started from a command line (a string, split with shlex, or an argv list)."""
 
     def __init__(self, command: str | Sequence[str], *, timeout: float = 10.0, stderr: Any = None,
-                 cwd: str | None = None, env: dict | None = None, next_id: Callable[[], int] | None = None) -> None:
+                 cwd: str | None = None, env: dict | None = None, next_id: Callable[[], int] | None = None,
+                 pipeline: bool = True, start_timeout: float | None = None) -> None:
         self.argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not self.argv:
             raise ValueError("empty engine command")
         self.command = command if isinstance(command, str) else shlex.join(self.argv)
         self.timeout = float(timeout)
+        #: How long the first reply (to hello) may take: start-up is slower than a request
+        #: (an interpreter or a VM boots). Default: the timeout, but at least 10 s.
+        self.start_timeout = float(start_timeout) if start_timeout is not None else max(self.timeout, 10.0)
         self.stderr = stderr  # None: a temporary file; "devnull"; or a path to append to
         self.cwd = cwd
         self.env = env
+        #: Send a whole case at once (the engine still answers one request after the other); False:
+        #: send each request only after the reply to the previous one (slower; for engines that
+        #: cannot take more than one line at a time, which the protocol does not allow).
+        self.pipeline = pipeline
         self.next_id = next_id or _counter()
         self.proc: subprocess.Popen | None = None
         self.hello: dict | None = None
         self.ops: frozenset[str] | None = None
         self.starts = 0
+        self.last_exit: int | None = None
+        self._fresh = False  # spawned, not yet greeted
         self._buf = bytearray()
         self._err_file = None
         self._poll = None
@@ -110,9 +122,12 @@ class SubprocessEngine:
 
     @property
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        """Started, greeted with hello, and still running."""
+        return self.hello is not None and self.proc is not None and self.proc.poll() is None
 
-    def start(self) -> dict:
+    def spawn(self) -> None:
+        """Start the process without talking to it yet (it can boot while the vectors load);
+        start() says hello. Raises EngineFault when the command cannot be run."""
         self.kill()
         err_target: Any
         if self.stderr is None:
@@ -136,22 +151,31 @@ class SubprocessEngine:
         self._buf = bytearray()
         self._in_fd = self.proc.stdin.fileno()
         self._out_fd = self.proc.stdout.fileno()
-        if hasattr(__import__("select"), "poll"):
-            import select
-
+        if hasattr(select, "poll"):
             os.set_blocking(self._in_fd, False)
+            os.set_blocking(self._out_fd, False)
             self._poll = select.poll()
             self._poll.register(self._out_fd, select.POLLIN | select.POLLPRI)
             self._reader = None
         else:  # pragma: no cover - platforms without poll (Windows)
             self._poll = None
             self._reader = _ThreadReader(self.proc.stdout)
+        self._fresh = True
+
+    def start(self) -> dict:
+        """(Re)start the engine if need be and say hello; returns the hello result."""
+        if not (self._fresh and self.proc is not None):
+            self.spawn()
+        self._fresh = False
+        saved, self.timeout = self.timeout, self.start_timeout
         try:
             replies = self.transact([(self.next_id(), HELLO_TAIL)])
         except EngineFault as fault:
             self.kill()
             raise EngineFault(START, f"engine did not answer hello: {fault.message}",
                               detail=fault.detail) from None
+        finally:
+            self.timeout = saved
         reply = replies[0]
         if reply.get("ok") is not True or not isinstance(reply.get("result"), dict):
             self.kill()
@@ -162,18 +186,23 @@ class SubprocessEngine:
 
     def kill(self) -> None:
         proc, self.proc = self.proc, None
+        self.hello = None
+        self._fresh = False
         if proc is not None:
+            self.last_exit = proc.poll()  # not None: the engine had exited by itself
+            if os.name == "posix":
+                # The whole process group, even when its leader is gone: a wrapper ("sh -c ...")
+                # may have left the real engine behind. (A group id is not reused while the group
+                # has members, so this reaches only what we started.)
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
             if proc.poll() is None:
                 try:
-                    if os.name == "posix":
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    else:  # pragma: no cover
-                        proc.kill()
-                except (ProcessLookupError, PermissionError, OSError):
-                    try:
-                        proc.kill()
-                    except OSError:
-                        pass
+                    proc.kill()
+                except OSError:
+                    pass
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:  # pragma: no cover - unkillable
@@ -224,7 +253,8 @@ class SubprocessEngine:
             f.seek(0, os.SEEK_END)
         except (OSError, ValueError):
             return ""
-        return "\n".join(data.splitlines()[-lines:])
+        tail = [ln if len(ln) <= 200 else ln[:200] + "..." for ln in data.splitlines()[-lines:]]
+        return "\n".join(tail)
 
     # -- talking
 
@@ -245,6 +275,19 @@ class SubprocessEngine:
         return f"engine exited with code {code}"
 
     def transact(self, items: Sequence[tuple[int, str | bytes]]) -> list[dict]:
+        if self.pipeline or len(items) == 1:
+            return self._transact(items)
+        replies: list[dict] = []
+        for k, item in enumerate(items):  # lock step: each request after the previous reply
+            try:
+                replies += self._transact([item])
+            except EngineFault as fault:
+                fault.index = k
+                fault.replies = replies
+                raise
+        return replies
+
+    def _transact(self, items: Sequence[tuple[int, str | bytes]]) -> list[dict]:
         if self.proc is None:
             raise EngineFault(CRASH, "engine is not running", 0)
         parts = []
@@ -255,8 +298,6 @@ class SubprocessEngine:
         data = b"".join(parts)
         if self._poll is None:  # pragma: no cover - Windows
             return self._transact_threaded(items, data)
-        import select
-
         POLLOUT = select.POLLOUT
         in_fd, out_fd, poll = self._in_fd, self._out_fd, self._poll
         n = len(items)
@@ -309,6 +350,16 @@ class SubprocessEngine:
                     replies.append(reply)
                     deadline = time.monotonic() + timeout
                 if len(replies) == n:
+                    if not buf and any(fd == out_fd for fd, _ in poll.poll(0)):
+                        try:
+                            buf += os.read(out_fd, _READ_CHUNK)
+                        except OSError:  # includes BlockingIOError: nothing after all
+                            pass
+                    if buf:
+                        extra = bytes(buf)
+                        buf.clear()
+                        raise EngineFault(EXTRA, "engine wrote more than one reply to a request: "
+                                                 f"{_short(extra)} after the reply", n - 1, replies)
                     return replies
                 if len(buf) > _MAX_LINE:
                     raise EngineFault(BAD_JSON, f"engine wrote a line longer than {_MAX_LINE} bytes",
@@ -324,6 +375,8 @@ class SubprocessEngine:
                     if fd == out_fd:
                         try:
                             chunk = os.read(out_fd, _READ_CHUNK)
+                        except BlockingIOError:
+                            continue
                         except OSError:
                             chunk = b""
                         if not chunk:
@@ -511,7 +564,7 @@ def reference_factory() -> Callable[[], Any]:
     return ReferenceEngine
 
 
-def make_engine(engine: Any, *, timeout: float = 10.0, stderr: Any = None):
+def make_engine(engine: Any, *, timeout: float = 10.0, stderr: Any = None, pipeline: bool = True):
     """An engine for the runner: ``"reference"`` (the in-process reference engine), a command line
     (str or argv list), an object with ``handle``, or an already made engine (returned as is)."""
     if hasattr(engine, "transact") and hasattr(engine, "start"):
@@ -519,7 +572,7 @@ def make_engine(engine: Any, *, timeout: float = 10.0, stderr: Any = None):
     if isinstance(engine, str) and engine.strip() == "reference":
         return InProcessEngine(reference_factory(), name="reference (in process)")
     if isinstance(engine, (str, list, tuple)):
-        return SubprocessEngine(engine, timeout=timeout, stderr=stderr)
+        return SubprocessEngine(engine, timeout=timeout, stderr=stderr, pipeline=pipeline)
     if hasattr(engine, "handle"):
         obj = engine
         return InProcessEngine(lambda: obj, name=type(obj).__name__)
@@ -529,4 +582,4 @@ def make_engine(engine: Any, *, timeout: float = 10.0, stderr: Any = None):
 
 
 __all__ = ["EngineFault", "SubprocessEngine", "InProcessEngine", "make_engine", "reference_factory",
-           "CRASH", "TIMEOUT", "BAD_JSON", "WRONG_ID", "EXCEPTION", "START"]
+           "CRASH", "TIMEOUT", "BAD_JSON", "WRONG_ID", "EXTRA", "EXCEPTION", "START"]

@@ -167,6 +167,17 @@ def _validator():
     return cls(vectors_schema())
 
 
+@lru_cache(maxsize=None)
+def _quick_check():
+    """The schema compiled by fastschema (None if it uses a keyword fastschema lacks)."""
+    from .fastschema import UnsupportedSchema, compile_schema
+
+    try:
+        return compile_schema(vectors_schema())
+    except UnsupportedSchema:  # pragma: no cover - the shipped schema is supported
+        return None
+
+
 def protocol_validator(definition: str = "request"):
     """A validator for one definition of protocol.schema.json: ``"request"``, ``"reply"`` or
     ``"reply_to_<op>"`` (a reply to a request of that op, result fields checked)."""
@@ -191,9 +202,13 @@ def _json_path(error) -> str:
 
 def validate_document(doc: Any, path: str = "<vectors>") -> None:
     """Validate a parsed vector document against the schema; raise VectorFileError naming the JSON
-    path of the most relevant error."""
+    path of the most relevant error. A quick compiled check (fastschema) clears valid documents;
+    jsonschema judges and explains the others."""
     from jsonschema.exceptions import best_match
 
+    quick = _quick_check()
+    if quick is not None and quick(doc):
+        return
     errors = list(_validator().iter_errors(doc))
     if not errors:
         return

@@ -137,24 +137,37 @@ class Runner:
 
     ``engine``: ``"reference"``, a command line (str or argv list), an object with ``handle``, a
     factory (callable) of such objects, or an engine from engines.py. ``timeout`` is per request
-    (subprocess engines). After ``max_start_failures`` failed starts in a row the engine is not
+    (subprocess engines); ``pipeline`` sends a case's requests in one write (see
+    engines.SubprocessEngine; False: lock step). After ``max_start_failures`` failed starts in a row the engine is not
     tried again and the remaining cases fail at once ("not run"), so a broken command cannot make
     a run last cases × timeout.
     """
 
     def __init__(self, engine: Any, *, timeout: float = 10.0, stderr: Any = None,
-                 max_start_failures: int = 3) -> None:
-        self.engine = make_engine(engine, timeout=timeout, stderr=stderr)
+                 max_start_failures: int = 3, pipeline: bool = True) -> None:
+        self.engine = make_engine(engine, timeout=timeout, stderr=stderr, pipeline=pipeline)
         self.timeout = timeout
         self.max_start_failures = max_start_failures
         self._bytes = isinstance(self.engine, SubprocessEngine)
         self.requests = 0
         self.start_failures = 0
         self.dead: str | None = None
+        self.hello: dict | None = None  # the engine's last hello result
 
     @property
     def description(self) -> str:
         return str(getattr(self.engine, "command", self.engine))
+
+    def prestart(self) -> None:
+        """Start an engine process now, to boot while the caller does other work (loading the
+        vectors); the first case says hello to it. A command that cannot start is reported by
+        that case."""
+        spawn = getattr(self.engine, "spawn", None)
+        if spawn is not None and not self.engine.alive:
+            try:
+                spawn()
+            except EngineFault:
+                pass
 
     # -- one case
 
@@ -173,6 +186,7 @@ class Runner:
                              f"(last: {fault.message})")
             return fault
         self.start_failures = 0
+        self.hello = eng.hello
         return None
 
     def run_case(self, case: Case) -> CaseResult:
@@ -221,8 +235,9 @@ class Runner:
                 diffs.append(Diff(None, "reset", "ok", True, first.get("ok", MISSING)))
                 if code is not MISSING:
                     diffs.append(Diff(None, "reset", "error.code", MISSING, code))
-                what = f"refused with {code}" if code is not MISSING else f"answered {render_value(first)}"
-                return CaseResult(case, FAILED, f"engine {what} to reset", RESET, diffs)
+                what = f"refused the reset ({code})" if code is not MISSING else \
+                    f"answered the reset with {render_value(first)}"
+                return CaseResult(case, FAILED, f"engine {what}", RESET, diffs)
             for k in range(1, len(replies)):
                 step = steps[k - 1]
                 reply = replies[k]
@@ -264,7 +279,7 @@ class Runner:
             interrupted = True
         finally:
             self.close()
-        return RunResult(results, engine=self.description, hello=self.engine.hello,
+        return RunResult(results, engine=self.description, hello=self.hello,
                          seconds=time.perf_counter() - t0, requests=self.requests,
                          timeout=self.timeout if self._bytes else None, interrupted=interrupted,
                          engine_starts=getattr(self.engine, "starts", 0))
@@ -283,29 +298,29 @@ class Runner:
 
 
 def run_cases(engine: Any, cases: Sequence[Case], *, timeout: float = 10.0, stderr: Any = None,
-              on_result: Callable[[CaseResult], None] | None = None) -> RunResult:
+              on_result: Callable[[CaseResult], None] | None = None, pipeline: bool = True) -> RunResult:
     """Run cases against an engine (see Runner) and return every verdict."""
-    runner = Runner(engine, timeout=timeout, stderr=stderr)
+    runner = Runner(engine, timeout=timeout, stderr=stderr, pipeline=pipeline)
     return runner.run(cases, on_result)
 
 
 def run_conformance(engine: str, paths: Iterable[Any] | None = None, *, rule: Sequence[str] = (),
                     flag: Sequence[str] = (), case: Sequence[str] = (), shard: str | None = None,
                     timeout: float = 10.0, fmt: str = "text", junit: str | None = None,
-                    progress: bool | None = None, out: Any = None, err: Any = None) -> int:
+                    progress: bool | None = None, out: Any = None, err: Any = None,
+                    pipeline: bool = True) -> int:
     """What ``marginspec conform`` does; returns the exit code.
 
     ``engine``: ``"reference"`` (the in-process reference engine) or a command line. ``paths``:
     vector files or folders (default: the packaged vectors). Filters: ``rule`` (prefixes of rule
     ids), ``flag``, ``case`` (ids or globs); ``shard`` "I/N". ``fmt``: "text" or "json" (on
     ``out``, default stdout); ``junit``: a file to write JUnit XML to; ``progress``: None shows a
-    progress display when ``out`` is a terminal and the format is text.
+    progress display when ``out`` is a terminal and the format is text; ``pipeline=False`` sends
+    each request only after the previous reply (slower; see engines.SubprocessEngine).
 
     Exit codes: 0 every selected case passed (skips allowed), 1 some case failed, 2 bad input
     (vector file, shard, format, engine), 3 no case selected, 130 interrupted.
     """
-    from . import report
-
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     if fmt not in ("text", "json"):
@@ -313,8 +328,29 @@ def run_conformance(engine: str, paths: Iterable[Any] | None = None, *, rule: Se
         return EXIT_ERROR
     try:
         shard_spec = parse_shard(shard) if shard not in (None, "") else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_ERROR
+    try:
+        runner = Runner(engine, timeout=timeout, pipeline=pipeline)
+    except (ImportError, ValueError, TypeError) as exc:
+        print(f"error: cannot use engine {engine!r}: {exc}", file=err)
+        return EXIT_ERROR
+    runner.prestart()  # the engine boots while the vectors load
+    try:
+        return _conform(runner, engine, paths, rule, flag, case, shard_spec, fmt, junit, progress, out, err)
+    finally:
+        runner.close()
+
+
+def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag: Sequence[str],
+             case: Sequence[str], shard_spec: tuple[int, int] | None, fmt: str, junit: str | None,
+             progress: bool | None, out: Any, err: Any) -> int:
+    from . import report
+
+    try:
         files = load_vectors(paths)
-    except (VectorFileError, ValueError) as exc:
+    except VectorFileError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_ERROR
     all_cases = [c for vf in files for c in vf.cases]
@@ -333,11 +369,6 @@ def run_conformance(engine: str, paths: Iterable[Any] | None = None, *, rule: Se
         if junit:
             report.write_junit(empty, junit)
         return EXIT_NOTHING_SELECTED
-    try:
-        runner = Runner(engine, timeout=timeout)
-    except (ImportError, ValueError, TypeError) as exc:
-        print(f"error: cannot use engine {engine!r}: {exc}", file=err)
-        return EXIT_ERROR
     if progress is None:
         progress = fmt == "text" and _isatty(out)
     display = report.make_progress(len(selected), out, enabled=bool(progress))

@@ -99,6 +99,48 @@ def engine(spec):
     sys.exit(serve(engine=ReferenceEngine(_load(spec))))
 
 
+STAGES = (
+    ("check", ["check"], "validate the rulebook"),
+    ("prove", ["prove"], "prove every invariant with Z3"),
+    ("vectors", ["vectors"], "regenerate conformance/vectors from the rulebook"),
+    ("docs", ["docs"], "render generated_docs/ from the rulebook"),
+    ("conform", ["conform", "--engine", "reference"], "run every vector against the reference engine"),
+)
+
+
+@main.command(name="all")
+@click.option("--keep-going/--stop", default=True, show_default=True, help="run the later stages after a failure")
+def all_(keep_going):
+    """The main job: check, prove, generate vectors and docs, conform the reference engine.
+
+    Each stage runs as `marginspec STAGE` with its own output; a summary table ends the run. The exit
+    code is the worst of the stages' (0 all good, 1 a failure, 2 unknown/error, 3 nothing ran).
+    """
+    import subprocess
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    rows, worst = [], 0
+    for name, argv, what in STAGES:
+        console.rule(f"[bold]marginspec {' '.join(argv)}[/bold] — {what}")
+        t0 = time.perf_counter()
+        code = subprocess.call([sys.executable, "-m", "marginspec", *argv])
+        rows.append((name, code, time.perf_counter() - t0))
+        worst = max(worst, code)
+        if code and not keep_going:
+            break
+    table = Table(title="marginspec all")
+    for col in ("stage", "result", "seconds"):
+        table.add_column(col)
+    for name, code, secs in rows:
+        table.add_row(name, "[green]ok[/green]" if code == 0 else f"[red]exit {code}[/red]", f"{secs:.1f}")
+    console.print(table)
+    sys.exit(worst)
+
+
 def _register() -> None:
     """Add the commands of marginspec.commands.* (prove, vectors, conform, docs)."""
     import importlib

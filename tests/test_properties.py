@@ -133,6 +133,7 @@ def test_refused_actions_change_nothing_and_losses_never_reach_the_balance(ruleb
     client = fresh(rulebook, balance="20000")
     for _ in range(data.draw(st.integers(1, 25))):
         req = data.draw(requests(rulebook))
+        world_before = client.engine.world
         before = snapshot(client, rulebook)
         bal_before = parse_decimal(json.loads(before)["BTCUSDT"]["available_balance"])
         reply = client.call(req["op"], **req["args"])
@@ -140,6 +141,7 @@ def test_refused_actions_change_nothing_and_losses_never_reach_the_balance(ruleb
         bal_after = parse_decimal(json.loads(after)["BTCUSDT"]["available_balance"])
         if not reply["ok"]:
             assert after == before, (req, reply)
+            assert client.engine.world == world_before, (req, reply)  # the whole state, default_leverage too
             continue
         if bal_after < bal_before:
             # only money moved into a position lowers the balance: open, add, or set_leverage adding margin

@@ -1,0 +1,108 @@
+"""Comparing replies with expectations: decimals as decimals, null as null, missing is a failure."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from marginspec.conformance.compare import MISSING, compare_step, compare_value, decimal_equal
+from marginspec.conformance.loader import Step
+
+
+def diffs(expected, got):
+    out: list = []
+    compare_value(expected, got, "result", out)
+    return out
+
+
+def step(expect_ok=True, error=None, result=None):
+    return Step(0, "query", {}, "", b"", expect_ok, error, result)
+
+
+@pytest.mark.parametrize("a,b", [("1.50", "1.5"), ("1.5", "1.50"), ("50000", "50000.000"), ("-0", "0"),
+                                 ("0.0", "0"), ("5E+4", "50000"), ("+2", "2"), (".5", "0.5")])
+def test_equal_decimals_pass(a, b):
+    assert decimal_equal(a, b)
+    assert diffs({"x": a}, {"x": b}) == []
+
+
+@pytest.mark.parametrize("a,b", [("1.51", "1.5"), ("1.5", "15"), ("0.0001", "0"), ("-1", "1")])
+def test_different_decimals_fail(a, b):
+    assert not decimal_equal(a, b)
+    assert diffs({"x": a}, {"x": b}) == [("result.x", a, b)]
+
+
+@pytest.mark.parametrize("got", ["1.5 ", " 1.5", "1_5", "NaN", "Infinity", "1.5.0", "", "0x10"])
+def test_strings_that_are_not_decimals_compare_as_text(got):
+    assert diffs({"x": "1.5"}, {"x": got}) == [("result.x", "1.5", got)]
+
+
+def test_plain_strings_compare_exactly():
+    assert diffs({"side": "long"}, {"side": "long"}) == []
+    assert diffs({"side": "long"}, {"side": "Long"}) == [("result.side", "long", "Long")]
+
+
+def test_a_json_number_is_not_a_decimal_string():
+    assert diffs({"fee": "0.5"}, {"fee": Decimal("0.5")}) == [("result.fee", "0.5", Decimal("0.5"))]
+    assert diffs({"fee": "1"}, {"fee": 1}) == [("result.fee", "1", 1)]
+
+
+def test_null_must_be_null():
+    assert diffs({"position": None}, {"position": None}) == []
+    assert diffs({"position": None}, {"position": {"side": "long"}}) == [("result.position", None, {"side": "long"})]
+    assert diffs({"mark_price": "1"}, {"mark_price": None}) == [("result.mark_price", "1", None)]
+    assert diffs({"mark_price": None}, {}) == [("result.mark_price", None, MISSING)]
+
+
+def test_booleans_are_not_numbers_or_strings():
+    assert diffs({"liquidated": False}, {"liquidated": False}) == []
+    assert diffs({"liquidated": False}, {"liquidated": 0}) == [("result.liquidated", False, 0)]
+    assert diffs({"liquidated": True}, {"liquidated": "true"}) == [("result.liquidated", True, "true")]
+
+
+def test_nested_objects_missing_and_extra_fields():
+    expected = {"position": {"side": "long", "size": "100", "leverage": "50"}, "available_balance": "9900"}
+    got = {"position": {"side": "long", "size": "100.0", "extra": "x"}, "available_balance": "9900", "more": 1}
+    assert diffs(expected, got) == [("result.position.leverage", "50", MISSING)]
+    assert diffs(expected, {"position": None, "available_balance": "9900"}) == [
+        ("result.position", expected["position"], None)]
+
+
+def test_step_expecting_success():
+    out: list = []
+    compare_step(step(result={"fee": "0.5"}), {"id": 1, "ok": True, "result": {"fee": "0.50"}}, 2, "apply_funding", out)
+    assert out == []
+    compare_step(step(result={"fee": "0.5"}), {"id": 1, "ok": True}, 2, "apply_funding", out)
+    assert [(d.field, d.got) for d in out] == [("result", MISSING)]
+
+
+def test_step_expecting_success_gets_refusal():
+    out: list = []
+    reply = {"id": 1, "ok": False, "error": {"code": "NO_POSITION", "message": "no"}}
+    compare_step(step(result={}), reply, 3, "close_position", out)
+    assert [(d.step, d.op, d.field, d.expected, d.got) for d in out] == [
+        (3, "close_position", "ok", True, False), (3, "close_position", "error.code", MISSING, "NO_POSITION")]
+
+
+def test_step_expecting_refusal():
+    out: list = []
+    ok_code = {"id": 1, "ok": False, "error": {"code": "INSUFFICIENT_COVERAGE", "message": "whatever text"}}
+    compare_step(step(False, "INSUFFICIENT_COVERAGE"), ok_code, 1, "reduce_margin", out)
+    assert out == []  # the message is not compared
+    wrong = {"id": 1, "ok": False, "error": {"code": "LEVERAGE_TOO_HIGH", "message": ""}}
+    compare_step(step(False, "INSUFFICIENT_COVERAGE"), wrong, 1, "reduce_margin", out)
+    assert [(d.field, d.expected, d.got) for d in out] == [("error.code", "INSUFFICIENT_COVERAGE", "LEVERAGE_TOO_HIGH")]
+    out.clear()
+    compare_step(step(False, "INSUFFICIENT_COVERAGE"), {"id": 1, "ok": True, "result": {}}, 1, "reduce_margin", out)
+    assert [(d.field, d.expected, d.got) for d in out] == [("ok", False, True),
+                                                          ("error.code", "INSUFFICIENT_COVERAGE", MISSING)]
+    out.clear()
+    compare_step(step(False, "NO_POSITION"), {"id": 1, "ok": False, "error": "NO_POSITION"}, 1, "x", out)
+    assert [(d.field, d.got) for d in out] == [("error.code", MISSING)]  # error must be an object
+
+
+def test_reply_without_ok():
+    out: list = []
+    compare_step(step(result={}), {"id": 1, "result": {}}, 0, "query", out)
+    assert [(d.field, d.expected, d.got) for d in out] == [("ok", True, MISSING)]
