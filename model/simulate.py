@@ -77,22 +77,19 @@ def render_text(pairs, engine, console) -> None:
     acct = next(iter(pos.values()), None)
     if acct:
         console.print(f"available_balance {acct['available_balance']}   insurance_fund {acct['insurance_fund']}")
-    fields = engine.rb.position_view
-    table = Table(title="Positions")
-    table.add_column("symbol")
-    table.add_column("mode")
-    table.add_column("mark")
-    for f in fields:
-        table.add_column(f, justify="right")
-    for sym, q in pos.items():
-        p = q["position"]
-        if p is None:
-            continue
-        table.add_row(sym, q["margin_mode"], str(q["mark_price"]), *[("—" if p[f] is None else str(p[f])) for f in fields])
-    if table.row_count:
-        console.print(table)
-    else:
+    open_ = {sym: q for sym, q in pos.items() if q["position"] is not None}
+    if not open_:
         console.print("no open positions")
+        return
+    table = Table(title="Positions")
+    table.add_column("")
+    for sym in open_:
+        table.add_column(sym, justify="right")
+    table.add_row("margin_mode", *[q["margin_mode"] for q in open_.values()])
+    table.add_row("mark_price", *[str(q["mark_price"]) for q in open_.values()])
+    for f in engine.rb.position_view:
+        table.add_row(f, *["—" if q["position"][f] is None else str(q["position"][f]) for q in open_.values()])
+    console.print(table)
 
 
 def render_json(pairs, engine) -> str:
