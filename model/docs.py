@@ -1,0 +1,1269 @@
+"""The rulebook rendered for people: generated_docs/rulebook.md and generated_docs/index.html.
+
+Everything comes from the loaded Rulebook; two optional inputs add to it when present:
+- the prover's report (`<out>/proof-report.json`, a JSON object with a `results` list of
+  {id, kind, status, seconds, assumptions, counterexample, invariants?}): proof status per invariant;
+- the conformance vectors (`conformance/vectors/*.json`): worked examples (cases with
+  `source: known_answer`) and the vector column of the traceability matrix.
+The worked examples of the reference engine are always computed from the rulebook being rendered,
+so a change of a rate changes them. Output is byte-identical from run to run: no timestamps, no
+absolute paths, every unordered collection sorted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from html import escape
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import jinja2
+
+from . import ast
+from .engine import ReferenceEngine
+from .interpreter import Env, compile_expr
+from .mathml import Box, Formula, Ident, Literal, MathRenderer, Op, row, symbol_box
+from .numbers import format_decimal, parse_decimal
+from .printer import to_text
+from .rulebook import Action, Check, Effect, Rulebook
+
+OUTPUT_FILES = {"rulebook.md": ("md", "rulebook.md.j2"), "index.html": ("html", "index.html.j2")}  # name: (format, template)
+PROOF_REPORT = "proof-report.json"
+MAX_VECTOR_EXAMPLES = 12
+TRACE_SAMPLE = 4
+
+
+# =========================================================================== inputs
+@dataclass(frozen=True)
+class VectorCase:
+    file: str
+    group_title: str
+    contracts: Mapping[str, Any]
+    available_balance: str
+    id: str
+    title: str
+    rules: tuple[str, ...]
+    source: str
+    level: str
+    steps: tuple[Mapping[str, Any], ...]
+    comment: str = ""
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    vectors: tuple[VectorCase, ...] = ()
+    vector_files: tuple[str, ...] = ()
+    vector_problems: tuple[str, ...] = ()
+    proofs: Mapping[str, Any] | None = None
+    proof_problem: str | None = None
+
+
+def load_vectors(directory: Path | None) -> tuple[tuple[VectorCase, ...], tuple[str, ...], tuple[str, ...]]:
+    """Every case of every `*.json` vector file in `directory`, in file-name then file order."""
+    if directory is None or not Path(directory).is_dir():
+        return (), (), ()
+    cases, files, problems = [], [], []
+    for path in sorted(Path(directory).glob("*.json"), key=lambda p: p.name):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            groups = doc["groups"]
+            files.append(path.name)
+            for g in groups:
+                for c in g["cases"]:
+                    cases.append(VectorCase(
+                        file=path.name, group_title=str(g.get("title", "")), contracts=g["contracts"],
+                        available_balance=str(g["available_balance"]), id=str(c["id"]), title=str(c["title"]),
+                        rules=tuple(str(r) for r in c.get("rules", ())), source=str(c.get("source", "")),
+                        level=str(c.get("level", "")), steps=tuple(c["steps"]), comment=str(c.get("comment", "")),
+                        flags=tuple(str(f) for f in c.get("flags", ()))))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            problems.append(f"{path.name}: not a readable vector file ({type(e).__name__})")
+    return tuple(cases), tuple(files), tuple(problems)
+
+
+def load_proofs(path: Path | None) -> tuple[Mapping[str, Any] | None, str | None]:
+    if path is None or not Path(path).is_file():
+        return None, None
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+            return None, f"{Path(path).name}: no 'results' list"
+        return doc, None
+    except (OSError, ValueError) as e:
+        return None, f"{Path(path).name}: unreadable ({type(e).__name__})"
+
+
+# =========================================================================== numbers
+def fmt(v: Any) -> str:
+    """A value as the docs show it: exact decimals, else 12 significant digits and an ellipsis."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Fraction):
+        try:
+            return format_decimal(v)
+        except ValueError:
+            with localcontext() as ctx:
+                ctx.prec = 12
+                d = Decimal(v.numerator) / Decimal(v.denominator)
+            return f"{d:f}" + "…"
+    if isinstance(v, int):
+        return str(v)
+    return str(v)
+
+
+def _value_node(v: Any) -> ast.Expr:
+    if v is None:
+        return ast.Null()
+    if isinstance(v, bool):
+        return ast.Bool(v)
+    if isinstance(v, Fraction):
+        return ast.Num(v, fmt(v))
+    if isinstance(v, int):
+        return ast.Num(Fraction(v), str(v))
+    return ast.Str(str(v))
+
+
+def instantiate(e: ast.Expr, env: Env) -> ast.Expr:
+    """`e` with every name replaced by its value in `env`, the branches not taken dropped, tier
+    lookups resolved and solve_tier replaced by the formula of the tier it settles on."""
+    if isinstance(e, (ast.Num, ast.Str, ast.Null, ast.Bool)):
+        return e
+    if isinstance(e, ast.Name):
+        return _value_node(env[e.name])
+    if isinstance(e, ast.If):
+        return instantiate(e.then if compile_expr(e.cond)(env) else e.otherwise, env)
+    if isinstance(e, ast.TierField):
+        return _value_node(compile_expr(e)(env))
+    if isinstance(e, ast.SolveTier):
+        vf, cf = compile_expr(e.value), compile_expr(e.cond)
+        chosen = None
+        for bound in env["__tier_envs__"]:
+            sub = Env(bound, {}, env)
+            sub["value"] = vf(sub)
+            chosen = sub
+            if cf(sub):
+                break
+        return instantiate(e.value, chosen)
+    if isinstance(e, ast.Unary):
+        return ast.Unary(e.op, instantiate(e.operand, env))
+    if isinstance(e, ast.Binary):
+        return ast.Binary(e.op, instantiate(e.left, env), instantiate(e.right, env))
+    if isinstance(e, ast.Compare):
+        return ast.Compare(e.op, instantiate(e.left, env), instantiate(e.right, env))
+    if isinstance(e, ast.Logic):
+        return ast.Logic(e.op, instantiate(e.left, env), instantiate(e.right, env))
+    if isinstance(e, ast.Call):
+        return ast.Call(e.func, tuple(instantiate(a, env) for a in e.args))
+    if isinstance(e, ast.Round):
+        return ast.Round(instantiate(e.value, env), instantiate(e.step, env), e.direction)
+    raise TypeError(type(e).__name__)  # pragma: no cover
+
+
+def _solve_tier_index(e: ast.Expr, env: Env) -> int | None:
+    """The (1-based) tier a solve_tier in `e` settles on, if `e` has one."""
+    for node in ast.walk(e):
+        if isinstance(node, ast.SolveTier):
+            vf, cf = compile_expr(node.value), compile_expr(node.cond)
+            tiers = env["__tier_envs__"]
+            for i, bound in enumerate(tiers, 1):
+                sub = Env(bound, {}, env)
+                sub["value"] = vf(sub)
+                if cf(sub):
+                    return i
+            return len(tiers)
+    return None
+
+
+def _dec(v: Any) -> Any:
+    """Protocol values compared as decimals ("1.50" equals "1.5")."""
+    if isinstance(v, str):
+        try:
+            return parse_decimal(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _matches(expected: Any, got: Any) -> bool:
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and all(k in got and _matches(v, got[k]) for k, v in expected.items())
+    return _dec(expected) == _dec(got)
+
+
+# =========================================================================== ccxt
+# Protocol names (PROTOCOL.md) to ccxt's unified names, for engine developers. The rows are driven
+# by the rulebook (every position field, account field, contract parameter, tier field, action and
+# error code gets a row); this table only supplies the ccxt side.
+CCXT: dict[str, tuple[str, str, str]] = {
+    # name: (ccxt name, ccxt structure or method, remark)
+    "side": ("side", "Position", "'long' / 'short', the same values"),
+    "size": ("contracts", "Position", "number of contracts"),
+    "entry_price": ("entryPrice", "Position", ""),
+    "isolated_margin": ("initialMargin, collateral", "Position",
+                        "in isolated mode the margin locked in the position is initialMargin; ccxt documents "
+                        "collateral as 'the maximum amount of collateral that can be lost, affected by pnl' "
+                        "(in its own example collateral = initialMargin + unrealizedPnl, i.e. equity): "
+                        "check which one an exchange fills"),
+    "notional": ("notional", "Position", ""),
+    "unrealized_pnl": ("unrealizedPnl", "Position", ""),
+    "equity": ("collateral", "Position", "when the exchange reports collateral including PnL; "
+                                          "else initialMargin + unrealizedPnl"),
+    "maintenance_margin": ("maintenanceMargin", "Position", ""),
+    "leverage": ("leverage", "Position", "ccxt gives the configured leverage on some exchanges; here it is "
+                                         "notional / isolated_margin at the mark"),
+    "liquidation_price": ("liquidationPrice", "Position", ""),
+    "bankruptcy_price": ("—", "Position.info", "no unified field; exchange-specific in info"),
+    "available_balance": ("free", "fetchBalance()[quote]", "the quote currency's free balance"),
+    "insurance_fund": ("—", "", "not exposed per account"),
+    "margin_mode": ("marginMode", "Position, setMarginMode", "'isolated' / 'cross' (older: isolated: true)"),
+    "mark_price": ("markPrice", "Position, Ticker", ""),
+    "default_leverage": ("leverage", "setLeverage / fetchLeverage", ""),
+    "has_position": ("—", "fetchPosition", "a position with contracts > 0"),
+    "contract_multiplier": ("contractSize", "Market, Position", ""),
+    "tick_size": ("precision.price", "Market", "with precisionMode TICK_SIZE"),
+    "lot_size": ("precision.amount", "Market", "with precisionMode TICK_SIZE; limits.amount.min"),
+    "money_step": ("—", "", "exchange-specific"),
+    "liquidation_buffer_rate": ("—", "", "exchange-specific (insurance-fund clearance fee)"),
+    "max_notional": ("maxNotional", "fetchLeverageTiers", "the tier's minNotional is the previous tier's maxNotional"),
+    "maintenance_margin_rate": ("maintenanceMarginRate", "fetchLeverageTiers",
+                                "Position.maintenanceMarginPercentage is maintenance_margin / notional"),
+    "max_leverage": ("maxLeverage", "fetchLeverageTiers", ""),
+    "maintenance_amount": ("—", "fetchLeverageTiers → info", "no unified field (Binance: cum)"),
+    "set_mark_price": ("markPrice", "fetchTicker / watchTicker", "the exchange publishes it; the protocol sets it"),
+    "set_margin_mode": ("setMarginMode(marginMode, symbol)", "method", ""),
+    "set_leverage": ("setLeverage(leverage, symbol)", "method", ""),
+    "open_position": ("createOrder(symbol, 'market', 'buy'|'sell', amount)", "method",
+                      "side long = buy, short = sell; the margin comes from the leverage set before"),
+    "add_margin": ("addMargin(symbol, amount)", "method", "returns a MarginModification {type: 'add', amount, total}"),
+    "reduce_margin": ("reduceMargin(symbol, amount)", "method",
+                      "returns a MarginModification {type: 'reduce', amount, total}"),
+    "apply_funding": ("fetchFundingHistory", "method", "each entry's amount is a settled fee; signs differ by exchange"),
+    "close_position": ("closePosition(symbol)", "method", "or createOrder with reduceOnly"),
+    "query": ("fetchPosition(symbol), fetchBalance()", "method", ""),
+    "liquidation": ("fetchMyLiquidations", "method", "a Liquidation's price is the fill price"),
+    "UNKNOWN_SYMBOL": ("BadSymbol", "exception", ""),
+    "INVALID_ARGUMENT": ("BadRequest, ArgumentsRequired", "exception", ""),
+    "INSUFFICIENT_BALANCE": ("InsufficientFunds", "exception", ""),
+    "NOTIONAL_TOO_LARGE": ("InvalidOrder", "exception", ""),
+    "BELOW_MIN_MARGIN": ("InvalidOrder", "exception", ""),
+    "NO_MARK_PRICE": ("ExchangeError", "exception", ""),
+    "POSITION_EXISTS": ("ExchangeError", "exception", ""),
+    "NO_POSITION": ("ExchangeError", "exception", ""),
+    "INSUFFICIENT_COVERAGE": ("ExchangeError", "exception", "often InsufficientFunds or BadRequest"),
+    "LEVERAGE_TOO_HIGH": ("BadRequest", "exception", ""),
+    "MODE_LOCKED": ("ExchangeError", "exception", "some exchanges: MarginModeAlreadySet for a no-op change"),
+}
+# Values an engine developer usually needs that the protocol does not carry, and how to get them.
+CCXT_EXTRA: tuple[tuple[str, str, str], ...] = (
+    ("marginRatio", "maintenance_margin / equity", "liquidated when it reaches 1 (equity <= maintenance margin)"),
+    ("maintenanceMarginPercentage", "maintenance_margin / notional", ""),
+    ("initialMarginPercentage", "isolated_margin / notional", "1 / leverage, before rounding"),
+    ("contractSize", "contract_multiplier", "base_quantity N = contracts × contractSize"),
+    ("percentage", "unrealized_pnl / isolated_margin × 100", ""),
+)
+
+
+# =========================================================================== the builder
+_ID_RE = re.compile(r"(`[^`]+`)|\b(S\d{1,2}|N-[a-z0-9]+(?:-[a-z0-9]+)*|INV-[a-z0-9]+(?:-[a-z0-9]+)*|"
+                    r"[A-Z][A-Z]+(?:_[A-Z]+)+|[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+)\b")
+
+
+@dataclass
+class Piece:
+    kind: str  # text | code | ref
+    text: str
+
+
+class Builder:
+    """Builds the view model both templates render."""
+
+    def __init__(self, rb: Rulebook, inputs: Inputs):
+        self.rb = rb
+        self.inputs = inputs
+        self.symbols = {d.name: d.symbol for d in rb.derived if d.symbol}
+        self.ids = rb.rule_ids()
+        self.math = MathRenderer(self.symbols)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def f(self, e: ast.Expr | None, value_symbol: str | None = None, stacked: bool = True) -> Formula | None:
+        if e is None:
+            return None
+        return Formula.of(MathRenderer(self.symbols, value_symbol).formula(e, stacked=stacked), to_text(e))
+
+    def fbox(self, b: Box, source: str = "") -> Formula:
+        return Formula.of(b, source)
+
+    def assign(self, name: str, e: ast.Expr, sign: str = ":=", stacked: bool = False) -> Formula:
+        return Formula.of(self.math.definition(name, e, sign, stacked), f"{name} {sign} {to_text(e)}")
+
+    def prose(self, text: str) -> list[Piece]:
+        """Text split into plain text, `code` and references to rule ids (linked by the templates)."""
+        out: list[Piece] = []
+        pos = 0
+        for m in _ID_RE.finditer(text):
+            if m.group(1):
+                inner = m.group(1)[1:-1]
+                piece = Piece("ref", inner) if inner in self.ids else Piece("code", inner)
+            else:
+                word = m.group(2)
+                if word not in self.ids:
+                    continue
+                piece = Piece("ref", word)
+            if m.start() > pos:
+                out.append(Piece("text", text[pos:m.start()]))
+            out.append(piece)
+            pos = m.end()
+        if pos < len(text):
+            out.append(Piece("text", text[pos:]))
+        return out
+
+    def unit_text(self, type_name: str, nullable: bool = False) -> str:
+        return type_name + (" or null" if nullable else "")
+
+    # -- sections --------------------------------------------------------------------------
+    def build(self) -> dict[str, Any]:
+        rb = self.rb
+        self.proof_index = self.proofs()
+        self.vec_by_rule = self.vectors_by_rule()
+        ctx = {
+            "title": rb.title, "name": rb.name, "version": rb.version, "summary": self.prose(rb.summary),
+            "legend": self.legend(), "units": self.units(), "enums": self.enums(), "state": self.state(),
+            "params": self.params(rb.params), "tier_fields": self.params(rb.tier_fields),
+            "profiles": self.profiles(), "derived": self.derived(), "common_checks": self.common_checks(),
+            "actions": [self.action(a) for a in rb.actions.values()], "liquidation": self.liquidation(),
+            "stories": self.stories(), "vector_examples": self.vector_examples(),
+            "invariants": self.invariants(), "other_proofs": self.other_proofs(), "trace": self.trace(),
+            "notes": self.notes(), "errors": self.errors(), "flags": self.flags(), "ccxt": self.ccxt(), "ccxt_extra": CCXT_EXTRA,
+            "inputs": self.input_summary(), "proof_summary": self.proof_summary(),
+        }
+        ctx["toc"] = self.toc(ctx)
+        return ctx
+
+    def toc(self, ctx) -> list[dict]:
+        def sub(items, code=True):
+            return [{"id": i, "title": t, "code": code} for i, t in items]
+        return [
+            {"id": "sec-reading", "title": "How to read this rulebook", "children": []},
+            {"id": "sec-units", "title": "Units", "children": []},
+            {"id": "sec-state", "title": "State", "children": []},
+            {"id": "sec-parameters", "title": "Parameters and contract profiles",
+             "children": sub((f"profile-{p['symbol']}", p["symbol"]) for p in ctx["profiles"])},
+            {"id": "sec-derived", "title": "Derived values", "children": sub((d["name"], d["name"]) for d in ctx["derived"])},
+            {"id": "sec-actions", "title": "Actions",
+             "children": sub([("sec-common-checks", "common checks")] + [(a["name"], a["name"]) for a in ctx["actions"]])},
+            {"id": "liquidation", "title": "Liquidation", "children": []},
+            {"id": "sec-examples", "title": "Worked examples",
+             "children": sub([(s["anchor"], s["title"]) for s in ctx["stories"]]
+                             + ([("sec-vector-examples", "From the conformance vectors")] if ctx["vector_examples"] else []),
+                             code=False)},
+            {"id": "sec-invariants", "title": "Invariants and proofs", "children": []},
+            {"id": "sec-trace", "title": "Traceability S1–S21", "children": []},
+            {"id": "sec-notes", "title": "Interpretation notes", "children": []},
+            {"id": "sec-errors", "title": "Error codes", "children": []},
+            *([{"id": "sec-flags", "title": "Conformance flags", "children": []}] if ctx["flags"] else []),
+            {"id": "sec-ccxt", "title": "Protocol names and ccxt", "children": []},
+            {"id": "sec-inputs", "title": "About this document", "children": []},
+        ]
+
+    def legend(self) -> list[dict]:
+        demo = [
+            (ast.Round(ast.Name("x"), ast.Name("s"), "up"), "x rounded up to a multiple of s (towards +∞)"),
+            (ast.Round(ast.Name("x"), ast.Name("s"), "down"), "x rounded down to a multiple of s (towards −∞)"),
+            (ast.Round(ast.Name("x"), ast.Name("s"), "half_away"),
+             "x rounded to the nearest multiple of s, a half away from zero"),
+            (ast.TierField(ast.Name("n"), "f"),
+             "field f of the risk tier of notional n: the first tier whose max_notional ≥ n, else the last"),
+            (ast.Name("tier.f"), "field f of tier k, the tier being tried when a formula is solved tier by tier"),
+            (ast.Name("first_tier.f"), "field f of the first tier"),
+            (ast.Name("last_tier.f"), "field f of the last tier"),
+            (ast.Name("arg.x"), "the argument x of the request"),
+        ]
+        out = [{"formula": self.fbox(self.math.box(e), to_text(e)), "text": t} for e, t in demo]
+        out.append({"formula": self.fbox(row(Ident("x"), Op(":="), Ident("e"))),
+                    "text": "an effect: x takes the value of e (all right-hand sides of one step are read first)"})
+        return out
+
+    def units(self) -> list[dict]:
+        rb = self.rb
+        out = []
+        for u in rb.unit_defs:
+            parts = [(dim, "" if exp == 1 else str(exp).replace("-", "−"))
+                     for dim, exp in zip(rb.units.dimensions, u.dims) if exp]
+            used = sorted({p.name for p in rb.params + rb.tier_fields if p.unit == u.name}
+                          | {s.name for s in rb.state if s.type_name == u.name}
+                          | {d.name for d in rb.derived if d.type_name == u.name})
+            out.append({"id": f"unit-{u.name}", "name": u.name, "dims": parts,
+                        "description": self.prose(u.description), "used_by": used})
+        return out
+
+    def enums(self) -> list[dict]:
+        return [{"id": f"enum-{k}", "name": k, "choices": list(v), "description": self.prose(self.rb.enum_descriptions.get(k, ""))}
+                for k, v in self.rb.enums.items()]
+
+    def state(self) -> list[dict]:
+        titles = {"account": "Account (shared by every symbol)", "symbol": "Per symbol", "position": "Per position (at most one per symbol)"}
+        out = []
+        for scope in ("account", "symbol", "position"):
+            fields = [{"name": s.name, "type": self.unit_text(s.type_name, s.ty.nullable),
+                       "initial": "—" if s.initial is None and scope in ("position",) else
+                       ("given by reset" if s.initial is None and scope == "account" else fmt(s.initial)),
+                       "description": self.prose(s.description)}
+                      for s in self.rb.state if s.scope == scope]
+            out.append({"scope": scope, "title": titles[scope], "fields": fields})
+        return out
+
+    def params(self, params) -> list[dict]:
+        return [{"name": p.name, "unit": p.unit, "domain": self.f(p.domain),
+                 "default": fmt(p.default) if p.default is not None else "—", "description": self.prose(p.description)}
+                for p in params]
+
+    def profiles(self) -> list[dict]:
+        out = []
+        for sym, c in self.rb.contracts.items():
+            params = [{"name": p.name, "value": fmt(c.params[p.name]), "unit": p.unit} for p in self.rb.params
+                      if p.name in c.params]
+            tiers, prev = [], Fraction(0)
+            for k, t in enumerate(c.tiers, 1):
+                mmr, amt, mx, lev = (t.get("maintenance_margin_rate"), t.get("maintenance_amount"),
+                                     t.get("max_notional"), t.get("max_leverage"))
+                cells = []
+                for f in self.rb.tier_fields:
+                    v = t.get(f.name)
+                    note = f"{fmt(v * 100)} %" if f.unit == "rate" and v is not None else ""
+                    cells.append({"value": fmt(v), "note": note})
+                tiers.append({"k": k, "from": fmt(prev) if mx is not None else "", "cells": cells,
+                              "min_margin_rate": fmt(1 / lev) if lev else "",
+                              "mm_at_max": fmt(mx * mmr - amt) if None not in (mx, mmr, amt) else ""})
+                prev = mx if mx is not None else prev
+            out.append({"symbol": sym, "anchor": f"profile-{sym}", "params": params, "tiers": tiers,
+                        "tier_columns": [f.name for f in self.rb.tier_fields]})
+        return out
+
+    # -- derived ---------------------------------------------------------------------------
+    def roundings(self, e: ast.Expr, cond: ast.Expr | None = None, otherwise: bool = False) -> list[dict]:
+        if isinstance(e, ast.If):
+            return self.roundings(e.then, e.cond, False) + self.roundings(e.otherwise, None, True)
+        if isinstance(e, ast.Round):
+            words = {"up": "up", "down": "down", "half_away": "half away from zero"}[e.direction]
+            return [{"direction": words, "value": self.f(e.value), "step": self.f(e.step),
+                     "cond": self.f(cond), "otherwise": otherwise and cond is None}]
+        out = []
+        for c in e.children():
+            out += self.roundings(c)
+        return out
+
+    def derived(self) -> list[dict]:
+        rounded = set()
+        out = []
+        for d in self.rb.derived:
+            rnd = self.roundings(d.expr)
+            if rnd:
+                rounded.add(d.name)
+            inherits = sorted((ast.names(d.expr) & rounded) - {d.name})
+            out.append({
+                "name": d.name, "symbol": self.fbox(symbol_box(d.symbol), d.symbol) if d.symbol else None,
+                "unit": d.type_name, "nullable": d.ty.nullable, "description": self.prose(d.description),
+                "formula": Formula.of(MathRenderer(self.symbols, d.symbol).definition(d.name, d.expr),
+                                      f"{d.name} = {to_text(d.expr)}"),
+                "source_text": to_text(d.expr), "roundings": rnd, "inherits": inherits,
+                "sources": list(d.sources), "notes": list(d.notes),
+                "vectors": len(self.vec_by_rule.get(d.name, ())),
+            })
+        return out
+
+    # -- actions ---------------------------------------------------------------------------
+    def common_checks(self) -> list[dict]:
+        return [{"id": c.id, "error": c.error, "message": c.message, "text": self.prose(c.text), "notes": list(c.notes)}
+                for c in self.rb.common_checks]
+
+    def check(self, n: int, c: Check) -> dict:
+        return {"n": n, "id": c.id, "require": self.f(c.require), "when": self.f(c.when),
+                "with": [self.assign(name, e) for name, e in c.with_], "error": c.error, "message": c.message,
+                "origin": c.origin, "sources": list(c.sources), "notes": list(c.notes),
+                "vectors": len(self.vec_by_rule.get(c.id, ()))}
+
+    def effect(self, e: Effect) -> dict:
+        if e.kind == "set":
+            what, formulas = "set", [self.assign(n, x) for n, x in e.assignments]
+        elif e.kind == "create_position":
+            what, formulas = "open a position with", [self.assign(n, x) for n, x in e.assignments]
+        elif e.kind == "remove_position":
+            what, formulas = "remove the position", []
+        else:
+            what, formulas = "liquidate if", [self.f(e.cond)]
+        return {"kind": e.kind, "what": what, "formulas": formulas, "when": self.f(e.when), "origin": e.origin}
+
+    def action(self, a: Action) -> dict:
+        checks, rows, n = list(a.checks), [], 0
+        calls = {c.id: c for c in a.calls}
+        seen_calls = set()
+        for c in checks:
+            call_id = c.id.rsplit(".", 1)[0] if c.origin else None
+            if call_id in calls and call_id not in seen_calls:
+                seen_calls.add(call_id)
+                call = calls[call_id]
+                rows.append({"call": True, "id": call.id, "action": call.action, "when": self.f(call.when),
+                             "args": [self.fbox(row(Ident(name), Op("="), self.math.box(e)), f"{name} = {to_text(e)}")
+                                      for name, e in call.args]})
+            n += 1
+            rows.append({"call": False, **self.check(n, c)})
+        for call in a.calls:  # a call whose callee has no checks still gets its anchor
+            if call.id not in seen_calls:
+                rows.append({"call": True, "id": call.id, "action": call.action, "when": self.f(call.when),
+                             "args": [self.fbox(row(Ident(name), Op("="), self.math.box(e)), f"{name} = {to_text(e)}")
+                                      for name, e in call.args]})
+        args = [{"name": x.name, "type": x.type_name, "optional": x.optional, "valid": self.f(x.valid),
+                 "choices": list(self.rb.enums.get(x.type_name, ()))} for x in a.args]
+        result = []
+        for r in a.result:
+            result.append({"name": r.name, "expr": self.f(r.expr), "view": list(r.view) if r.view else None,
+                           "when": self.f(r.when), "omit_null": r.omit_null})
+        return {"name": a.name, "description": self.prose(a.description), "args": args,
+                "lets": [self.assign(n, e, "=", stacked=True) for n, e in a.lets], "checks": rows,
+                "effects": [self.effect(e) for e in a.effects], "result": result, "sources": list(a.sources),
+                "notes": list(a.notes), "vectors": len(self.vec_by_rule.get(a.name, ())),
+                "ccxt": CCXT.get(a.name, ("—", "", ""))[0]}
+
+    def liquidation(self) -> dict:
+        liq = self.rb.liquidation
+        return {"description": self.prose(liq.description), "lets": [self.assign(n, e, "=", stacked=True) for n, e in liq.lets],
+                "effects": [self.effect(e) for e in liq.effects], "sources": list(liq.sources), "notes": list(liq.notes),
+                "triggers": [{"action": a.name, "cond": self.f(e.cond)} for a in self.rb.actions.values()
+                             for e in a.effects if e.kind == "liquidate_if"]}
+
+    # -- worked examples (the reference engine on the rulebook's own profiles) --------------
+    def stories(self) -> list[dict]:
+        return [s for s in (self.story(spec) for spec in _stories(self.rb)) if s is not None]
+
+    def story(self, spec: "Story") -> dict | None:
+        rb = self.rb
+        if spec.symbol not in rb.contracts:
+            return None
+        engine = ReferenceEngine(rb)
+        c = rb.contracts[spec.symbol]
+        contract = {k: format_decimal(v) for k, v in c.params.items()}
+        contract["tiers"] = [{k: format_decimal(v) for k, v in t.items()} for t in c.tiers]
+        reply = engine.handle({"id": 0, "op": "reset", "args": {"contracts": {spec.symbol: contract},
+                                                                 "available_balance": spec.balance}})
+        if not reply["ok"]:
+            return None
+        steps, n = [], 0
+        for st in spec.steps:
+            before = engine.handle({"id": 0, "op": "query", "args": {"symbol": spec.symbol}})["result"]
+            args = {"symbol": spec.symbol}
+            skipped = False
+            for k, v in st.args.items():
+                val = v(before) if callable(v) else v
+                if val is None:
+                    skipped = True
+                args[k] = val
+            if skipped:
+                continue
+            n += 1
+            reply = engine.handle({"id": n, "op": st.op, "args": args})
+            after = engine.handle({"id": 0, "op": "query", "args": {"symbol": spec.symbol}})["result"]
+            step = {"n": n, "op": st.op, "args": [(k, v) for k, v in args.items() if k != "symbol"],
+                    "say": self.prose(st.say), "ok": reply["ok"],
+                    "result": [(k, fmt_json(v)) for k, v in (reply.get("result") or {}).items()],
+                    "error": (reply.get("error") or {}).get("code"), "message": (reply.get("error") or {}).get("message"),
+                    "changes": self.changes(before, after), "derivation": None}
+            if st.derive and reply["ok"] and after.get("position"):
+                step["derivation"] = self.derivation(engine, spec.symbol)
+            steps.append(step)
+        return {"anchor": spec.anchor, "title": spec.title, "symbol": spec.symbol, "balance": spec.balance,
+                "intro": self.prose(spec.intro), "steps": steps,
+                "profile_anchor": f"profile-{spec.symbol}"}
+
+    @staticmethod
+    def changes(before: dict, after: dict) -> list[tuple[str, str, str]]:
+        """What a step changed, as (field, before, after); a position that appears or disappears is
+        one entry, not one per field."""
+        opened = not before.get("position") and after.get("position")
+        closed = before.get("position") and not after.get("position")
+        if opened or closed:
+            before = {k: v for k, v in before.items() if k != "position"}
+            after = {k: v for k, v in after.items() if k != "position"}
+        flat_b, flat_a = _flatten(before), _flatten(after)
+        keys = [k for k in flat_a if k in flat_b] + [k for k in flat_b if k not in flat_a] + \
+               [k for k in flat_a if k not in flat_b]
+        out = []
+        for k in keys:
+            b, a = flat_b.get(k, "—"), flat_a.get(k, "—")
+            if _dec(b) != _dec(a):
+                out.append((k, b, a))
+        if opened:
+            out.append(("position", "none", "opened"))
+        if closed:
+            out.append(("position", "open", "removed"))
+        return out
+
+    def derivation(self, engine: ReferenceEngine, symbol: str) -> dict:
+        w = engine.world
+        values = {**w.contract_values[symbol], **w.account, **w.symbols[symbol]}
+        env = engine.interp.derived_values(values)
+        given = []
+        names_used = set()
+        for d in self.rb.derived:
+            names_used |= ast.names(d.expr)
+        for s in self.rb.state:
+            if s.scope == "position" or s.name in names_used:
+                given.append((s.name, fmt(values.get(s.name))))
+        for p in self.rb.params:
+            if p.name in names_used:
+                given.append((p.name, fmt(values.get(p.name))))
+        rows = []
+        for d in self.rb.derived:
+            inst = instantiate(d.expr, env)
+            k = _solve_tier_index(d.expr, env)
+            tier = None
+            for node in ast.walk(d.expr):
+                if isinstance(node, ast.TierField):
+                    tier = _tier_number(values["__tiers__"], compile_expr(node.notional)(env))
+                    break
+            rows.append({"name": d.name,
+                         "lhs": self.fbox(symbol_box(d.symbol), d.symbol) if d.symbol else None,
+                         "numbers": Formula.of(MathRenderer(self.symbols).formula(inst), to_text(inst)),
+                         "value": fmt(env[d.name]), "tier": k or tier, "solved": k is not None})
+        return {"given": given, "rows": rows}
+
+    # -- vectors ---------------------------------------------------------------------------
+    def canonical(self, rule: str) -> str | None:
+        if rule in self.ids:
+            return rule
+        parts = rule.split(".")
+        for i in range(1, len(parts)):
+            cand = ".".join(parts[i:])
+            if cand in self.ids:
+                return cand
+        return None
+
+    def vectors_by_rule(self) -> dict[str, list[str]]:
+        out: dict[str, set[str]] = {}
+        for c in self.inputs.vectors:
+            for r in c.rules:
+                cid = self.canonical(r)
+                if cid is not None:
+                    out.setdefault(cid, set()).add(c.id)
+        return {k: sorted(v) for k, v in out.items()}
+
+    def vector_examples(self) -> list[dict]:
+        known = [c for c in self.inputs.vectors if c.source == "known_answer"]
+        if len(known) <= MAX_VECTOR_EXAMPLES:
+            return [self.vector_example(c) for c in known]
+        chosen, covered = [], set()
+        for c in known:  # greedily: each example adds a rule the earlier ones did not show
+            rules = {self.canonical(r) or r for r in c.rules}
+            if rules - covered:
+                chosen.append(c)
+                covered |= rules
+            if len(chosen) >= MAX_VECTOR_EXAMPLES:
+                break
+        return [self.vector_example(c) for c in chosen]
+
+    def vector_example(self, c: VectorCase) -> dict:
+        engine = ReferenceEngine(self.rb)
+        agree, where = True, None
+        reply = engine.handle({"id": 0, "op": "reset", "args": {"contracts": c.contracts,
+                                                                 "available_balance": c.available_balance}})
+        if not reply["ok"]:
+            agree, where = False, 0
+        steps = []
+        for i, st in enumerate(c.steps, 1):
+            req, exp = st.get("request", {}), st.get("expect", {})
+            if agree:
+                try:
+                    got = engine.handle({"id": i, "op": req.get("op"), "args": req.get("args", {})})
+                except Exception:  # a rulebook the engine cannot run: reported, never fatal for the docs
+                    got = {"ok": None}
+                same = got.get("ok") is not None and bool(got.get("ok")) == bool(exp.get("ok")) and (
+                    (got.get("error") or {}).get("code") == exp.get("error") if not exp.get("ok")
+                    else _matches(exp.get("result", {}), got.get("result", {})))
+                if not same:
+                    agree, where = False, i
+            args = [(k, fmt_json(v)) for k, v in (req.get("args") or {}).items() if k != "symbol"]
+            result = exp.get("result") or {}
+            position = result.get("position") if isinstance(result, dict) else None
+            fields = [(k, fmt_json(v)) for k, v in result.items() if k != "position"] if isinstance(result, dict) else []
+            steps.append({"n": i, "op": req.get("op"), "symbol": (req.get("args") or {}).get("symbol"), "args": args,
+                          "ok": bool(exp.get("ok")), "error": exp.get("error"), "fields": fields,
+                          "position": [(k, fmt_json(v)) for k, v in position.items()] if isinstance(position, dict) else None,
+                          "has_position_key": isinstance(result, dict) and "position" in result,
+                          "comment": st.get("comment", "")})
+        rules = []
+        for r in c.rules:
+            cid = self.canonical(r)
+            rules.append({"text": r, "id": cid})
+        return {"id": c.id, "title": c.title, "file": c.file, "group": c.group_title, "balance": c.available_balance,
+                "flags": [{"name": f, "id": f"flag-{f}"} for f in c.flags],
+                "symbols": sorted(c.contracts), "rules": rules, "steps": steps, "agree": agree, "where": where,
+                "comment": c.comment}
+
+    # -- proofs ----------------------------------------------------------------------------
+    def proofs(self) -> dict[str, list[dict]]:
+        """Proof results by invariant id (a result counts for its id and every id in `invariants`)."""
+        out: dict[str, list[dict]] = {}
+        doc = self.inputs.proofs
+        if not doc:
+            return out
+        inv_ids = {i.id for i in self.rb.invariants}
+        for r in sorted((r for r in doc["results"] if isinstance(r, dict)), key=lambda r: str(r.get("id"))):
+            targets = {str(r.get("id"))} | {str(x) for x in (r.get("invariants") or [])}
+            for t in sorted(targets & inv_ids):
+                out.setdefault(t, []).append(self.proof_result(r))
+        return out
+
+    def proof_result(self, r: Mapping[str, Any]) -> dict:
+        status = str(r.get("status", "UNKNOWN")).upper()
+        secs = r.get("seconds")
+        try:
+            secs_text = f"{float(secs):.2f} s" if secs is not None else "—"
+        except (TypeError, ValueError):
+            secs_text = str(secs)
+        assumptions = r.get("assumptions") or []
+        if not isinstance(assumptions, list):
+            assumptions = [assumptions]
+        return {"id": str(r.get("id")), "kind": str(r.get("kind", "")), "status": status, "seconds": secs_text,
+                "raw_seconds": secs if isinstance(secs, (int, float)) else None,
+                "assumptions": [str(a) if not isinstance(a, (dict, list)) else json.dumps(a, sort_keys=True)
+                                for a in assumptions],
+                "counterexample": self.counterexample(r.get("counterexample")),
+                "message": str(r.get("message") or "")}
+
+    @staticmethod
+    def counterexample(cex: Any) -> dict | None:
+        """A counterexample as the prover wrote it: its note and readable text, else its values."""
+        if cex in (None, "", [], {}):
+            return None
+        if isinstance(cex, dict):
+            text = cex.get("text")
+            rows = [] if text else [(str(k), fmt_json(v)) for k, v in sorted(cex.items(), key=lambda kv: str(kv[0]))
+                                    if k not in ("trace", "note", "confirmed", "status", "case", "invariant")]
+            return {"note": str(cex.get("note") or ""), "text": str(text) if text else "",
+                    "confirmed": cex.get("confirmed"), "case": str(cex.get("case") or ""), "rows": rows}
+        return {"note": "", "text": cex if isinstance(cex, str) else json.dumps(cex, sort_keys=True),
+                "confirmed": None, "case": "", "rows": []}
+
+    @staticmethod
+    def overall(results: list[dict]) -> str:
+        if not results:
+            return "NOT YET PROVED"
+        statuses = {r["status"] for r in results}
+        for bad in ("VIOLATED", "VACUOUS"):
+            if bad in statuses:
+                return bad
+        if statuses == {"PROVED"}:
+            return "PROVED"
+        if "ERROR" in statuses:
+            return "ERROR"
+        return "UNKNOWN"
+
+    KINDS = {
+        "state": "holds in every reachable state: after reset and after every action",
+        "transition": "relates the state before a successful action (old.x) to the state after it",
+        "fact": "holds for every open position of every contract, at any values satisfying the assumption",
+        "parameter": "holds for the parameters of every contract profile",
+        "frame": "an action on one symbol leaves every other symbol's fields and derived values unchanged",
+    }
+    OVER = {"tiers": "each risk tier k", "tier_pairs": "each pair of consecutive tiers k and k + 1",
+            "contract": "the contract as a whole"}
+
+    def parsed(self, text: Any) -> Formula | None:
+        from .parser import ParseError, parse
+        try:
+            return self.f(parse(str(text)))
+        except ParseError:
+            return None
+
+    def formal_item(self, label: str, v: Any, sign: str = "=") -> dict:
+        """One labelled piece of an invariant's formal content: formulas as math, the rest as text."""
+        item = {"label": label, "formulas": [], "refs": [], "text": None}
+        if isinstance(v, str):
+            f = self.parsed(v)
+            if f is not None:
+                item["formulas"] = [f]
+            else:
+                item["text"] = v
+        elif isinstance(v, Mapping):
+            for k, x in v.items():
+                f = self.parsed(x) if isinstance(x, str) else None
+                item["formulas"].append(self.fbox(row(self.math.name(str(k)), Op(sign), self._box_of(x)), f"{k} {sign} {x}")
+                                        if f is not None else self.fbox(row(Ident(str(k)), Op(":"), Literal(str(x)))))
+        elif isinstance(v, (list, tuple)):
+            if all(isinstance(x, str) and x in self.ids for x in v):
+                item["refs"] = list(v)
+            else:
+                item["text"] = ", ".join(str(x) for x in v)
+        else:
+            item["text"] = str(v)
+        return item
+
+    def _box_of(self, text: Any) -> Box:
+        from .parser import parse
+        return self.math.formula(parse(str(text)))
+
+    def invariant_formal(self, extra: Mapping[str, Any]) -> tuple[str | None, list[dict]]:
+        """The invariant's kind (a sentence) and its formal content, known keys first, in reading order."""
+        kind = extra.get("kind")
+        out: list[dict] = []
+        if "over" in extra:
+            out.append({"label": "For", "formulas": [], "refs": [], "text": self.OVER.get(str(extra["over"]), str(extra["over"]))})
+        if isinstance(extra.get("forall"), Mapping):
+            out.append({"label": "For all", "formulas": [], "refs": [],
+                        "text": ", ".join(f"{k} ({u})" for k, u in extra["forall"].items())})
+        if "actions" in extra:
+            out.append({**self.formal_item("After", extra["actions"])})
+        if "except_actions" in extra:
+            out.append({**self.formal_item("After every action except", extra["except_actions"])})
+        labels = {"initial_assume": "Initially assuming", "assume": "Assuming", "with": "In the state where",
+                  "define": "Where", "formula": "Formula", "sequence": "Along every sequence from reset"}
+        for key in ("initial_assume", "assume", "with", "define"):
+            if key in extra:
+                out.append(self.formal_item(labels[key], extra[key], ":=" if key == "with" else "="))
+        if isinstance(extra.get("define_for"), Mapping):
+            for action, defs in extra["define_for"].items():
+                out.append(self.formal_item(f"Where, for {action}", defs))
+        for key in ("formula", "sequence"):
+            if key in extra:
+                item = self.formal_item(labels[key], extra[key])
+                if item["formulas"] and key == "formula":
+                    from .parser import parse
+                    b = self.math.formula(parse(str(extra[key])), stacked=True)
+                    item["display"] = self.fbox(b, str(extra[key]))
+                out.append(item)
+        known = {"kind", "over", "forall", "actions", "except_actions", "define_for", *labels}
+        for key, v in extra.items():
+            if key not in known:
+                out.append(self.formal_item(str(key), v))
+        for item in out:
+            item.setdefault("display", None)
+        sentence = self.KINDS.get(str(kind), str(kind)) if kind is not None else None
+        return (str(kind) if kind is not None else None, sentence), out
+
+    def invariants(self) -> list[dict]:
+        out = []
+        for inv in self.rb.invariants:
+            results = self.proof_index.get(inv.id, [])
+            secs = [r["raw_seconds"] for r in results if r["raw_seconds"] is not None]
+            assumptions = sorted({a for r in results for a in r["assumptions"]})
+            (kind, kind_text), formal = self.invariant_formal(inv.extra)
+            out.append({"id": inv.id, "family": inv.family, "title": inv.title, "statement": self.prose(inv.statement),
+                        "sources": list(inv.sources), "kind": kind, "kind_text": kind_text, "formal": formal,
+                        "status": self.overall(results), "results": results,
+                        "seconds": f"{sum(secs):.2f} s" if secs else "—", "assumptions": assumptions,
+                        "vectors": len(self.vec_by_rule.get(inv.id, ()))})
+        return out
+
+    def other_proofs(self) -> list[dict]:
+        doc = self.inputs.proofs
+        if not doc:
+            return []
+        inv_ids = {i.id for i in self.rb.invariants}
+        rest = [r for r in doc["results"] if isinstance(r, dict)
+                and not ({str(r.get("id"))} | {str(x) for x in (r.get("invariants") or [])}) & inv_ids]
+        out = []
+        for r in sorted(rest, key=lambda r: str(r.get("id"))):
+            res = self.proof_result(r)
+            res["rules"] = [seg for seg in str(r.get("id")).split("/") if seg in self.ids]
+            out.append(res)
+        return out
+
+    def proof_summary(self) -> dict:
+        counts: dict[str, int] = {}
+        for inv in self.rb.invariants:
+            s = self.overall(self.proof_index.get(inv.id, []))
+            counts[s] = counts.get(s, 0) + 1
+        return {"counts": sorted(counts.items()), "have_report": self.inputs.proofs is not None}
+
+    # -- traceability ----------------------------------------------------------------------
+    def cited_sources(self) -> dict[str, set[str]]:
+        """For each source statement, the ids whose own `sources` cite it."""
+        rb = self.rb
+        cites: dict[str, set[str]] = {}
+
+        def add(rid, sources):
+            for s in sources:
+                cites.setdefault(s, set()).add(rid)
+        for d in rb.derived:
+            add(d.name, d.sources)
+        for a in rb.actions.values():
+            add(a.name, a.sources)
+            for c in a.checks:
+                if not c.origin:
+                    add(c.id, c.sources)
+        add("liquidation", rb.liquidation.sources)
+        for i in rb.invariants:
+            add(i.id, i.sources)
+        return cites
+
+    def kind_of(self, rid: str) -> str:
+        rb = self.rb
+        if rid in {i.id for i in rb.invariants}:
+            return "invariant"
+        if rid in {n.id for n in rb.notes}:
+            return "note"
+        if rid in rb.errors:
+            return "error"
+        return "rule"
+
+    def trace(self) -> list[dict]:
+        cites = self.cited_sources()
+        inv = {i.id: i for i in self.rb.invariants}
+        out = []
+        for s in self.rb.sources:
+            ids = list(dict.fromkeys(list(s.covered_by) + sorted(cites.get(s.id, set()))))
+            rules = [r for r in ids if self.kind_of(r) in ("rule", "error")]
+            notes = [r for r in ids if self.kind_of(r) == "note"]
+            proofs = [{"id": r, "status": self.overall(self.proof_index.get(r, []))} for r in ids if r in inv]
+            vec = set(self.vec_by_rule.get(s.id, ()))
+            for r in ids:
+                vec |= set(self.vec_by_rule.get(r, ()))
+            direct = self.vec_by_rule.get(s.id, [])
+            out.append({"id": s.id, "text": self.prose(s.text), "rules": rules, "notes": notes, "proofs": proofs,
+                        "vectors": len(vec), "sample": sorted(vec)[:TRACE_SAMPLE], "direct": len(direct)})
+        return out
+
+    def notes(self) -> list[dict]:
+        cited: dict[str, set[str]] = {}
+        rb = self.rb
+
+        def add(rid, notes):
+            for n in notes:
+                cited.setdefault(n, set()).add(rid)
+        for d in rb.derived:
+            add(d.name, d.notes)
+        for a in rb.actions.values():
+            add(a.name, a.notes)
+            for c in a.checks:
+                if not c.origin:
+                    add(c.id, c.notes)
+        for c in rb.common_checks:
+            add(c.id, c.notes)
+        add("liquidation", rb.liquidation.notes)
+        for s in rb.sources:
+            for r in s.covered_by:
+                if r in {n.id for n in rb.notes}:
+                    cited.setdefault(r, set()).add(s.id)
+        return [{"id": n.id, "title": n.title, "text": self.prose(n.text), "why": self.prose(n.why),
+                 "cited_by": sorted(cited.get(n.id, set()), key=_id_order)} for n in rb.notes]
+
+    def errors(self) -> list[dict]:
+        rb = self.rb
+        out = []
+        refusing: dict[str, set[str]] = {}
+        for c in self.inputs.vectors:
+            for st in c.steps:
+                exp = st.get("expect", {}) if isinstance(st, Mapping) else {}
+                if exp.get("ok") is False and exp.get("error"):
+                    refusing.setdefault(str(exp["error"]), set()).add(c.id)
+        for code, desc in rb.errors.items():
+            raised = [{"id": c.id, "action": "every action", "message": c.message, "origin": None}
+                      for c in rb.common_checks if c.error == code]
+            for a in rb.actions.values():
+                for c in a.checks:
+                    if c.error == code:
+                        raised.append({"id": c.id, "action": a.name, "message": c.message, "origin": c.origin})
+            out.append({"code": code, "description": self.prose(desc), "raised_by": raised,
+                        "vectors": len(refusing.get(code, ())), "ccxt": CCXT.get(code, ("—", "", ""))[0]})
+        return out
+
+    def flags(self) -> list[dict]:
+        """The conformance flags (spec/flags.yaml) with the number of vector cases carrying each."""
+        counts: dict[str, int] = {}
+        for c in self.inputs.vectors:
+            for f in c.flags:
+                counts[f] = counts.get(f, 0) + 1
+        return [{"name": f.name, "id": f"flag-{f.name}", "meaning": self.prose(f.meaning),
+                 "if_wrong": self.prose(f.if_wrong), "vectors": counts.get(f.name, 0)}
+                for f in getattr(self.rb, "flags", ())]
+
+    def ccxt(self) -> list[dict]:
+        rb = self.rb
+        groups = [
+            ("Position (query → position)", list(rb.position_view)),
+            ("Account and symbol (query)", [s.name for s in rb.state if s.scope in ("account", "symbol")]),
+            ("Contract (reset → contracts)", [p.name for p in rb.params]),
+            ("Risk tier (contract → tiers)", [f.name for f in rb.tier_fields]),
+            ("Operations", list(rb.actions) + ["liquidation"]),
+            ("Error codes", list(rb.errors)),
+        ]
+        out = []
+        for title, names in groups:
+            rows = []
+            for n in names:
+                name, where, remark = CCXT.get(n, ("—", "", "no ccxt equivalent recorded"))
+                rows.append({"name": n, "ccxt": name, "where": where, "remark": remark})
+            out.append({"title": title, "rows": rows})
+        return out
+
+    def input_summary(self) -> dict:
+        inp = self.inputs
+        sources: dict[str, int] = {}
+        for c in inp.vectors:
+            sources[c.source] = sources.get(c.source, 0) + 1
+        proofs = inp.proofs or {}
+        rb_meta = proofs.get("rulebook") if isinstance(proofs.get("rulebook"), dict) else None
+        meta = {}  # no paths, no timestamps: only what identifies the report
+        if proofs.get("tool"):
+            meta["tool"] = proofs["tool"]
+        if rb_meta:
+            meta["rulebook"] = {k: rb_meta[k] for k in ("name", "version") if k in rb_meta}
+        mismatch = bool(rb_meta) and (rb_meta.get("name"), rb_meta.get("version")) != (self.rb.name, self.rb.version)
+        return {"vector_files": list(inp.vector_files), "vector_cases": len(inp.vectors),
+                "vector_sources": sorted(sources.items()), "vector_problems": list(inp.vector_problems),
+                "proofs": inp.proofs is not None, "proof_results": len(proofs.get("results", [])) if proofs else 0,
+                "proof_problem": inp.proof_problem, "proof_meta": json.dumps(meta, sort_keys=True) if meta else "",
+                "proof_mismatch": mismatch}
+
+
+def _id_order(rid: str):
+    m = re.fullmatch(r"S(\d+)", rid)
+    return (0, int(m.group(1)), "") if m else (1, 0, rid)
+
+
+def _tier_number(tiers, notional) -> int:
+    for i, t in enumerate(tiers, 1):
+        if notional <= t["max_notional"]:
+            return i
+    return len(tiers)
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        elif v is None and k == "position":
+            continue
+        else:
+            out[f"{prefix}{k}"] = fmt_json(v)
+    return out
+
+
+def fmt_json(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True, ensure_ascii=False)
+    return str(v)
+
+
+# =========================================================================== the worked stories
+@dataclass(frozen=True)
+class StoryStep:
+    op: str
+    args: Mapping[str, Any]  # values: strings, or functions of the query result before the step
+    say: str
+    derive: bool = False
+
+
+@dataclass(frozen=True)
+class Story:
+    anchor: str
+    title: str
+    symbol: str
+    balance: str
+    intro: str
+    steps: tuple[StoryStep, ...]
+
+
+def _stories(rb: Rulebook) -> tuple[Story, ...]:
+    """The engine-computed stories, bound to the rulebook's BTCUSDT profile (its tick size)."""
+    sym = "BTCUSDT"
+    if sym not in rb.contracts:
+        return ()
+    tick = rb.contracts[sym].params.get("tick_size")
+
+    def shifted(ticks: int):
+        def fn(q: dict) -> str | None:
+            pos = q.get("position")
+            if not pos or pos.get("liquidation_price") is None or tick is None:
+                return None
+            d = 1 if pos.get("side") == "long" else -1
+            return format_decimal(parse_decimal(pos["liquidation_price"]) + d * ticks * tick)
+        return fn
+
+    long_story = Story(
+        anchor="example-long", title="A long position on BTCUSDT, step by step", symbol=sym, balance="10000",
+        intro="An account with 10000 available opens a long of 1000 contracts at a mark of 50000 with 5000 of "
+              "margin, then adjusts it, pays funding and is finally liquidated. Every number below is "
+              "computed by the reference engine from this rulebook and the BTCUSDT profile.",
+        steps=(
+            StoryStep("set_mark_price", {"price": "50000"}, "Set the mark price."),
+            StoryStep("open_position", {"side": "long", "size": "1000", "margin": "5000"},
+                      "Open a long of 1000 contracts with 5000 of isolated margin.", derive=True),
+            StoryStep("add_margin", {"amount": "1000"}, "Add 1000 of margin: the liquidation price moves away (S10)."),
+            StoryStep("reduce_margin", {"amount": "5900"}, "Try to take 5900 out, leaving 100 of margin (S11, S13)."),
+            StoryStep("reduce_margin", {"amount": "1000"}, "Take 1000 back out."),
+            StoryStep("set_leverage", {"leverage": "20"},
+                      "Set the leverage to 20: the margin moves to notional / 20 (S5)."),
+            StoryStep("apply_funding", {"rate": "0.0001"}, "Settle funding at a rate of 0.0001: a long pays (S15)."),
+            StoryStep("set_mark_price", {"price": shifted(1)},
+                      "Move the mark to one tick above the liquidation price: the position survives."),
+            StoryStep("set_mark_price", {"price": shifted(-1)},
+                      "Move the mark to one tick below it: the position is liquidated whole (S17, S18)."),
+        ))
+    short_story = Story(
+        anchor="example-short-tier2", title="A short in the second risk tier", symbol=sym, balance="10000",
+        intro="A short of 2000 contracts at a mark of 50000 has a notional of 100000, beyond the first tier; "
+              "the liquidation price is solved tier by tier.",
+        steps=(
+            StoryStep("set_mark_price", {"price": "50000"}, "Set the mark price."),
+            StoryStep("open_position", {"side": "short", "size": "2000", "margin": "2000"},
+                      "Open a short of 2000 contracts with 2000 of margin.", derive=True),
+            StoryStep("close_position", {}, "Close it at the mark: the equity returns to the available balance."),
+        ))
+    return (long_story, short_story)
+
+
+# =========================================================================== rendering
+def _ref_md(rid: str, label: str | None = None) -> str:
+    return f"[`{label or rid}`](#{rid})"
+
+
+def _ref_html(rid: str, label: str | None = None) -> str:
+    return f'<a class="ref" href="#{escape(rid, quote=True)}"><code>{escape(label or rid)}</code></a>'
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$~])")
+
+
+def md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def md_prose(pieces: Sequence[Piece]) -> str:
+    out = []
+    for p in pieces:
+        if p.kind == "text":
+            out.append(md_escape(p.text))
+        elif p.kind == "code":
+            out.append(f"`{p.text}`")
+        else:
+            out.append(_ref_md(p.text))
+    return "".join(out)
+
+
+def html_prose(pieces: Sequence[Piece]) -> str:
+    out = []
+    for p in pieces:
+        if p.kind == "text":
+            out.append(escape(p.text))
+        elif p.kind == "code":
+            out.append(f"<code>{escape(p.text)}</code>")
+        else:
+            out.append(_ref_html(p.text))
+    return "".join(out)
+
+
+def _env(fmt_: str, ids: frozenset[str] = frozenset()) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("marginspec", "templates"),
+        autoescape=(fmt_ == "html"), trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined)
+    if fmt_ == "html":
+        env.filters["prose"] = lambda p: jinja2.utils.markupsafe.Markup(html_prose(p))
+        env.filters["ref"] = lambda rid, label=None: jinja2.utils.markupsafe.Markup(_ref_html(rid, label))
+        env.filters["m"] = lambda f: jinja2.utils.markupsafe.Markup(f.mml) if f else ""
+        env.filters["mb"] = lambda f: jinja2.utils.markupsafe.Markup(f.mml_block) if f else ""
+        env.filters["wbr"] = lambda t: jinja2.utils.markupsafe.Markup(
+            re.sub(r"([_.])", r"\1<wbr>", escape(str(t))))
+    else:
+        env.filters["prose"] = md_prose
+        env.filters["ref"] = _ref_md
+        env.filters["m"] = lambda f: f"${f.tex}$" if f else ""
+        env.filters["mb"] = lambda f: f"$$\n{f.tex}\n$$" if f else ""
+        env.filters["esc"] = md_escape
+    env.filters["status_class"] = lambda s: str(s).lower().replace(" ", "-")
+    # a name that may be a rule id (an assumption of a proof): linked when it is one
+    def target(t: str) -> str | None:  # "hyp:INV-covered" and "check:add_margin.balance" name rules too
+        t = str(t)
+        if t in ids:
+            return t
+        tail = t.split(":", 1)[-1]
+        return tail if tail in ids else None
+
+    if fmt_ == "html":
+        env.filters["aref"] = lambda t: jinja2.utils.markupsafe.Markup(
+            _ref_html(target(t), str(t)) if target(t) else f"<code>{escape(str(t))}</code>")
+    else:
+        env.filters["aref"] = lambda t: _ref_md(target(t), str(t)) if target(t) else f"`{t}`"
+    return env
+
+
+def render(rb: Rulebook, inputs: Inputs | None = None) -> dict[str, str]:
+    """The generated files by name (rulebook.md, index.html), as text."""
+    ctx = Builder(rb, inputs or Inputs()).build()
+    out = {}
+    for name, (fmt_, template) in OUTPUT_FILES.items():
+        env = _env(fmt_, frozenset(rb.rule_ids()))
+        css = env.loader.get_source(env, "style.css")[0] if fmt_ == "html" else ""
+        text = env.get_template(template).render(css=jinja2.utils.markupsafe.Markup(css), **ctx)
+        text = "\n".join(line.rstrip() for line in text.splitlines()).rstrip("\n") + "\n"
+        out[name] = re.sub(r"\n{3,}", "\n\n", text) if fmt_ == "md" else text
+    return out
+
+
+# =========================================================================== files and paths
+def checkout_root(spec_dir: Path) -> Path | None:
+    """The checkout holding `spec_dir`: its parent, when that has pyproject.toml and spec_dir is its spec/."""
+    spec_dir = Path(spec_dir).resolve()
+    parent = spec_dir.parent
+    if spec_dir.name == "spec" and (parent / "pyproject.toml").is_file():
+        return parent
+    return None
+
+
+def default_out_dir(spec_dir: Path) -> Path:
+    root = checkout_root(spec_dir)
+    return (root / "generated_docs") if root else (Path.cwd() / "generated_docs")
+
+
+def default_vectors_dir(spec_dir: Path) -> Path | None:
+    root = checkout_root(spec_dir)
+    if root is not None:
+        return root / "conformance" / "vectors"
+    try:
+        import importlib.resources
+        return Path(str(importlib.resources.files("marginspec.conformance.vectors")))
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover
+        return None
+
+
+def gather_inputs(vectors_dir: Path | None, proofs_path: Path | None) -> Inputs:
+    cases, files, problems = load_vectors(vectors_dir)
+    proofs, problem = load_proofs(proofs_path)
+    return Inputs(cases, files, problems, proofs, problem)
+
+
+def stale_files(out_dir: Path, files: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(name, 'missing' | 'stale') for every generated file that differs from what is on disk."""
+    out = []
+    for name in sorted(files):
+        p = Path(out_dir) / name
+        if not p.is_file():
+            out.append((name, "missing"))
+        elif p.read_bytes() != files[name].encode("utf-8"):
+            out.append((name, "stale"))
+    return out
+
+
+def write_files(out_dir: Path, files: Mapping[str, str]) -> list[str]:
+    """Write the files that changed; return their names."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    changed = []
+    for name in sorted(files):
+        p = Path(out_dir) / name
+        data = files[name].encode("utf-8")
+        if not p.is_file() or p.read_bytes() != data:
+            p.write_bytes(data)
+            changed.append(name)
+    return changed
