@@ -168,6 +168,7 @@ class Outcome:
     values: Mapping[str, Any] | None = None  # the symbol's flat state after the action
     checks: tuple[tuple[str, str], ...] = ()  # (check id, pass | fail | skip) in order
     liquidated: bool = False
+    locals: Mapping[str, Any] | None = None  # values bound by effects (liquidated, fill_price)
 
 
 class Interpreter:
@@ -276,7 +277,8 @@ class Interpreter:
                 result[rname] = v
         except (TypeError, ZeroDivisionError, KeyError) as e:  # a null in arithmetic: a rulebook bug
             raise EvalError(f"{name}: {type(e).__name__}: {e}") from e
-        return Outcome(True, result=result, values=state, checks=tuple(trace), liquidated=bool(local.get("liquidated")))
+        return Outcome(True, result=result, values=state, checks=tuple(trace), liquidated=bool(local.get("liquidated")),
+                       locals=local)
 
     def _apply(self, effects, state: dict, env: Env, root: Env, lazy) -> tuple[dict, Env, dict]:
         """Run effects in order; each step reads the state the previous one left."""

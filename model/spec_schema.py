@@ -122,5 +122,8 @@ SCHEMA = {
                 "type": "object", "additionalProperties": _DECIMAL}}},
             "additionalProperties": {"anyOf": [_DECIMAL, {"type": "array"}]},
             "required": ["tiers"]}},
+        "flags": {"type": "object", "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_]*$"}, "additionalProperties": {
+            "type": "object", "required": ["meaning", "if_wrong"],
+            "properties": {"meaning": _STR, "if_wrong": _STR}, "additionalProperties": False}},
     },
 }

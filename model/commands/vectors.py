@@ -1,0 +1,101 @@
+"""`marginspec vectors`: regenerate the conformance vectors from the rulebook, check them, measure
+their coverage and their mutation adequacy.
+
+Exit codes: 0 success; 1 stale/missing/extra files with --check, a coverage item at zero, or a
+non-equivalent mutant no vector catches (--mutants); 1 also for a rulebook that does not load.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+@click.command("vectors")
+@click.option("--spec", type=click.Path(), help="the rulebook directory (default: the shipped rulebook)")
+@click.option("--out", type=click.Path(file_okay=False), help="where the vector files go (default: conformance/vectors "
+              "of the checkout); coverage.json goes next to that folder")
+@click.option("--check", is_flag=True, help="write nothing; exit 1 naming every stale, missing or extra file")
+@click.option("--coverage", "show_coverage", is_flag=True, help="print the coverage table (every rule, check outcome, "
+              "error code, tier and side, with the number of cases covering it)")
+@click.option("--mutants", "run_mutants", is_flag=True, help="mutation adequacy: run every first-order mutant of the "
+              "rulebook against the vectors and decide the survivors with Z3")
+@click.option("--jobs", "-j", default=0, type=int, show_default=True, help="processes for --mutants (0: one per CPU)")
+@click.option("--timeout", default=30.0, type=float, show_default=True, help="seconds per Z3 query for --mutants")
+@click.option("--counterexamples", "cx_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="a counterexamples.json written by `marginspec prove --vectors-out` (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_files, fmt):
+    """Generate conformance/vectors/*.json from the rulebook (byte-identical from run to run).
+
+    Sources: boundaries of every check (at the threshold and one step either side, every tier and
+    side), liquidation and funding thresholds and half-way rounding, every error code and pairs of
+    failing checks, seeded Hypothesis traces (shrunk), known answers, the prover's counterexamples
+    (--counterexamples). Every expected reply comes from the reference engine.
+    """
+    from ..cli import _load
+    from ..vectors import COVERAGE_FILE, default_out_dir, generate
+    from ..vectors import coverage as cov_mod
+    from ..vectors.writer import check as check_files
+    from ..vectors.writer import write
+
+    rb = _load(spec)
+    out_dir = Path(out) if out else default_out_dir()
+    cov_path = out_dir.parent / COVERAGE_FILE
+    t0 = time.perf_counter()
+    gen = generate(rb, counterexample_files=cx_files)
+    files = gen.files()
+    t_gen = time.perf_counter() - t0
+    cov = cov_mod.measure(rb, gen.documents.values())
+    extra = {cov_path: cov_mod.dumps(cov)}
+    summary: dict = {"files": gen.number_of_cases(), "cases": sum(gen.number_of_cases().values()),
+                     "seconds": round(t_gen, 2), "out": str(out_dir), "coverage_file": str(cov_path),
+                     "coverage": cov.to_json()["summary"], "coverage_zeros": cov.zeros()}
+    status = 0
+    if check:
+        res = check_files(files, out_dir, extra)
+        summary["check"] = {"stale": list(res.stale), "missing": list(res.missing), "extra": list(res.extra)}
+        if not res.ok:
+            status = 1
+    else:
+        summary["written"] = [str(p) for p in write(files, out_dir, extra)]
+    if cov.zeros():
+        status = 1
+    adequacy = None
+    if run_mutants:
+        from ..vectors.adequacy import analyse, text_report
+
+        adequacy = analyse(rb, list(gen.documents.values()), jobs=jobs or None, timeout=timeout)
+        summary["mutants"] = adequacy.to_json()
+        if not adequacy.ok:
+            status = 1
+    if fmt == "json":
+        if show_coverage:
+            summary["coverage_detail"] = cov.to_json()
+        click.echo(json.dumps(summary, indent=1, sort_keys=True))
+        sys.exit(status)
+    for stem, n in gen.number_of_cases().items():
+        click.echo(f"{stem + '.json':<22} {n:5d} cases")
+    click.echo(f"{'total':<22} {summary['cases']:5d} cases, generated in {t_gen:.1f} s")
+    if check:
+        c = summary["check"]
+        for kind in ("stale", "missing", "extra"):
+            for p in c[kind]:
+                click.echo(f"{kind}: {p}", err=True)
+        click.echo("vectors are up to date" if status == 0 or not any(c.values()) else
+                   "vectors are stale: run `marginspec vectors` and commit the result", err=bool(any(c.values())))
+    else:
+        changed = summary["written"]
+        click.echo(f"wrote {out_dir} and {cov_path}" + (f" ({len(changed)} file(s) changed)" if changed else " (no change)"))
+    covered = {k: f"{v['covered']}/{v['items']}" for k, v in summary["coverage"].items()}
+    click.echo("coverage: " + ", ".join(f"{k} {v}" for k, v in covered.items()) +
+               ("; nothing at zero" if not cov.zeros() else f"; AT ZERO: {', '.join(cov.zeros())}"))
+    if show_coverage:
+        click.echo(cov_mod.text_report(cov), nl=False)
+    if adequacy is not None:
+        click.echo(text_report(adequacy), nl=False)
+    sys.exit(status)

@@ -1,0 +1,47 @@
+"""Known answers worked by hand (RULES.md's closed forms) against the reference engine."""
+
+from __future__ import annotations
+
+from marginspec.vectors.known_answers import KNOWN, dig, hand_mismatches
+
+# The worked case of the issue, written out once more here, independently of known_answers.py.
+WORKED = {"maintenance_margin": "200", "liquidation_price": "45180.8", "bankruptcy_price": "45000", "leverage": "10"}
+
+
+def test_the_worked_case(rb):
+    from marginspec.engine import ReferenceEngine
+    from marginspec.vectors.cases import profile_contracts
+
+    e = ReferenceEngine(rb)
+    requests = [("reset", {"contracts": dict(profile_contracts(rb)), "available_balance": "10000"}),
+                ("set_mark_price", {"symbol": "BTCUSDT", "price": "50000"}),
+                ("open_position", {"symbol": "BTCUSDT", "side": "long", "size": "1000", "margin": "5000"}),
+                ("query", {"symbol": "BTCUSDT"})]
+    replies = [e.handle({"id": i, "op": op, "args": args}) for i, (op, args) in enumerate(requests)]
+    assert all(r["ok"] for r in replies), replies
+    pos = replies[-1]["result"]["position"]
+    for k, v in WORKED.items():
+        assert pos[k] == v, k
+    assert replies[-1]["result"]["available_balance"] == "5000"
+
+
+def test_every_hand_worked_value_matches_the_engine(rb):
+    assert len(KNOWN) >= 8
+    bad = [m for k in KNOWN for m in hand_mismatches(rb, k)]
+    assert bad == []
+
+
+def test_hand_worked_values_are_in_the_committed_file(committed):
+    cases = {c["title"]: c for g in committed["known_answers"]["groups"] for c in g["cases"]}
+    for k in KNOWN:
+        case = cases[k.title]
+        for i, path, want in k.hand:
+            assert dig(case["steps"][i]["expect"]["result"], path) == want, (k.title, i, path)
+
+
+def test_a_wrong_hand_value_is_reported(rb):
+    from dataclasses import replace
+
+    k = replace(KNOWN[0], hand=((2, "position.liquidation_price", "45180.7"),))
+    assert hand_mismatches(rb, k) == [f"{k.title}: step 2 position.liquidation_price: hand-worked '45180.7', "
+                                      f"engine '45180.8'"]
