@@ -1,0 +1,100 @@
+"""Real engines against the committed vectors: the reference through `marginspec engine`, the
+independent Node engine, and hand-made faulty engines that must fail on the cases targeting their fault."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from marginspec.conformance.loader import load_vectors
+from marginspec.conformance.runner import run_cases
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "conformance" / "vectors"
+FAULTY = ROOT / "tests" / "fixtures" / "engines" / "faulty_engine.py"
+NODE = ROOT / "conformance" / "examples" / "node-engine" / "engine.js"
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return [c for f in load_vectors([VECTORS]) for c in f.cases]
+
+
+def test_reference_through_marginspec_engine_passes_every_vector(cases):
+    run = run_cases(f"{sys.executable} -m marginspec engine", cases, timeout=30)
+    assert (run.passed, run.failed, run.skipped) == (len(cases), 0, 0)
+    assert run.engine_starts == 1  # one process served every case
+
+
+def test_independent_node_engine_passes_every_vector(cases):
+    if shutil.which("node") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is required in CI")
+        pytest.skip("node is not installed")
+    run = run_cases(f"node {NODE}", cases, timeout=30)
+    failed = [(r.id, r.reason) for r in run.results if r.status != "passed"]
+    assert failed == []
+    assert run.hello["engine"] == "marginspec-node-example"
+
+
+def faulty(fault: str, cases, timeout: float = 10.0):
+    run = run_cases(f"{sys.executable} {FAULTY} {fault}", cases, timeout=timeout)
+    return run, [r for r in run.results if r.status == "failed"]
+
+
+def diff_fields(result) -> set[str]:
+    return {d.field for d in result.diffs}
+
+
+def test_long_liquidation_price_rounded_down_is_caught(cases):
+    run, failed = faulty("liq-rounded-down", cases)
+    assert failed
+    targeted = [r for r in failed if "result.position.liquidation_price" in diff_fields(r)]
+    assert targeted and all("liquidation_price" in r.case.rules for r in targeted)
+    assert any("LiquidationPrice" in r.case.flags or "WrongRounding" in r.case.flags for r in targeted)
+    # only that value is wrong: every failure is a liquidation price of a long
+    for r in failed:
+        assert diff_fields(r) == {"result.position.liquidation_price"}, (r.id, r.diffs)
+
+
+def test_liquidation_only_below_maintenance_is_caught(cases):
+    run, failed = faulty("liquidate-below", cases)
+    assert failed
+    assert any("MissedLiquidation" in r.case.flags for r in failed)
+    assert any(("result.liquidated" in diff_fields(r)) for r in failed)
+
+
+def test_funding_charged_to_the_wrong_side_is_caught(cases):
+    run, failed = faulty("funding-wrong-side", cases)
+    assert failed
+    assert all("apply_funding" in r.case.rules or any(d.op == "apply_funding" for d in r.diffs) for r in failed[:20])
+    assert any("FundingDirection" in r.case.flags for r in failed)
+    # the fee is reported right; the margin moves the wrong way
+    assert any(d.field == "result.position.isolated_margin" for r in failed for d in r.diffs)
+
+
+def test_mode_switchable_with_a_position_is_caught(cases):
+    run, failed = faulty("mode-unlocked", cases)
+    assert failed
+    for r in failed:
+        assert any(d.op == "set_margin_mode" for d in r.diffs), (r.id, r.diffs)
+    assert any("set_margin_mode.no_position" in r.case.rules and "ModeLock" in r.case.flags for r in failed)
+
+
+@pytest.mark.parametrize("fault,kind", [("crash", "crash"), ("hang", "timeout"), ("wrong-id", "wrong_id")])
+def test_misbehaving_process_fails_the_case_in_progress_and_the_run_goes_on(cases, fault, kind):
+    subset = [c for c in cases if c.file == "errors"][:120]
+    touched = {c.id for c in subset if any(s.op == ("reduce_margin" if fault == "wrong-id" else "add_margin")
+                                           for s in c.steps)}
+    assert touched and len(touched) < len(subset)
+    run, failed = faulty(fault, subset, timeout=0.5 if fault == "hang" else 10.0)
+    assert {r.id for r in failed} == touched
+    for r in failed:
+        assert r.kind == kind, (r.reason, r.kind)
+        assert r.reason
+    assert run.passed == len(subset) - len(touched)  # restarted, and everything else still passes
+    assert run.engine_starts > 1
