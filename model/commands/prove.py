@@ -1,0 +1,275 @@
+"""`marginspec prove`: every proof obligation of the rulebook, discharged with Z3.
+
+Exit codes: 0 every obligation PROVED; 1 any VIOLATED or VACUOUS; 2 any UNKNOWN or ERROR (and
+none violated); a rulebook that does not load is 1 (as everywhere in the CLI).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import click
+
+from ..diagnostics import SpecError
+from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
+                      load_against)
+from ..rulebook import load_rulebook
+
+_WORKER: dict = {}
+
+
+def _work(indices: list[int]) -> list[tuple[int, dict]]:
+    prover: Prover = _WORKER["prover"]
+    obs = _WORKER["obligations"]
+    return [(i, prover.run(obs[i]).to_json()) for i in indices]
+
+
+def run_obligations(prover: Prover, obligations: list[Obligation], jobs: int = 1, progress=None) -> list[dict]:
+    """Discharge the obligations, in `jobs` processes.
+
+    Z3's heuristics depend on the terms built before in the same process, so a run is reproducible
+    only if each obligation sees the same history: the obligations are cut into fixed chunks (the
+    expensive kinds alone, first), and every chunk runs in a process freshly forked from this one
+    (which has built no term yet); chunks go to whichever process is free."""
+    if jobs <= 1 or len(obligations) <= 1:
+        out = []
+        for ob in obligations:
+            r = prover.run(ob).to_json()
+            if progress:
+                progress(r)
+            out.append(r)
+        return out
+    _WORKER["prover"] = prover
+    _WORKER["obligations"] = obligations
+    heavy = {"sequence", "parametric"}
+    chunks = [[i] for i, ob in enumerate(obligations) if ob.kind in heavy]
+    rest = [i for i, ob in enumerate(obligations) if ob.kind not in heavy]
+    size = max(1, -(-len(rest) // (jobs * 3)))
+    chunks += [rest[k:k + size] for k in range(0, len(rest), size)]
+    ctx = multiprocessing.get_context("fork")
+    results: dict[int, dict] = {}
+    with ctx.Pool(min(jobs, len(chunks)), maxtasksperchild=1) as pool:
+        for chunk in pool.imap_unordered(_work, chunks):
+            for i, r in chunk:
+                results[i] = r
+                if progress:
+                    progress(r)
+    return [results[i] for i in range(len(obligations))]
+
+
+def _select(obligations, only, kinds):
+    out = []
+    for ob in obligations:
+        if only and not any(fnmatch.fnmatchcase(ob.id, p) or p in ob.invariants for p in only):
+            continue
+        if kinds and ob.kind not in kinds:
+            continue
+        out.append(ob)
+    return out
+
+
+def report_json(rb, results: list[dict], seconds: float, options: dict) -> dict:
+    counts = {s: sum(1 for r in results if r["status"] == s) for s in (PROVED, VIOLATED, VACUOUS, UNKNOWN, ERROR)}
+    per_inv: dict[str, dict] = {}
+    for r in results:
+        for inv in r["invariants"]:
+            d = per_inv.setdefault(inv, {"obligations": 0, "status": PROVED, "seconds": 0.0})
+            d["obligations"] += 1
+            d["seconds"] = round(d["seconds"] + r["seconds"], 4)
+            rank = {PROVED: 0, UNKNOWN: 1, VACUOUS: 2, VIOLATED: 3, ERROR: 4}
+            if rank[r["status"]] > rank[d["status"]]:
+                d["status"] = r["status"]
+    return {
+        "tool": "marginspec prove",
+        "rulebook": {"name": rb.name, "version": rb.version, "path": rb.path},
+        "options": options,
+        "summary": {"obligations": len(results), **counts, "seconds": round(seconds, 3),
+                    "exit_code": _exit(results)},
+        "invariants": per_inv,
+        "results": results,
+    }
+
+
+def _exit(results: list[dict]) -> int:
+    return exit_code([_Status(r["status"]) for r in results])
+
+
+class _Status:
+    def __init__(self, status):
+        self.status = status
+
+
+def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions: bool = True) -> str:
+    rows = []
+    for r in results:
+        asm = ", ".join(a for a in r["assumptions"] if not a.startswith("contract:")) if r["status"] == PROVED else ""
+        rows.append((r["id"], r["kind"], r["status"], f"{r['seconds']:.3f}", asm))
+    w = [max(len(x[i]) for x in rows + [("id", "kind", "status", "time", "assumptions used")]) for i in range(4)]
+    lines = [f"{'id':<{w[0]}}  {'kind':<{w[1]}}  {'status':<{w[2]}}  {'time':>{w[3]}}  assumptions used",
+             f"{'-' * w[0]}  {'-' * w[1]}  {'-' * w[2]}  {'-' * w[3]}  {'-' * 16}"]
+    for row in rows:
+        lines.append(f"{row[0]:<{w[0]}}  {row[1]:<{w[1]}}  {row[2]:<{w[2]}}  {row[3]:>{w[3]}}  "
+                     f"{row[4] if show_proved_assumptions else ''}".rstrip())
+    details = [r for r in results if r["status"] != PROVED]
+    for r in details:
+        lines.append("")
+        lines.append(f"{r['status']}: {r['id']} ({r['kind']}) — {r['title']}")
+        if r["statement"]:
+            lines.append(f"  claim: {r['statement']}")
+        if r["message"]:
+            for m in r["message"].strip().splitlines()[:12]:
+                lines.append(f"  {m}")
+        cx = r.get("counterexample")
+        if cx:
+            conf = {True: "confirmed by the interpreter", False: "NOT confirmed", None: "from the solver's model"}[cx.get("confirmed")]
+            lines.append(f"  counterexample ({cx.get('case')}, {conf}):")
+            if cx.get("text"):
+                lines.append(cx["text"])
+            if cx.get("vector_file"):
+                lines.append(f"    written as vector {cx['vector']['group']['cases'][0]['id']} in {cx['vector_file']}")
+    counts = {s: sum(1 for r in results if r["status"] == s) for s in (PROVED, VIOLATED, VACUOUS, UNKNOWN, ERROR)}
+    lines.append("")
+    lines.append(f"{len(results)} obligations in {seconds:.2f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+                 + f" ({rb.name} {rb.version})")
+    return "\n".join(lines)
+
+
+def report_junit(results: list[dict], seconds: float) -> bytes:
+    suite = ET.Element("testsuite", name="marginspec prove", tests=str(len(results)),
+                       failures=str(sum(r["status"] in (VIOLATED, VACUOUS) for r in results)),
+                       errors=str(sum(r["status"] in (UNKNOWN, ERROR) for r in results)), time=f"{seconds:.3f}")
+    for r in results:
+        tc = ET.SubElement(suite, "testcase", classname=f"prove.{r['kind']}", name=r["id"], time=f"{r['seconds']:.4f}")
+        body = r["message"] or ""
+        if r.get("counterexample") and r["counterexample"].get("text"):
+            body += "\n" + r["counterexample"]["text"]
+        if r["status"] in (VIOLATED, VACUOUS):
+            ET.SubElement(tc, "failure", message=f"{r['status']}: {r['title']}", type=r["status"]).text = body
+        elif r["status"] in (UNKNOWN, ERROR):
+            ET.SubElement(tc, "error", message=f"{r['status']}: {r['title']}", type=r["status"]).text = body
+        else:
+            ET.SubElement(tc, "system-out").text = "assumptions: " + ", ".join(r["assumptions"])
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
+    """Every counterexample's vector case in DIR/counterexamples.json (format marginspec-vectors/1)."""
+    groups, by_id = [], {}
+    for r in results:
+        cx = r.get("counterexample")
+        if not (cx and cx.get("vector")):
+            continue
+        group = json.loads(json.dumps(cx["vector"]["group"]))
+        case = group["cases"][0]
+        seen = by_id.get(case["id"])
+        if seen is not None:  # the same scenario refutes several obligations: one case, every rule
+            seen["rules"] += [x for x in case["rules"] if x not in seen["rules"]]
+            seen["comment"] += f"; also {r['id']}"
+            continue
+        case["comment"] = f"prover obligation {r['id']}: " + case.get("comment", "").split(": ", 1)[-1]
+        by_id[case["id"]] = case
+        groups.append(group)
+    if not groups:
+        return None
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / "counterexamples.json"
+    doc = {"schema": "marginspec-vectors/1", "rulebook": {"name": rb.name, "version": rb.version},
+           "file": "counterexamples",
+           "description": "Counterexamples found by `marginspec prove`: each case replays a scenario that violates an "
+                          "invariant; the expected replies are the rulebook's own (computed by the interpreter).",
+           "flags": {}, "number_of_cases": sum(len(g["cases"]) for g in groups), "groups": groups}
+    try:
+        from ..conformance.loader import validate_document  # type: ignore
+    except Exception:  # pragma: no cover - the conformance package is optional here
+        validate_document = None
+    if validate_document is not None:
+        validate_document(doc, str(path))
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    for r in results:
+        cx = r.get("counterexample")
+        if cx and cx.get("vector"):
+            cx["vector_file"] = str(path)
+    return path
+
+
+@click.command("prove")
+@click.option("--spec", type=click.Path(), help="the rulebook directory (default: the shipped rulebook)")
+@click.option("--contract", "contracts", multiple=True, help="only these contract profiles (repeatable)")
+@click.option("--only", multiple=True, help="only obligations whose id matches this glob, or of this invariant id (repeatable)")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="only obligations of this kind (repeatable)")
+@click.option("--depth", default=3, show_default=True, type=click.IntRange(0, 10), help="length of the bounded sequences from reset (0: none)")
+@click.option("--timeout", default=10.0, show_default=True, type=float, help="seconds per solver call; a time-out is UNKNOWN")
+@click.option("--jobs", "-j", default=0, show_default=True, type=int, help="parallel processes (0: one per CPU)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(), help="also write the JSON report to this file")
+@click.option("--junit", type=click.Path(), help="also write a JUnit XML report to this file")
+@click.option("--vectors-out", type=click.Path(), help="write the counterexamples as conformance vectors in this directory")
+@click.option("--against", type=click.Path(exists=True), help="YAML of alternative definitions to prove equal to the rulebook's")
+@click.option("--list", "list_only", is_flag=True, help="list the obligations without proving them")
+@click.option("--no-minimize", is_flag=True, help="keep the solver's counterexamples as found")
+def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
+            no_minimize):
+    """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
+
+    Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
+    through the interpreter), VACUOUS (contradictory assumptions), UNKNOWN (time-out), ERROR.
+    """
+    t0 = time.perf_counter()
+    try:
+        rb = load_rulebook(spec)
+    except SpecError as e:
+        for d in e.diagnostics:
+            click.echo(f"error: {d}", err=True)
+        sys.exit(1)
+    unknown = [c for c in contracts if c not in rb.contracts]
+    if unknown:
+        click.echo(f"error: unknown contract(s) {', '.join(unknown)}; the rulebook has {', '.join(rb.contracts)}", err=True)
+        sys.exit(2)
+    entries = []
+    if against:
+        try:
+            entries = load_against(rb, against)
+        except (FormalError, SpecError) as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+    prover = Prover(rb, depth=depth, timeout=timeout, contracts=list(contracts) or None, against=entries,
+                    minimize=not no_minimize)
+    obligations = prover.obligations()
+    if against:  # an auditor's run proves the formulas, not the whole rulebook again
+        obligations = [o for o in obligations if o.kind == "equivalence"]
+    obligations = _select(obligations, only, kinds)
+    if list_only:
+        for ob in obligations:
+            click.echo(f"{ob.id}\t{ob.kind}\t{', '.join(ob.invariants)}\t{ob.title}")
+        click.echo(f"{len(obligations)} obligations", err=True)
+        return
+    if not obligations:
+        click.echo("no obligation selected", err=True)
+        sys.exit(2)
+    n_jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    results = run_obligations(prover, obligations, n_jobs)
+    seconds = time.perf_counter() - t0
+    if vectors_out:
+        write_vectors(rb, results, vectors_out)
+    options = {"depth": depth, "timeout": timeout, "jobs": n_jobs, "contracts": list(contracts) or sorted(rb.contracts),
+               "against": str(against) if against else None}
+    doc = report_json(rb, results, seconds, options)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if junit:
+        Path(junit).parent.mkdir(parents=True, exist_ok=True)
+        Path(junit).write_bytes(report_junit(results, seconds))
+    if fmt == "json":
+        click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
+    else:
+        click.echo(report_text(rb, results, seconds))
+    sys.exit(_exit(results))

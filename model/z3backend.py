@@ -1,0 +1,1052 @@
+"""The Z3 backend: the rulebook's expression AST compiled to Z3 terms, and actions run symbolically.
+
+One compiler, driven only by the rulebook's AST (nothing here knows a rule), mirroring the exact
+interpreter (`interpreter.py`) construct by construct:
+
+* numbers are Z3 reals (exact rationals), conditions Z3 Booleans, enumeration values Z3 integers
+  (the index of the value in its `enums:` list, with a range fact for symbolic ones);
+* a value that may be null is a pair: the term and a Boolean `null` flag (`SV`); a comparison with
+  `null` reads the flag, arithmetic reads the term (the interpreter refuses a null there);
+* `round(x, step, up|down|half_away)` goes through integers (`ToInt`, i.e. floor) in the EXACT
+  mode; in the RELAXED mode it is a fresh real constrained only by its defining inequalities
+  (x <= r < x + step for up, ...) — an over-approximation that keeps problems in pure nonlinear
+  real arithmetic: what is proved RELAXED holds EXACT, a RELAXED counterexample must be re-checked;
+* `if`, `min`, `max`, `abs` are if-then-else terms; `tier(x).f` and `solve_tier(v, c)` are
+  unrolled over the contract's tiers, which are concrete (`concrete_contract`) or symbolic with a
+  fixed count (`symbolic_contract`).
+
+Public API (what the prover and the vector generator use):
+
+    be = Backend(rulebook, mode=EXACT)              # or RELAXED (pure real arithmetic: enums as reals)
+    c = be.concrete_contract("BTCUSDT")              # or be.symbolic_contract("C", n_tiers=4, bind=...)
+    st = be.symbolic_state("s.", side="long")        # account + symbol + position fields as Z3 variables
+    st = be.concrete_state(values)                   # the same from an interpreter state (for testing)
+    args = be.symbolic_args("add_margin", "a.")      # or be.concrete_args("add_margin", {"amount": ...})
+    env = be.env(c, st, args)                        # a SymEnv: any derived value by name, lazily
+    sv = be.compile_expr(ast_expr, env)              # an SV (term + null flag)
+    run = be.run_action("add_margin", c, st, args)   # an ActionRun:
+    run.valid, run.ok, run.checks, run.errors        #   argument validity, checks pass, per check, first refusal
+    run.post, run.post_env, run.result, run.locals   #   state after, its derived values, reply, lets/liquidated
+    be.take_facts()                                  # side facts to assert (enum ranges, relaxed rounding)
+    be.rounding_lemmas(terms, pair_terms)            # valid facts about the roundings in `terms`
+    be.value(model_or_None, sv)                      # back to a Python value (Fraction, bool, str, None)
+    be.round_term(x, step, "up"), be.tier_lookup(c, notional, field), be.enum_val(i)
+
+    check(claim, assumptions, facts, timeout, vacuity, lemmas, rlimit)
+        # -> CheckResult(status 'proved' (core) | 'violated' (model) | 'vacuous' (core) | 'unknown')
+    satisfiable(formula, assumptions, facts, timeout, rlimit)   # 'sat' (model) | 'unsat' (core) | 'unknown'
+    nlsat_check(claim, assumptions, facts, timeout, rlimit)     # RELAXED goals: complete for real arithmetic
+    minimal_core(claim, assumptions, facts, ...)                # a (best-effort minimal) sufficient core
+
+`assumptions` are (name, Bool) pairs, tracked for unsat cores; `facts` are always-true constraints.
+Mixing: the terms of one Backend live in Z3's default context, so two backends' terms can share
+variables by name (the prover builds a goal in both modes and compares models).
+
+`run_action` follows the interpreter: lets read the pre-state; checks in order, a false `when`
+skips a check, `with` overrides state fields (their expressions read the pre-state) and the
+derived values are recomputed in that hypothetical state; effects run in order, each reading the
+state the previous one left (`set` is simultaneous), `create_position` / `remove_position` set the
+position fields and `has_position`, `liquidate_if` runs the liquidation section (its lets on the
+state at that point, then its effects) when its condition holds and binds `liquidated` and
+`fill_price`. The post-state is meaningful where `run.ok` holds (a refused action changes nothing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Iterable, Mapping, Sequence
+
+import z3
+
+from . import ast
+from .rulebook import Action, Contract, Effect, Rulebook
+
+EXACT = "exact"
+RELAXED = "relaxed"
+
+
+# ----------------------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class SV:
+    """A symbolic value.
+
+    `v`: the Z3 term (Real for numbers, Bool for conditions, Int for enumeration values) or None
+    for the literal null; `null`: a Z3 Bool (or Python False) that holds when the value is null;
+    `kind`: 'num' | 'bool' | 'enum' | 'null' | 'lit' (an enumeration literal not yet resolved);
+    `enum`: the enumeration's name for 'enum' values, the literal text for 'lit'.
+    """
+
+    v: Any
+    null: Any = False
+    kind: str = "num"
+    enum: str | None = None
+
+    @property
+    def nullable(self) -> bool:
+        return self.null is not False
+
+
+NULL = SV(None, True, "null")
+
+
+def _is_false(b) -> bool:
+    return b is False or (isinstance(b, z3.BoolRef) and z3.is_false(b))
+
+
+def _is_true(b) -> bool:
+    return b is True or (isinstance(b, z3.BoolRef) and z3.is_true(b))
+
+
+def b_or(*xs):
+    """Disjunction folding Python constants (null flags are often the constant False)."""
+    ys = []
+    for x in xs:
+        if _is_true(x):
+            return z3.BoolVal(True)
+        if not _is_false(x):
+            ys.append(x)
+    if not ys:
+        return False
+    return ys[0] if len(ys) == 1 else z3.Or(*ys)
+
+
+def b_and(*xs):
+    ys = []
+    for x in xs:
+        if _is_false(x):
+            return z3.BoolVal(False)
+        if not _is_true(x):
+            ys.append(x)
+    if not ys:
+        return z3.BoolVal(True)
+    return ys[0] if len(ys) == 1 else z3.And(*ys)
+
+
+def b_not(x):
+    if _is_false(x):
+        return z3.BoolVal(True)
+    if _is_true(x):
+        return z3.BoolVal(False)
+    return z3.Not(x)
+
+
+def as_bool(x) -> z3.BoolRef:
+    """A null flag or condition as a Z3 Bool (Python False becomes BoolVal(False))."""
+    if x is False or x is None:
+        return z3.BoolVal(False)
+    if x is True:
+        return z3.BoolVal(True)
+    return x
+
+
+def ite(c, a, b):
+    """If-then-else on raw terms or null flags (Python booleans allowed)."""
+    if _is_true(c):
+        return a
+    if _is_false(c):
+        return b
+    if a is b or (isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.eq(b)):
+        return a
+    if isinstance(a, bool) or isinstance(b, bool):
+        a, b = as_bool(a), as_bool(b)
+        if a.eq(b):
+            return a
+    return z3.If(c, a, b)
+
+
+def merge(c, a: SV, b: SV) -> SV:
+    """`if c then a else b` on symbolic values (null flags merged too)."""
+    if _is_true(c):
+        return a
+    if _is_false(c):
+        return b
+    if a.v is None:
+        return SV(b.v, ite(c, True, b.null), b.kind if b.kind != "null" else "null", b.enum)
+    if b.v is None:
+        return SV(a.v, ite(c, a.null, True), a.kind, a.enum)
+    return SV(ite(c, a.v, b.v), ite(c, a.null, b.null), a.kind, a.enum or b.enum)
+
+
+def q(x: Fraction | int | str) -> z3.RatNumRef:
+    """An exact Z3 rational."""
+    f = Fraction(x)
+    return z3.RealVal(f"{f.numerator}/{f.denominator}") if f.denominator != 1 else z3.RealVal(f.numerator)
+
+
+def to_fraction(term) -> Fraction | None:
+    """A Z3 numeral (rational, integer or algebraic, approximated) as a Fraction; None if not a numeral."""
+    if isinstance(term, z3.IntNumRef):
+        return Fraction(term.as_long())
+    if isinstance(term, z3.RatNumRef):
+        return Fraction(term.numerator_as_long(), term.denominator_as_long())
+    if isinstance(term, z3.AlgebraicNumRef):
+        a = term.approx(30)
+        return Fraction(a.numerator_as_long(), a.denominator_as_long())
+    return None
+
+
+# ----------------------------------------------------------------------------------------- contracts
+@dataclass
+class SymContract:
+    """A contract's parameters and tiers as Z3 terms.
+
+    `params`: name -> term; `tiers`: one {field: term} per tier; `facts`: named assumptions that
+    a proof over this contract may need ((name, Bool) pairs: parameter domains, tier values).
+    """
+
+    symbol: str
+    params: dict[str, Any]
+    tiers: list[dict[str, Any]]
+    facts: list[tuple[str, Any]] = field(default_factory=list)
+    concrete: Contract | None = None
+
+    def values(self) -> dict[str, SV]:
+        out = {k: SV(v) for k, v in self.params.items()}
+        for k, v in self.tiers[0].items():
+            out[f"first_tier.{k}"] = SV(v)
+        for k, v in self.tiers[-1].items():
+            out[f"last_tier.{k}"] = SV(v)
+        return out
+
+
+# ----------------------------------------------------------------------------------------- env
+class SymEnv:
+    """Symbolic values by name, mirroring the interpreter's Env.
+
+    `values` are given; `lazy` maps names (derived values, lets) to AST expressions computed on
+    first use *in this env* and cached; `parent` supplies every other name (its own lazies are
+    computed there). `contract` gives the tiers for `tier(...)` and `solve_tier(...)`.
+    """
+
+    __slots__ = ("backend", "values", "lazy", "parent", "contract")
+
+    def __init__(self, backend: "Backend", values: Mapping[str, SV], lazy: Mapping[str, ast.Expr] | None = None,
+                 parent: "SymEnv | None" = None, contract: SymContract | None = None):
+        self.backend = backend
+        self.values = dict(values)
+        self.lazy = lazy or {}
+        self.parent = parent
+        self.contract = contract if contract is not None else (parent.contract if parent is not None else None)
+
+    def __getitem__(self, name: str) -> SV:
+        v = self.values.get(name)
+        if v is not None:
+            return v
+        e = self.lazy.get(name)
+        if e is not None:
+            v = self.backend.compile_expr(e, self)
+        elif self.parent is not None:
+            v = self.parent[name]
+        else:
+            raise KeyError(f"'{name}' has no value here")
+        self.values[name] = v
+        return v
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def child(self, values: Mapping[str, SV], lazy: Mapping[str, ast.Expr] | None = None) -> "SymEnv":
+        return SymEnv(self.backend, values, lazy, self, self.contract)
+
+
+# ----------------------------------------------------------------------------------------- runs
+@dataclass
+class CheckRun:
+    """One check of a symbolic run: `reached` (every earlier check passed), `applies` (its `when`),
+    `passes` (`when` false or `require` true), `refuses` (reached, applies and `require` false)."""
+
+    id: str
+    error: str
+    origin: str | None
+    reached: Any
+    applies: Any
+    require: Any
+    passes: Any
+    refuses: Any
+
+
+@dataclass
+class ActionRun:
+    """The symbolic run of an action.
+
+    `valid`: every argument present satisfies its `valid` condition (else INVALID_ARGUMENT);
+    `checks`: one CheckRun per check in order; `ok`: every check passes (validity not included);
+    `errors`: (check id, error code, condition under which that check is the first to refuse);
+    `pre`: the pre-state, `post`: the state after the effects (state fields only, meaningful
+    under `ok`); `locals`: lets, `liquidated`, `fill_price`; `result`: the reply's fields (a
+    view is a dict of SVs); `env`: the pre-state env (derived values and lets by name);
+    `post_env`: an env over the post-state (derived values by name).
+    """
+
+    action: str
+    valid: Any
+    checks: list[CheckRun]
+    ok: Any
+    errors: list[tuple[str, str, Any]]
+    pre: dict[str, SV]
+    post: dict[str, SV]
+    locals: dict[str, SV]
+    result: dict[str, Any]
+    liquidated: Any
+    env: SymEnv
+    post_env: SymEnv
+
+
+# ----------------------------------------------------------------------------------------- backend
+class Backend:
+    """The compiler from the rulebook's AST to Z3 and the symbolic executor of its actions."""
+
+    def __init__(self, rb: Rulebook, mode: str = EXACT, enum_sort: str | None = None):
+        if mode not in (EXACT, RELAXED):
+            raise ValueError(f"mode must be {EXACT!r} or {RELAXED!r}")
+        self.rb = rb
+        self.mode = mode
+        # enumeration values as integers, or (RELAXED, to stay in pure real arithmetic) as reals
+        self.enum_sort = enum_sort or ("int" if mode == EXACT else "real")
+        self.derived: dict[str, ast.Expr] = {d.name: d.expr for d in rb.derived}
+        self.enum_index = {e: {v: i for i, v in enumerate(vals)} for e, vals in rb.enums.items()}
+        self.literal_enums: dict[str, list[tuple[str, int]]] = {}
+        for e, vals in rb.enums.items():
+            for i, v in enumerate(vals):
+                self.literal_enums.setdefault(v, []).append((e, i))
+        self.state_fields = {f.name: f for f in rb.state}
+        self.position_fields = tuple(f.name for f in rb.state if f.scope == "position")
+        self.liq_lazy = {**self.derived, **dict(rb.liquidation.lets)}
+        self.facts: list[Any] = []
+        self.rounds: dict[int, tuple[Any, Any, str, Any]] = {}  # every EXACT rounding built, by term id
+        self.solves: dict[int, tuple[Any, list]] = {}
+        self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
+        self._rmemo: dict[int, tuple[Any, frozenset]] = {}
+        self._lemmas: dict = {}  # every solve_tier built: (term, the tier cases)
+        self._fresh = itertools.count()
+
+    # -- facts -------------------------------------------------------------------------------
+    def take_facts(self) -> list[Any]:
+        """The side facts collected since the last call (enum ranges of fresh variables, the defining
+        inequalities of RELAXED roundings): always true, to be asserted with the formula."""
+        out, self.facts = self.facts, []
+        return out
+
+    def rounding_lemmas(self, terms: Sequence[Any] | None = None, pair_terms: Sequence[Any] | None = None) -> list[Any]:
+        """Valid facts about roundings: each rounded value is within one step of its argument on the
+        right side, and two roundings of the same rulebook expression (e.g. the leverage before and
+        after an action) are monotone: x1 <= x2 implies r1 <= r2. They follow from the definition
+        of rounding (ToInt in EXACT mode; in RELAXED mode they are what is kept of it); stating them
+        spares the solver from rediscovering them through nonlinear terms. With `terms`, only the
+        roundings occurring in those terms; with `pair_terms`, monotonicity only between the
+        roundings occurring there (typically the goal: old and new values compared)."""
+        def inside(ts):
+            ids: set[int] = set()
+            for t in ts:
+                if isinstance(t, z3.ExprRef):
+                    ids |= self._rounds_in(t)
+            return ids
+
+        rs = list(self.rounds.values())
+        if terms is not None:
+            ids = inside(terms)
+            rs = [r for r in rs if r[3].get_id() in ids]
+        paired = rs
+        if pair_terms is not None:
+            ids = inside(pair_terms)
+            paired = [r for r in rs if r[3].get_id() in ids]
+        out = []
+        cache = self._lemmas
+        for x, s, d, r, _ in rs:
+            key = r.get_id()
+            lem = cache.get(key)
+            if lem is None:
+                if d == "up":
+                    lem = z3.Implies(s > 0, z3.And(x <= r, r < x + s))
+                elif d == "down":
+                    lem = z3.Implies(s > 0, z3.And(r <= x, x < r + s))
+                else:
+                    lem = z3.Implies(s > 0, z3.And(r - x <= s / 2, x - r <= s / 2))
+                cache[key] = lem
+            out.append(lem)
+        groups: dict[Any, list] = {}
+        for item in paired:
+            groups.setdefault((item[4], item[2]), []).append(item)
+        for items in groups.values():
+            for i, (x1, s1, d1, r1, _) in enumerate(items):
+                for x2, s2, d2, r2, _ in items[i + 1:]:
+                    key = (r1.get_id(), r2.get_id())
+                    lem = cache.get(key)
+                    if lem is None:
+                        lem = cache[key] = (z3.And(z3.Implies(x1 <= x2, r1 <= r2), z3.Implies(x2 <= x1, r2 <= r1))
+                                            if s1.eq(s2) else None)
+                    if lem is not None:
+                        out.append(lem)
+        return out
+
+    def _rounds_in(self, term) -> frozenset:
+        """The ids of the rounded terms occurring in `term` (memoised over the DAG; the memo keeps
+        its terms alive so that their ids are not reused)."""
+        memo = self._rmemo
+        root = term.get_id()
+        hit = memo.get(root)
+        if hit is not None:
+            return hit[1]
+        stack = [(term, False)]
+        while stack:
+            t, done = stack.pop()
+            i = t.get_id()
+            if i in memo:
+                continue
+            kids = t.children() if z3.is_app(t) else []
+            if not done:
+                stack.append((t, True))
+                stack.extend((k, False) for k in kids if k.get_id() not in memo)
+                continue
+            acc = frozenset([i]) if i in self.rounds else frozenset()
+            for k in kids:
+                sub = memo[k.get_id()][1]
+                if sub:
+                    acc = acc | sub
+            memo[i] = (t, acc)
+        return memo[root][1]
+
+    def tier_splits(self, terms: Sequence[Any]) -> list[list[Any]]:
+        """For each `solve_tier` occurring in `terms`: its cases (tier 1 chosen, tier 2 chosen, ...,
+        none: the last tier). Each list is exhaustive; a proof may split on them (per tier)."""
+        seen = _subterm_ids(terms)
+        return [cases for i, (t, cases) in self.solves.items() if i in seen]
+
+    def enum_val(self, i: int):
+        """The term of the i-th value of an enumeration (an integer or a real numeral)."""
+        return z3.IntVal(i) if self.enum_sort == "int" else z3.RealVal(i)
+
+    def fresh(self, prefix: str, sort: str = "real"):
+        n = f"{prefix}!{next(self._fresh)}"
+        return {"real": z3.Real, "int": z3.Int, "bool": z3.Bool}[sort](n)
+
+    # -- contracts ---------------------------------------------------------------------------
+    def concrete_contract(self, contract: Contract | str) -> SymContract:
+        """A contract profile (or a Contract) with every parameter and tier field a Z3 numeral."""
+        c = self.rb.contracts[contract] if isinstance(contract, str) else contract
+        return SymContract(c.symbol, {k: q(v) for k, v in c.params.items()},
+                           [{k: q(v) for k, v in t.items()} for t in c.tiers], [], c)
+
+    def symbolic_contract(self, name: str, n_tiers: int, bind: Contract | str | None = None,
+                          params: Iterable[str] | None = None) -> SymContract:
+        """A contract whose parameters and `n_tiers` tiers are Z3 variables named `name.param`,
+        `name.tiers[k].field`. Facts: each parameter's and tier field's domain from the rulebook
+        (`domain:param` / `domain:tiers[k].field`); with `bind`, the equalities to that contract's
+        values, one named fact per parameter and per tier (`NAME.param`, `NAME.tiers[k]`).
+        `params` restricts which parameters are symbolic (the others are bound to `bind`'s values
+        as numerals)."""
+        bound = self.rb.contracts[bind] if isinstance(bind, str) else bind
+        sym_params = set(params) if params is not None else {p.name for p in self.rb.params}
+        ps: dict[str, Any] = {}
+        facts: list[tuple[str, Any]] = []
+        for p in self.rb.params:
+            if p.name in sym_params or bound is None:
+                ps[p.name] = z3.Real(f"{name}.{p.name}")
+            else:
+                ps[p.name] = q(bound.params[p.name])
+        tiers = [{f.name: z3.Real(f"{name}.tiers[{k}].{f.name}") for f in self.rb.tier_fields} for k in range(1, n_tiers + 1)]
+        c = SymContract(name, ps, tiers, facts, None)
+        penv = SymEnv(self, {k: SV(v) for k, v in ps.items()})
+        for p in self.rb.params:
+            if p.name in sym_params or bound is None:
+                facts.append((f"domain:{p.name}", self.compile_expr(p.domain, penv).v))
+        for k, t in enumerate(tiers, 1):
+            tenv = SymEnv(self, {f: SV(v) for f, v in t.items()})
+            for f in self.rb.tier_fields:
+                facts.append((f"domain:tiers[{k}].{f.name}", self.compile_expr(f.domain, tenv).v))
+        if bound is not None:
+            for p in self.rb.params:
+                if p.name in sym_params:
+                    facts.append((f"{bound.symbol}.{p.name}", ps[p.name] == q(bound.params[p.name])))
+            for k, (t, row) in enumerate(zip(tiers, bound.tiers), 1):
+                facts.append((f"{bound.symbol}.tiers[{k}]", z3.And(*[t[f] == q(row[f]) for f in t])))
+        return c
+
+    # -- states and arguments ----------------------------------------------------------------
+    def _var(self, name: str, ty, enum: str | None = None):
+        if ty.kind == "num":
+            return SV(z3.Real(name))
+        if ty.kind == "bool":
+            return SV(z3.Bool(name), kind="bool")
+        if ty.kind == "enum":
+            n = len(self.rb.enums[ty.enum])
+            if self.enum_sort == "int":
+                v = z3.Int(name)
+                self.facts.append(z3.And(v >= 0, v < n))
+            else:
+                v = z3.Real(name)
+                self.facts.append(z3.Or(*[v == i for i in range(n)]))
+            return SV(v, kind="enum", enum=ty.enum)
+        raise TypeError(ty.kind)
+
+    def symbolic_state(self, prefix: str = "", *, scopes: Sequence[str] = ("account", "symbol", "position"),
+                       side: str | None = None, has_position: bool | None = None) -> dict[str, SV]:
+        """State fields as fresh Z3 variables named `prefix + field` (nullable fields get a Bool
+        `prefix + field + '.null'`; position fields are null exactly when `has_position` is false).
+        `side` and `has_position` may be fixed to concrete values (case splits)."""
+        out: dict[str, SV] = {}
+        hp = None
+        if "symbol" in scopes:
+            hp = z3.BoolVal(has_position) if has_position is not None else z3.Bool(prefix + "has_position")
+        for f in self.rb.state:
+            if f.scope not in scopes:
+                continue
+            if f.name == "has_position":
+                out[f.name] = SV(hp, kind="bool")
+                continue
+            if f.scope == "position" and f.ty.kind == "enum" and side is not None:
+                sv = SV(self.enum_val(self.enum_index[f.ty.enum][side]), kind="enum", enum=f.ty.enum)
+            else:
+                sv = self._var(prefix + f.name, f.ty)
+            if f.scope == "position":
+                null = b_not(hp) if hp is not None else z3.Bool(prefix + f.name + ".null")
+                sv = SV(sv.v, null, sv.kind, sv.enum)
+            elif f.ty.nullable:
+                sv = SV(sv.v, z3.Bool(prefix + f.name + ".null"), sv.kind, sv.enum)
+            out[f.name] = sv
+        return out
+
+    def concrete_value(self, v: Any, ty) -> SV:
+        """A Python value (Fraction, bool, enum text, None) as a constant SV of type `ty`."""
+        kind = ty.kind if ty is not None else "num"
+        if v is None:
+            dummy = {"num": z3.RealVal(0), "bool": z3.BoolVal(False), "enum": self.enum_val(0)}.get(kind)
+            return SV(dummy, z3.BoolVal(True), kind, ty.enum if ty is not None else None)
+        if kind == "bool" or isinstance(v, bool):
+            return SV(z3.BoolVal(bool(v)), kind="bool")
+        if kind == "enum":
+            return SV(self.enum_val(self.enum_index[ty.enum][v]), kind="enum", enum=ty.enum)
+        return SV(q(v))
+
+    def concrete_state(self, values: Mapping[str, Any]) -> dict[str, SV]:
+        """The state fields of an interpreter state (a flat dict) as constant SVs."""
+        return {f.name: self.concrete_value(values.get(f.name), f.ty) for f in self.rb.state if f.name in values}
+
+    def symbolic_args(self, action: str, prefix: str = "arg.") -> dict[str, SV]:
+        """An action's arguments as fresh variables (`prefix + name`; optional ones get a null flag)."""
+        out = {}
+        for x in self.rb.actions[action].args:
+            sv = self._var(prefix + x.name, x.ty)
+            if x.optional:
+                sv = SV(sv.v, z3.Bool(prefix + x.name + ".null"), sv.kind, sv.enum)
+            out[x.name] = sv
+        return out
+
+    def concrete_args(self, action: str, args: Mapping[str, Any]) -> dict[str, SV]:
+        return {x.name: self.concrete_value(args.get(x.name), x.ty.but_nullable(x.optional))
+                for x in self.rb.actions[action].args}
+
+    def env(self, contract: SymContract, state: Mapping[str, SV], args: Mapping[str, SV] | None = None,
+            lets: Mapping[str, ast.Expr] | None = None, extra: Mapping[str, SV] | None = None) -> SymEnv:
+        """An env over a contract and a state: every derived value (and `lets`) by name, lazily."""
+        vals = {**contract.values(), **state}
+        for k, v in (args or {}).items():
+            vals[f"arg.{k}"] = v
+        vals.update(extra or {})
+        return SymEnv(self, vals, {**self.derived, **(lets or {})}, None, contract)
+
+    # -- the compiler ------------------------------------------------------------------------
+    def compile_expr(self, e: ast.Expr, env: SymEnv) -> SV:
+        """The symbolic value of expression `e` in `env` (see the module docstring for the encoding)."""
+        m = getattr(self, "_c_" + type(e).__name__)
+        return m(e, env)
+
+    def _c_Num(self, e, env):
+        return SV(q(e.value))
+
+    def _c_Str(self, e, env):
+        return SV(None, False, "lit", e.value)
+
+    def _c_Null(self, e, env):
+        return NULL
+
+    def _c_Bool(self, e, env):
+        return SV(z3.BoolVal(e.value), kind="bool")
+
+    def _c_Name(self, e, env):
+        return env[e.name]
+
+    @staticmethod
+    def _n(sv: SV):
+        """A value's term for arithmetic; the null literal (no term: every branch null) as 0 — its
+        null flag is what counts (the interpreter refuses a null in arithmetic)."""
+        return sv.v if sv.v is not None else z3.RealVal(0)
+
+    def _c_Unary(self, e, env):
+        a = self.compile_expr(e.operand, env)
+        if e.op == "not":
+            return SV(b_not(a.v), kind="bool")
+        return SV(-self._n(a), a.null)
+
+    def _c_Binary(self, e, env):
+        a, b = self.compile_expr(e.left, env), self.compile_expr(e.right, env)
+        x, y = self._n(a), self._n(b)
+        if e.op == "+":
+            v = x + y
+        elif e.op == "-":
+            v = x - y
+        elif e.op == "*":
+            v = x * y
+        else:
+            v = x / y
+        return SV(v, b_or(a.null, b.null))
+
+    def _enum_pair(self, a: SV, b: SV):
+        """Both sides of a comparison as integer terms when an enumeration literal is involved."""
+        if a.kind == "lit" and b.kind == "lit":
+            return z3.BoolVal(a.enum == b.enum)
+        lit, other = (a, b) if a.kind == "lit" else (b, a)
+        cands = self.literal_enums.get(lit.enum, [])
+        idx = next((i for en, i in cands if en == other.enum), None)
+        if idx is None:
+            idx = cands[0][1] if cands else -1
+        return other, self.enum_val(idx)
+
+    def _c_Compare(self, e, env):
+        a, b = self.compile_expr(e.left, env), self.compile_expr(e.right, env)
+        if a.kind == "null" or b.kind == "null":
+            other = b if a.kind == "null" else a
+            is_null = as_bool(other.null) if other.kind != "null" else z3.BoolVal(True)
+            return SV(is_null if e.op == "==" else b_not(is_null), kind="bool")
+        if a.kind == "lit" or b.kind == "lit":
+            pair = self._enum_pair(a, b)
+            if isinstance(pair, z3.BoolRef):
+                return SV(pair if e.op == "==" else b_not(pair), kind="bool")
+            other, idx = pair
+            eq = b_and(b_not(other.null), other.v == idx)
+            return SV(eq if e.op == "==" else b_not(eq), kind="bool")
+        if e.op in ("==", "!="):
+            if a.nullable or b.nullable:
+                an, bn = as_bool(a.null), as_bool(b.null)
+                eq = z3.Or(z3.And(an, bn), z3.And(z3.Not(an), z3.Not(bn), self._n(a) == self._n(b)))
+            else:
+                eq = self._n(a) == self._n(b) if a.kind == "num" else a.v == b.v
+            return SV(eq if e.op == "==" else z3.Not(eq), kind="bool")
+        x, y = self._n(a), self._n(b)
+        v = {"<": lambda: x < y, "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[e.op]()
+        return SV(v, kind="bool")
+
+    def _c_Logic(self, e, env):
+        a, b = self.compile_expr(e.left, env), self.compile_expr(e.right, env)
+        return SV(b_and(a.v, b.v) if e.op == "and" else as_bool(b_or(a.v, b.v)), kind="bool")
+
+    def _c_If(self, e, env):
+        c = self.compile_expr(e.cond, env).v
+        return merge(c, self.compile_expr(e.then, env), self.compile_expr(e.otherwise, env))
+
+    def _c_Call(self, e, env):
+        args = [self.compile_expr(a, env) for a in e.args]
+        args = [SV(self._n(a), a.null, a.kind if a.kind != "null" else "num") for a in args]
+        if e.func == "abs":
+            x = args[0]
+            return SV(ite(x.v >= 0, x.v, -x.v), x.null)
+        if e.func == "multiple_of":
+            x, s = args
+            if self.mode == RELAXED:
+                return SV(self.fresh("multiple_of", "bool"), kind="bool")
+            r = x.v / s.v
+            return SV(z3.ToReal(z3.ToInt(r)) == r, kind="bool")
+        acc = args[0]
+        for nxt in args[1:]:
+            c = (nxt.v < acc.v) if e.func == "min" else (nxt.v > acc.v)
+            acc = SV(ite(c, nxt.v, acc.v), b_or(acc.null, nxt.null))
+        return acc
+
+    def round_term(self, x, step, direction: str, origin: Any = None):
+        """`round(x, step, direction)` as a term (EXACT: through ToInt; RELAXED: a fresh real with its
+        defining inequalities added to the facts)."""
+        if self.mode == RELAXED:
+            key = ("round", x.get_id(), step.get_id(), direction)
+            r = self._relaxed.get(key)
+            if r is None:
+                r = self.fresh("round")
+                self._relaxed[key] = r
+                self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
+            if direction == "up":
+                self.facts.append(z3.Implies(step > 0, z3.And(x <= r, r < x + step)))
+            elif direction == "down":
+                self.facts.append(z3.Implies(step > 0, z3.And(r <= x, x < r + step)))
+            else:
+                self.facts.append(z3.Implies(step > 0, z3.And(r - x <= step / 2, x - r <= step / 2)))
+            return r
+        qq = x / step
+        r = self._exact_round(qq, direction) * step
+        self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
+        return r
+
+    def _exact_round(self, qq, direction: str):
+        if direction == "down":
+            k = z3.ToReal(z3.ToInt(qq))
+        elif direction == "up":
+            k = -z3.ToReal(z3.ToInt(-qq))
+        else:
+            half = z3.RealVal("1/2")
+            k = z3.If(qq >= 0, z3.ToReal(z3.ToInt(qq + half)), -z3.ToReal(z3.ToInt(-qq + half)))
+        return k
+
+    def _c_Round(self, e, env):
+        x, s = self.compile_expr(e.value, env), self.compile_expr(e.step, env)
+        return SV(self.round_term(self._n(x), self._n(s), e.direction, e), b_or(x.null, s.null))
+
+    def tier_lookup(self, contract: SymContract, notional, fld: str):
+        """The field of the first tier whose max_notional >= notional, else of the last tier."""
+        tiers = contract.tiers
+        out = tiers[-1][fld]
+        for t in reversed(tiers[:-1]):
+            out = ite(notional <= t["max_notional"], t[fld], out)
+        return out
+
+    def _c_TierField(self, e, env):
+        n = self.compile_expr(e.notional, env)
+        return SV(self.tier_lookup(env.contract, self._n(n), e.field), n.null)
+
+    def _c_SolveTier(self, e, env):
+        tiers = env.contract.tiers
+        results = []
+        for t in tiers:
+            sub = env.child({f"tier.{k}": SV(v) for k, v in t.items()})
+            val = self.compile_expr(e.value, sub)
+            sub.values["value"] = val
+            cond = self.compile_expr(e.cond, sub)
+            results.append((cond.v, val))
+        out = results[-1][1]
+        for cond, val in reversed(results[:-1]):
+            out = merge(cond, val, out)
+        if out.v is not None:
+            conds = [as_bool(c) for c, _ in results]
+            cases = [b_and(*[b_not(x) for x in conds[:k]], conds[k]) if k < len(conds) - 1
+                     else b_and(*[b_not(x) for x in conds[:k]]) for k in range(len(conds))]
+            self.solves.setdefault(out.v.get_id(), (out.v, [as_bool(c) for c in cases]))
+        return out
+
+    # -- actions -----------------------------------------------------------------------------
+    def run_action(self, name: str, contract: SymContract, state: Mapping[str, SV],
+                   args: Mapping[str, SV]) -> ActionRun:
+        """Run action `name` symbolically on `state` (account + symbol + position fields) with `args`
+        (every argument of the action, optional ones with a null flag). See ActionRun."""
+        a: Action = self.rb.actions[name]
+        values = {**contract.values(), **state}
+        root = SymEnv(self, {**values, **{f"arg.{x.name}": args[x.name] for x in a.args}},
+                      {**self.derived, **dict(a.lets)}, None, contract)
+        venv = SymEnv(self, {**contract.values(), **{f"arg.{x.name}": args[x.name] for x in a.args}}, {}, None, contract)
+        valid = []
+        for x in a.args:
+            if x.valid is not None:
+                valid.append(b_or(args[x.name].null, self.compile_expr(x.valid, venv).v))
+        valid_t = b_and(*[as_bool(v) for v in valid])
+        checks, errors, passed = [], [], []
+        for c in a.checks:
+            applies = self.compile_expr(c.when, root).v if c.when is not None else z3.BoolVal(True)
+            env = root
+            if c.with_:
+                env = SymEnv(self, {**values, **{n: self.compile_expr(x, root) for n, x in c.with_}},
+                             self.derived, root, contract)
+            req = as_bool(self.compile_expr(c.require, env).v)
+            reached = b_and(*passed)
+            passes = b_or(b_not(applies), req)
+            refuses = b_and(reached, applies, b_not(req))
+            checks.append(CheckRun(c.id, c.error, c.origin, reached, applies, req, as_bool(passes), refuses))
+            errors.append((c.id, c.error, refuses))
+            passed.append(as_bool(passes))
+        ok = b_and(*passed)
+        state_out, env_out, local = self._apply(a.effects, dict(values), root, root, self.derived)
+        final = SymEnv(self, {**state_out, **local}, self.derived, root, contract) if local else env_out
+        result: dict[str, Any] = {}
+        for r in a.result:
+            when = self.compile_expr(r.when, final).v if r.when is not None else None
+            if r.view is not None:
+                val: Any = {v: final[v] for v in r.view}
+            else:
+                val = self.compile_expr(r.expr, final)
+            result[r.name] = (when, val, r.omit_null)
+        post = {k: v for k, v in state_out.items() if k in self.state_fields}
+        lets = {n: root[n] for n, _ in a.lets}
+        liquidated = local.get("liquidated", SV(z3.BoolVal(False), kind="bool")).v
+        post_env = SymEnv(self, {**contract.values(), **post}, self.derived, None, contract)
+        return ActionRun(name, valid_t, checks, ok, errors, dict(state), post, {**lets, **local}, result,
+                         as_bool(liquidated), root, post_env)
+
+    def _apply(self, effects: Sequence[Effect], state: dict, env: SymEnv, root: SymEnv, lazy):
+        """Effects in order on a flat state (contract values + fields); returns (state, env, locals)."""
+        local: dict[str, SV] = {}
+        for eff in effects:
+            when = self.compile_expr(eff.when, env).v if eff.when is not None else None
+            if eff.kind == "set":
+                updates = {n: self.compile_expr(x, env) for n, x in eff.assignments}
+                new = {**state, **updates}
+            elif eff.kind == "create_position":
+                new = {**state, **{n: self.compile_expr(x, env) for n, x in eff.assignments},
+                       "has_position": SV(z3.BoolVal(True), kind="bool")}
+                for n in self.position_fields:  # a created field is never null
+                    new[n] = SV(new[n].v, False, new[n].kind, new[n].enum) if new[n].v is not None else new[n]
+            elif eff.kind == "remove_position":
+                new = {**state, "has_position": SV(z3.BoolVal(False), kind="bool")}
+                for n in self.position_fields:
+                    old = state[n]
+                    new[n] = SV(old.v, z3.BoolVal(True), old.kind, old.enum)
+            elif eff.kind == "liquidate_if":
+                cond = as_bool(self.compile_expr(eff.cond, env).v)
+                if when is not None:
+                    cond = b_and(when, cond)
+                    when = None
+                liq_env = SymEnv(self, state, self.liq_lazy, root, env.contract)
+                fill = liq_env["fill_price"]
+                liq_state, _, _ = self._apply(self.rb.liquidation.effects, state, liq_env, liq_env, self.derived)
+                new = {k: merge(cond, liq_state[k], state[k]) if k in liq_state else state[k] for k in state}
+                prev_l = local.get("liquidated", SV(z3.BoolVal(False), kind="bool"))
+                prev_f = local.get("fill_price", NULL)
+                local["liquidated"] = SV(as_bool(b_or(prev_l.v, cond)), kind="bool")
+                local["fill_price"] = merge(cond, SV(fill.v, fill.null), prev_f)
+            else:  # pragma: no cover
+                raise ValueError(eff.kind)
+            if when is not None:
+                new = {k: merge(when, new[k], state[k]) if k in state else new[k] for k in new}
+            state = new
+            env = SymEnv(self, state, lazy, root, env.contract)
+        return state, env, local
+
+    # -- models ------------------------------------------------------------------------------
+    def value(self, model: z3.ModelRef | None, sv: SV, enum: str | None = None) -> Any:
+        """A symbolic value as a Python value (Fraction, bool, enum text or None) under `model`
+        (None: the value must simplify to a constant by itself)."""
+        def ev(t):
+            return model.eval(t, model_completion=True) if model is not None else z3.simplify(t)
+
+        if sv.kind == "null":
+            return None
+        if sv.kind == "lit":
+            return sv.enum
+        if sv.null is not False:
+            n = ev(as_bool(sv.null))
+            if z3.is_true(n):
+                return None
+            if not z3.is_false(n):
+                raise ValueError(f"null flag does not simplify: {n}")
+        t = ev(sv.v)
+        if sv.kind == "bool":
+            if z3.is_true(t):
+                return True
+            if z3.is_false(t):
+                return False
+            raise ValueError(f"condition does not simplify: {t}")
+        f = to_fraction(t)
+        if f is None:
+            raise ValueError(f"value does not simplify: {t}")
+        if sv.kind == "enum":
+            vals = self.rb.enums[sv.enum or enum]
+            i = int(f)
+            return vals[i] if 0 <= i < len(vals) else f"?{i}"
+        return f
+
+
+def _subterm_ids(terms) -> set[int]:
+    seen: set[int] = set()
+    stack = [t for t in terms if isinstance(t, z3.ExprRef)]
+    while stack:
+        t = stack.pop()
+        i = t.get_id()
+        if i in seen:
+            continue
+        seen.add(i)
+        stack.extend(t.children())
+    return seen
+
+
+# ----------------------------------------------------------------------------------------- solving
+@dataclass
+class CheckResult:
+    """The outcome of `check`: 'proved' (with the unsat core: the names of the assumptions used),
+    'violated' (with a model), 'vacuous' (the assumptions alone are unsatisfiable, core = the
+    conflicting ones) or 'unknown' (with Z3's reason)."""
+
+    status: str
+    core: list[str] = field(default_factory=list)
+    model: z3.ModelRef | None = None
+    reason: str = ""
+    seconds: float = 0.0
+    solver: z3.Solver | None = None
+
+
+def new_solver(timeout: float | None, rlimit: int | None = None) -> z3.Solver:
+    """A solver with a wall-clock `timeout` (seconds) and an optional deterministic resource limit
+    (`rlimit`, Z3's own work counter: the same problem gets the same answer on a busy machine)."""
+    s = z3.Solver()
+    if timeout is not None:
+        s.set("timeout", max(1, int(timeout * 1000)))
+    if rlimit:
+        s.set("rlimit", int(rlimit))
+    return s
+
+
+LEMMA_SLICE = 1_000_000  # rlimit of the first attempt (with the lemmas) of `check`
+
+
+def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
+          timeout: float | None = 10.0, vacuity: bool = True, lemmas: Sequence[Any] = (),
+          rlimit: int | None = None) -> CheckResult:
+    """Prove `claim` from the named `assumptions` (and the untracked, always-true `facts`).
+
+    The claim is negated and checked with each assumption tracked by its name: unsat means
+    PROVED and the unsat core lists the assumptions the proof needed. `lemmas` are valid facts
+    given to the proof only (e.g. `Backend.rounding_lemmas`): being valid they cannot change
+    satisfiability, and they slow the search for models. With `vacuity`, the assumptions alone
+    are then checked: unsat means the proof is vacuous. Z3 saying unknown (time-out,
+    incompleteness) gives 'unknown', never 'proved'.
+    """
+    t0 = time.perf_counter()
+    s = new_solver(timeout, rlimit)
+    for f in facts:
+        s.add(f)
+    lits = {}
+    plist = []
+    for name, a in assumptions:
+        p = z3.Bool(f"@{name}")
+        lits[p.get_id()] = name
+        plist.append(p)
+        s.add(z3.Implies(p, as_bool(a)))
+    # a portfolio: first with the lemmas for a slice of work (rlimit), then without them
+    attempts = [()] if not lemmas else [lemmas, ()]
+    r = z3.unknown
+    for k, extra in enumerate(attempts):
+        if len(attempts) > 1:
+            s.set("rlimit", LEMMA_SLICE if k == 0 else int(rlimit or 0))
+            if timeout is not None:
+                s.set("timeout", max(1, int(max(0.001, timeout - (time.perf_counter() - t0)) * 1000)))
+        s.push()
+        for f in extra:
+            s.add(f)
+        s.add(z3.Not(as_bool(claim)))
+        r = s.check(*plist)
+        if r == z3.sat:
+            model = s.model()
+            s.add(*plist)  # the solver is handed back (for minimising): the assumptions become hard
+            return CheckResult("violated", model=model, seconds=time.perf_counter() - t0, solver=s)
+        if r == z3.unsat:
+            break
+        s.pop()
+    if r == z3.unknown:
+        return CheckResult("unknown", reason=s.reason_unknown(), seconds=time.perf_counter() - t0)
+    if timeout is not None:
+        s.set("timeout", max(1, int(timeout * 1000)))
+    s.set("rlimit", 0)
+    core = sorted({lits[c.get_id()] for c in s.unsat_core() if c.get_id() in lits})
+    s.pop()
+    if vacuity:
+        r2 = s.check(*plist)
+        if r2 == z3.unsat:
+            vcore = sorted({lits[c.get_id()] for c in s.unsat_core() if c.get_id() in lits})
+            return CheckResult("vacuous", core=vcore, seconds=time.perf_counter() - t0)
+        if r2 == z3.unknown:
+            return CheckResult("unknown", core=core, reason="vacuity check: " + s.reason_unknown(),
+                               seconds=time.perf_counter() - t0)
+    return CheckResult("proved", core=core, seconds=time.perf_counter() - t0)
+
+
+def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
+                timeout: float | None = 10.0, rlimit: int | None = None) -> CheckResult:
+    """Is `formula` satisfiable together with the named assumptions and the facts? Status 'sat'
+    (with the model: a witness), 'unsat' (the core names the assumptions that exclude it) or
+    'unknown'."""
+    t0 = time.perf_counter()
+    s = new_solver(timeout, rlimit)
+    for f in facts:
+        s.add(f)
+    lits = {}
+    plist = []
+    for name, a in assumptions:
+        p = z3.Bool(f"@{name}")
+        lits[p.get_id()] = name
+        plist.append(p)
+        s.add(z3.Implies(p, as_bool(a)))
+    s.add(as_bool(formula))
+    r = s.check(*plist)
+    dt = time.perf_counter() - t0
+    if r == z3.sat:
+        model = s.model()
+        s.add(*plist)  # the solver is handed back (for minimising): the assumptions become hard
+        return CheckResult("sat", model=model, seconds=dt, solver=s)
+    if r == z3.unknown:
+        return CheckResult("unknown", reason=s.reason_unknown(), seconds=dt)
+    return CheckResult("unsat", core=sorted({lits[c.get_id()] for c in s.unsat_core() if c.get_id() in lits}), seconds=dt)
+
+
+def nlsat_check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
+                timeout: float | None = 10.0, rlimit: int | None = None) -> CheckResult:
+    """Prove `claim` with Z3's nlsat procedure (complete for nonlinear real arithmetic): for
+    RELAXED goals only (no integers). No unsat core (the tactic does not track assumptions): the
+    result's core is empty; see `minimal_core`. 'violated' here is a model of the relaxed problem,
+    which may not be one of the exact semantics."""
+    t0 = time.perf_counter()
+    s = z3.Then("simplify", "purify-arith", "qfnra-nlsat").solver()
+    if timeout is not None:
+        s.set("timeout", max(1, int(timeout * 1000)))
+    if rlimit:
+        s.set("rlimit", int(rlimit))
+    for f in facts:
+        s.add(f)
+    for _, a in assumptions:
+        s.add(as_bool(a))
+    s.add(z3.Not(as_bool(claim)))
+    try:
+        r = s.check()
+    except z3.Z3Exception as e:  # e.g. an integer slipped in: not for nlsat
+        return CheckResult("unknown", reason=f"nlsat: {e}", seconds=time.perf_counter() - t0)
+    dt = time.perf_counter() - t0
+    if r == z3.unsat:
+        return CheckResult("proved", seconds=dt)
+    if r == z3.sat:
+        return CheckResult("violated", model=s.model(), seconds=dt)
+    return CheckResult("unknown", reason=s.reason_unknown(), seconds=dt)
+
+
+def minimal_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequence[Any] = (),
+                 timeout: float = 2.0, try_default: bool = True, rlimit: int = 3_000_000,
+                 attempt_cap: float = 0.5) -> tuple[list[str], bool]:
+    """The names of assumptions sufficient to prove `claim` (known to follow from all of them): the
+    default solver's unsat core if it answers within `rlimit`, else deletion with nlsat: groups of
+    assumptions first (same prefix, e.g. every `domain:tiers[k].*`), then one by one; something is
+    dropped only when the claim is proved without it. Each attempt is capped by `rlimit` and by
+    `attempt_cap` seconds (nlsat does not always honour the rlimit), the whole by `timeout`.
+    Returns (names, minimal?): best effort, a non-minimal core is still sufficient."""
+    t0 = time.perf_counter()
+    r = check(claim, assumptions, facts, min(timeout, 2.0), vacuity=False, rlimit=rlimit) if try_default else None
+    if r is not None and r.status == "proved":
+        return sorted(set(r.core)), True
+    keep = list(assumptions)
+    complete = True
+
+    def attempt(trial) -> str:
+        left = timeout - (time.perf_counter() - t0)
+        if left <= 0:
+            return "time"
+        return nlsat_check(claim, trial, facts, min(left, attempt_cap), rlimit).status
+
+    groups: dict[str, list] = {}
+    for a in keep:
+        key = a[0].split(":", 1)[0] + ":" + a[0].split(":", 1)[-1].split(".", 1)[0] if "." in a[0] else a[0]
+        groups.setdefault(key, []).append(a)
+    for key, members in groups.items():
+        if len(members) < 2:
+            continue
+        st = attempt([b for b in keep if b not in members])
+        if st == "proved":
+            keep = [b for b in keep if b not in members]
+        elif st == "time":
+            return sorted({n for n, _ in keep}), False
+    for a in list(keep):
+        st = attempt([b for b in keep if b is not a])
+        if st == "proved":
+            keep = [b for b in keep if b is not a]
+        elif st == "time":
+            complete = False
+            break
+        elif st == "unknown":
+            complete = False
+    return sorted({n for n, _ in keep}), complete

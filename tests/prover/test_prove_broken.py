@@ -1,0 +1,108 @@
+"""Broken rulebooks (tests/fixtures/prover/*.yaml, small edits of spec/): each VIOLATED with a
+readable counterexample naming the invariant, replayed through the interpreter and written as a
+conformance vector; contradictory assumptions VACUOUS; a malformed invariant an ERROR."""
+
+from __future__ import annotations
+
+import pytest
+
+from marginspec.conformance.loader import load_vector_file
+from marginspec.conformance.runner import run_cases
+from marginspec.engine import ReferenceEngine
+from marginspec.rulebook import load_rulebook
+
+from prover_support import by_id, fixture, fixture_names, patched_spec, run_prove_json
+
+VIOLATING = [n for n in fixture_names() if fixture(n)["expect"]["status"] == "VIOLATED"]
+
+
+@pytest.mark.parametrize("name", VIOLATING)
+def test_broken_rulebook_is_violated_with_a_counterexample(name, tmp_path):
+    spec = patched_spec(name, tmp_path)
+    expect = fixture(name)["expect"]
+    only = [a for oid in expect["violated"] for a in ("--only", oid)]
+    code, report, err = run_prove_json("--spec", str(spec), *only, "--vectors-out", str(tmp_path / "vectors"))
+    assert code == 1, err
+    results = by_id(report)
+    assert set(expect["violated"]) <= set(results)
+    for oid in expect["violated"]:
+        r = results[oid]
+        assert r["status"] == "VIOLATED", (oid, r["message"])
+        cx = r["counterexample"]
+        assert cx["confirmed"] is True, cx
+        inv = oid.split("/")[0]
+        assert r["invariants"] == [inv] and cx["invariant"] == inv
+        assert inv in cx["note"]
+        assert cx["text"] and ("->  False" in cx["text"] or "fails" in cx["note"])
+        if "steps" in cx and r["kind"] != "parameter":  # a scenario from reset, replayed
+            assert cx["steps"][0]["request"]["op"] in {a for a in load_rulebook(spec).actions}
+            assert all(s["reply"]["ok"] for s in cx["steps"])  # every request of the scenario succeeds
+            for step in cx["steps"]:
+                for v in step["request"]["args"].values():
+                    assert not isinstance(v, float)
+    # the vectors: valid files, whose expectations the broken rulebook's engine meets
+    vf = load_vector_file(tmp_path / "vectors" / "counterexamples.json")
+    cases = list(vf.cases)
+    assert cases and all(c.source == "counterexample" for c in cases)
+    assert {expect["invariant"]} <= {rule for c in cases for rule in c.rules}
+    broken = load_rulebook(spec)
+    assert run_cases(lambda: ReferenceEngine(broken), cases).failed == 0
+    if all(e["file"] != "contracts.yaml" for e in fixture(name)["edits"]):
+        # a rule changed: the shipped rulebook's engine answers differently somewhere
+        assert run_cases(lambda: ReferenceEngine(load_rulebook()), cases).failed >= 1
+
+
+def test_rounded_down_liquidation_price_counterexample_reads_well(tmp_path):
+    spec = patched_spec("long-liq-rounded-down", tmp_path)
+    code, report, _ = run_prove_json("--spec", str(spec), "--only", "INV-liq-safe/BTCUSDT")
+    cx = by_id(report)["INV-liq-safe/BTCUSDT"]["counterexample"]
+    values = cx["values"]
+    assert cx["case"] == "long"
+    # the named intermediate values: the state, and the state at the safe-side mark
+    for name in ("notional", "equity", "maintenance_margin", "liquidation_root", "liquidation_price"):
+        assert name in values["state"] and name in values["in that state"]
+    from fractions import Fraction
+    p = Fraction(values["with"]["mark_price"])
+    assert p > Fraction(values["state"]["liquidation_price"])  # strictly on the safe side
+    assert values["in that state"]["liquidatable"] is True  # and yet liquidatable
+    # small numbers, on the grids: size in lots, money in money steps
+    args = {k: v for s in cx["steps"] for k, v in s["request"]["args"].items()}
+    assert Fraction(args["size"]) <= 100 and Fraction(args["margin"]) * 10_000 % 1 == 0
+
+
+def test_tier_gap_names_the_tiers(tmp_path):
+    spec = patched_spec("tier-gap", tmp_path)
+    code, report, _ = run_prove_json("--spec", str(spec), "--only", "INV-mm-continuous/BTCUSDT",
+                                     "--vectors-out", str(tmp_path / "v"))
+    r = by_id(report)["INV-mm-continuous/BTCUSDT"]
+    assert code == 1 and r["status"] == "VIOLATED"
+    values = r["counterexample"]["values"]
+    # tier 2's maintenance amount moved: both of its boundaries break
+    assert values["failing"] == ["tier 1 and tier 2", "tier 2 and tier 3"]
+    at = values["at notional 50000"]
+    assert at["tier 1 gives"] == "200" and at["tier 2 gives"] == "190"
+    assert values["at notional 250000"] == {"tier 2 gives": "1190", "tier 3 gives": "1200"}
+
+
+def test_contradictory_assumptions_are_vacuous(tmp_path):
+    spec = patched_spec("contradictory-assumptions", tmp_path)
+    expect = fixture("contradictory-assumptions")["expect"]
+    code, report, _ = run_prove_json("--spec", str(spec), "--contract", "BTCUSDT", "--only", "*add_margin*")
+    assert code == 1
+    results = by_id(report)
+    for oid in expect["vacuous"]:
+        assert results[oid]["status"] == "VACUOUS"
+        assert "arg:add_margin.amount" in results[oid]["message"]
+        assert results[oid]["counterexample"] is None
+    # and the reachability check says why: no add_margin request can pass its checks
+    reach = results["reach/add_margin.balance/BTCUSDT"]
+    assert reach["status"] == "VIOLATED" and "arg:add_margin.amount" in reach["message"]
+
+
+def test_a_malformed_invariant_is_an_error(tmp_path):
+    spec = patched_spec("formula-unit-error", tmp_path)
+    code, report, _ = run_prove_json("--spec", str(spec), "--only", "INV-covered*", "--contract", "BTCUSDT")
+    assert code == 2
+    r = by_id(report)["INV-covered/formal"]
+    assert r["status"] == "ERROR"
+    assert "invariants.yaml:" in r["message"] and "do not mix" in r["message"] or "mismatch" in r["message"]

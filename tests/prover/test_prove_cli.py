@@ -1,0 +1,86 @@
+"""The command's options: --against, --timeout, --list, --kind, --vectors-out, exit codes."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from prover_support import FIXTURES, by_id, run_prove, run_prove_json
+
+AGAINST = FIXTURES / "against"
+
+
+def test_against_a_correct_closed_form_is_proved():
+    code, report, _ = run_prove_json("--against", str(AGAINST / "correct-long-tier1.yaml"))
+    assert code == 0
+    assert [r["id"] for r in report["results"]] == ["against/liquidation_root/BTCUSDT",
+                                                   "against/liquidation_root/ETHUSDT"]
+    for r in report["results"]:
+        assert r["kind"] == "equivalence" and r["status"] == "PROVED"
+        assert "assume:against" in r["assumptions"]
+
+
+def test_against_the_published_long_formula_is_violated_with_a_distinguishing_input(tmp_path):
+    code, report, _ = run_prove_json("--against", str(AGAINST / "published-long.yaml"), "--contract", "BTCUSDT",
+                                     "--vectors-out", str(tmp_path))
+    assert code == 1
+    r = by_id(report)["against/liquidation_root/BTCUSDT"]
+    assert r["status"] == "VIOLATED"
+    cx = r["counterexample"]
+    assert cx["confirmed"] is True
+    values = cx["values"]
+    assert values["state"]["side"] == "long"
+    mine, theirs = values["rulebook liquidation_root"], values["auditor's formula"]
+    assert Fraction(mine) != Fraction(theirs)
+    # the distinguishing input: (E*Q + M) / (Q*(1 - mmr)) against the rulebook's root
+    st = values["state"]
+    q = Fraction(st["size"]) * Fraction("0.001")
+    assert Fraction(theirs) == (Fraction(st["entry_price"]) * q + Fraction(st["isolated_margin"])) / (q * Fraction("0.996"))
+    assert "rulebook liquidation_root =" in cx["text"] and "auditor's formula =" in cx["text"]
+    assert (tmp_path / "counterexamples.json").is_file()
+
+
+def test_a_tiny_timeout_is_unknown_never_proved():
+    code, report, _ = run_prove_json("--timeout", "0.001", "--only", "INV-add-moves-away/*",
+                                     "--only", "INV-liq-safe/*", "--jobs", "1")
+    assert code == 2
+    assert report["results"] and all(r["status"] == "UNKNOWN" for r in report["results"])
+    assert all(r["assumptions"] == [] for r in report["results"])
+    assert "unknown" in report["results"][0]["message"]
+
+
+def test_list_and_selection():
+    code, out, err = run_prove("--list", "--kind", "parameter")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 8 and all("\tparameter\t" in line for line in lines)
+    assert "8 obligations" in err
+    code, out, _ = run_prove("--list", "--only", "INV-covered")  # an invariant id: every obligation establishing it
+    ids = [line.split("\t")[0] for line in out.strip().splitlines()]
+    assert code == 0 and all(i.startswith(("INV-covered/", "sequence/")) for i in ids)
+    assert "INV-covered/apply_funding/ETHUSDT" in ids and "sequence/depth-3/ETHUSDT" in ids
+
+
+def test_bad_usage():
+    code, _, err = run_prove("--contract", "DOGEUSDT")
+    assert code == 2 and "unknown contract" in err
+    code, _, err = run_prove("--only", "no-such-obligation")
+    assert code == 2 and "no obligation" in err
+    code, _, err = run_prove("--spec", "/nonexistent")
+    assert code == 1
+
+
+def test_depth_is_configurable():
+    code, report, _ = run_prove_json("--kind", "sequence", "--depth", "2", "--contract", "BTCUSDT")
+    assert code == 0
+    (r,) = report["results"]
+    assert r["id"] == "sequence/depth-2/BTCUSDT" and [c["label"] for c in r["cases"]] == ["step 1", "step 2"]
+
+
+def test_output_for_the_docs(tmp_path):
+    out = tmp_path / "generated_docs" / "proof-report.json"
+    code, _, _ = run_prove("--only", "INV-mode-lock/*", "--output", str(out))
+    import json
+    doc = json.loads(Path(out).read_text())
+    assert code == 0 and doc["invariants"]["INV-mode-lock"]["status"] == "PROVED"
+    assert all(r["invariants"] == ["INV-mode-lock"] for r in doc["results"])
