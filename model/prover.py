@@ -1392,24 +1392,45 @@ class Prover:
             return c.params[cands[0]]
         return Fraction(1, 10000)
 
-    def _scenario(self, ob, label, prob, r) -> dict:
+    def _concrete_scenario(self, prob, r, tag: str):
+        """Fix the requests Z3 chose, minimise the numbers one by one, and read the scenario off the
+        model: (model, starting balance, [(action, symbol, args)])."""
         be = self.be
         model = r.model
         s = r.solver
-        # fix the chosen requests, then minimise the numbers one by one
         s.set("timeout", max(1, int(min(self.timeout, 5) * 1000)))
         for info in prob["steps"]:
             s.add(info["sel"] == model.eval(info["sel"], model_completion=True))
         model = self._minimise(s, model, self._inputs(prob, model))
-        # the concrete scenario
-        symbols = prob["symbols"]
         balance_name = next((f.name for f in self.rb.state if f.scope == "account" and f.initial is None), None)
-        balance = be.value(model, SV(z3.Real(f"{prob['tag']}.reset.{balance_name}"))) if balance_name else Fraction(0)
+        balance = be.value(model, SV(z3.Real(f"{tag}.reset.{balance_name}"))) if balance_name else Fraction(0)
         steps = []
         for info in prob["steps"]:
             j = int(to_fraction(model.eval(info["sel"], model_completion=True)))
             rr = info["runs"][j]
             steps.append((rr["action"], rr["symbol"], {k: be.value(model, v) for k, v in rr["args"].items()}))
+        return model, balance, steps
+
+    def _run_scenario(self, symbols, balance, steps):
+        """Replay steps through the reference engine (the exact interpreter) after a reset. Returns the
+        engine and one record per step: request, reply, the interpreter's Outcome, and the step
+        symbol's values before and after."""
+        eng = ReferenceEngine(self.rb)
+        contracts = {s: contract_json(self.rb, s) for s in symbols}
+        eng.handle({"id": 0, "op": "reset", "args": {"contracts": contracts, "available_balance": format_decimal(balance)}})
+        records = []
+        for i, (op, sym, args) in enumerate(steps):
+            req = {"op": op, "args": {"symbol": sym, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
+            pre = self._values(eng, sym)
+            reply = eng.handle({"id": i + 1, **req})
+            records.append({"request": req, "reply": {k: v for k, v in reply.items() if k != "id"},
+                            "outcome": eng.last_outcome, "pre": pre, "post": self._values(eng, sym)})
+        return eng, records
+
+    def _scenario(self, ob, label, prob, r) -> dict:
+        be = self.be
+        model, balance, steps = self._concrete_scenario(prob, r, prob["tag"])
+        symbols = prob["symbols"]
         fin = prob["final"] or {}
         last_index = None
         if "action" in fin:
@@ -1421,20 +1442,12 @@ class Prover:
     def _replay(self, ob, label, symbols, balance, steps, last_index, forall, prob) -> dict:
         """Run the scenario through the reference engine (the exact interpreter) and confirm the
         violation there; return the counterexample record."""
-        eng = ReferenceEngine(self.rb)
-        contracts = {s: contract_json(self.rb, s) for s in symbols}
-        eng.handle({"id": 0, "op": "reset", "args": {"contracts": contracts, "available_balance": format_decimal(balance)}})
-        trace = []
+        eng, records = self._run_scenario(symbols, balance, steps)
+        trace = [{"request": rec["request"], "reply": rec["reply"]} for rec in records]
         pre_vals = post_vals = outcome = None
-        for i, (op, sym, args) in enumerate(steps):
-            req = {"op": op, "args": {"symbol": sym, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
-            if i == last_index:
-                pre_vals = self._values(eng, sym)
-            reply = eng.handle({"id": i + 1, **req})
-            if i == last_index:
-                outcome = eng.last_outcome
-                post_vals = self._values(eng, sym)
-            trace.append({"request": req, "reply": {k: v for k, v in reply.items() if k != "id"}})
+        if last_index is not None:
+            last = records[last_index]
+            pre_vals, post_vals, outcome = last["pre"], last["post"], last["outcome"]
         sym = prob["final"].get("symbol", symbols[0]) if prob["final"] else symbols[0]
         f = ob.formal
         confirmed, values = False, {}
@@ -1841,33 +1854,12 @@ class Prover:
         return last
 
     def _scenario_sequence(self, ob, prob, r, failing) -> dict:
-        be = self.be
-        model = r.model
-        s = r.solver
-        s.set("timeout", max(1, int(min(self.timeout, 5) * 1000)))
-        for info in prob["steps"]:
-            s.add(info["sel"] == model.eval(info["sel"], model_completion=True))
-        model = self._minimise(s, model, self._inputs(prob, model))
-        sym = prob["symbols"][0]
-        balance_name = next((f.name for f in self.rb.state if f.scope == "account" and f.initial is None), None)
-        balance = be.value(model, SV(z3.Real(f"q.reset.{balance_name}")))
-        steps = []
-        for info in prob["steps"]:
-            j = int(to_fraction(model.eval(info["sel"], model_completion=True)))
-            rr = info["runs"][j]
-            steps.append((rr["action"], rr["symbol"], {k: be.value(model, v) for k, v in rr["args"].items()}))
-        eng = ReferenceEngine(self.rb)
-        contracts = {sym: contract_json(self.rb, sym)}
-        eng.handle({"id": 0, "op": "reset", "args": {"contracts": contracts, "available_balance": format_decimal(balance)}})
-        trace = []
-        states = [self._values(eng, sym)]
-        outcomes = []
-        for i, (op, sy, args) in enumerate(steps):
-            req = {"op": op, "args": {"symbol": sy, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
-            reply = eng.handle({"id": i + 1, **req})
-            trace.append({"request": req, "reply": {k: v for k, v in reply.items() if k != "id"}})
-            states.append(self._values(eng, sym))
-            outcomes.append(eng.last_outcome)
+        model, balance, steps = self._concrete_scenario(prob, r, "q")
+        sym = prob["symbols"][0]  # a sequence acts on one symbol
+        eng, records = self._run_scenario([sym], balance, steps)
+        trace = [{"request": rec["request"], "reply": rec["reply"]} for rec in records]
+        states = [records[0]["pre"] if records else self._values(eng, sym)] + [rec["post"] for rec in records]
+        outcomes = [rec["outcome"] for rec in records]
         vals = self._values(eng, sym)
         confirmed, values = self._confirm_sequence(failing, steps, trace, states, outcomes)
         values["final state"] = self._named(vals)

@@ -888,6 +888,22 @@ def new_solver(timeout: float | None, rlimit: int | None = None) -> z3.Solver:
 LEMMA_SLICE = 1_000_000  # rlimit of the first attempt (with the lemmas) of `check`
 
 
+def _tracked_solver(facts, assumptions, timeout, rlimit):
+    """A solver holding `facts`, with each named assumption behind a tracking literal (for cores):
+    returns (solver, {literal id: name}, [literals])."""
+    s = new_solver(timeout, rlimit)
+    for f in facts:
+        s.add(f)
+    lits = {}
+    plist = []
+    for name, a in assumptions:
+        p = z3.Bool(f"@{name}")
+        lits[p.get_id()] = name
+        plist.append(p)
+        s.add(z3.Implies(p, as_bool(a)))
+    return s, lits, plist
+
+
 def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
           timeout: float | None = 10.0, vacuity: bool = True, lemmas: Sequence[Any] = (),
           rlimit: int | None = None) -> CheckResult:
@@ -901,16 +917,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     incompleteness) gives 'unknown', never 'proved'.
     """
     t0 = time.perf_counter()
-    s = new_solver(timeout, rlimit)
-    for f in facts:
-        s.add(f)
-    lits = {}
-    plist = []
-    for name, a in assumptions:
-        p = z3.Bool(f"@{name}")
-        lits[p.get_id()] = name
-        plist.append(p)
-        s.add(z3.Implies(p, as_bool(a)))
+    s, lits, plist = _tracked_solver(facts, assumptions, timeout, rlimit)
     # a portfolio: first with the lemmas for a slice of work (rlimit), then without them
     attempts = [()] if not lemmas else [lemmas, ()]
     r = z3.unknown
@@ -955,16 +962,7 @@ def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Seq
     (with the model: a witness), 'unsat' (the core names the assumptions that exclude it) or
     'unknown'."""
     t0 = time.perf_counter()
-    s = new_solver(timeout, rlimit)
-    for f in facts:
-        s.add(f)
-    lits = {}
-    plist = []
-    for name, a in assumptions:
-        p = z3.Bool(f"@{name}")
-        lits[p.get_id()] = name
-        plist.append(p)
-        s.add(z3.Implies(p, as_bool(a)))
+    s, lits, plist = _tracked_solver(facts, assumptions, timeout, rlimit)
     s.add(as_bool(formula))
     r = s.check(*plist)
     dt = time.perf_counter() - t0

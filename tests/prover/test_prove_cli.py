@@ -84,3 +84,19 @@ def test_output_for_the_docs(tmp_path):
     doc = json.loads(Path(out).read_text())
     assert code == 0 and doc["invariants"]["INV-mode-lock"]["status"] == "PROVED"
     assert all(r["invariants"] == ["INV-mode-lock"] for r in doc["results"])
+
+
+def test_a_broken_rulebook_fails_a_bounded_sequence_with_a_confirmed_scenario(tmp_path):
+    """The bounded-sequence check finds the shortfall-from-balance bug on its own, replayed from reset."""
+    from prover_support import patched_spec
+
+    spec = patched_spec("shortfall-from-balance", tmp_path)
+    code, report, _ = run_prove_json("--spec", str(spec), "--kind", "sequence", "--contract", "BTCUSDT")
+    assert code == 1
+    (r,) = report["results"]
+    assert r["id"] == "sequence/depth-3/BTCUSDT" and r["status"] == "VIOLATED"
+    cx = r["counterexample"]
+    assert cx["confirmed"] is True and "INV-loss-cap" in cx["invariant"]
+    ops = [s["request"]["op"] for s in cx["steps"]]
+    assert "open_position" in ops and ops[-1] == "set_mark_price"
+    assert cx["steps"][-1]["reply"]["result"]["liquidated"] is True
