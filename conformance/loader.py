@@ -388,11 +388,6 @@ def load_vectors(paths: Iterable[Any] | None = None, *, validate: bool = True) -
     return files
 
 
-def iter_cases(files: Iterable[VectorFile]) -> Iterator[Case]:
-    for vf in files:
-        yield from vf.cases
-
-
 # --------------------------------------------------------------------------- selection
 
 

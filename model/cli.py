@@ -34,6 +34,25 @@ def main():
     """marginspec: the isolated-margin rulebook, executed, proved, tested and rendered."""
 
 
+def _check_invariant_formulas(rb) -> None:
+    """Parse and type-check every invariant's formal statement (the prover's reading of it), so
+    `check` rejects a broken formula before anything runs; SpecError lists every problem."""
+    import re
+
+    from .diagnostics import Diagnostic, Mark
+    from .prover import FormalError, Names, load_formal
+
+    names, found = Names(rb), []
+    for inv in rb.invariants:
+        try:
+            load_formal(rb, inv, names)
+        except FormalError as e:
+            m = re.match(r"^(.+?):(\d+):(\d+): (.*)$", str(e), re.S)
+            found.append(Diagnostic(Mark(m[1], int(m[2]), int(m[3])), m[4]) if m else Diagnostic(None, str(e)))
+    if found:
+        raise SpecError(found)
+
+
 @main.command()
 @click.argument("path", required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -41,6 +60,7 @@ def check(path, fmt):
     """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every error)."""
     try:
         rb = load_rulebook(path)
+        _check_invariant_formulas(rb)
     except SpecError as e:
         if fmt == "json":
             click.echo(json.dumps({"ok": False, "errors": [
@@ -101,7 +121,7 @@ def engine(spec):
 
 STAGES = (
     ("check", ["check"], "validate the rulebook"),
-    ("prove", ["prove"], "prove every invariant with Z3"),
+    ("prove", ["prove", "--output", "{proof_report}"], "prove every invariant with Z3 (and refresh the docs' report)"),
     ("vectors", ["vectors"], "regenerate conformance/vectors from the rulebook"),
     ("docs", ["docs"], "render generated_docs/ from the rulebook"),
     ("conform", ["conform", "--engine", "reference"], "run every vector against the reference engine"),
@@ -122,9 +142,14 @@ def all_(keep_going):
     from rich.console import Console
     from rich.table import Table
 
+    from .docs import PROOF_REPORT, default_out_dir
+    from .rulebook import default_spec_dir
+
+    report = str(default_out_dir(default_spec_dir()) / PROOF_REPORT)  # where `docs` reads it
     console = Console()
     rows, worst = [], 0
     for name, argv, what in STAGES:
+        argv = [a.format(proof_report=report) for a in argv]
         console.rule(f"[bold]marginspec {' '.join(argv)}[/bold] — {what}")
         t0 = time.perf_counter()
         code = subprocess.call([sys.executable, "-m", "marginspec", *argv])

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from . import __version__
-from .interpreter import Interpreter
+from .interpreter import EvalError, Interpreter
 from .numbers import format_decimal, parse_decimal
 from .rulebook import Contract, Rulebook, load_rulebook
 
@@ -79,6 +79,8 @@ class ReferenceEngine:
             result = self.dispatch(op, args)
         except Refusal as r:
             return {"id": rid, "ok": False, "error": {"code": r.code, "message": r.message}}
+        except EvalError as e:  # a formula of the rulebook could not be evaluated: answer, keep serving
+            return {"id": rid, "ok": False, "error": {"code": "INTERNAL", "message": f"rulebook error: {e}"}}
         return {"id": rid, "ok": True, "result": result}
 
     def dispatch(self, op: str, args: dict) -> dict:
@@ -188,7 +190,10 @@ class ReferenceEngine:
         sym = {k: new[k] for k in w.symbols[symbol]}
         if account != w.account or sym != w.symbols[symbol]:
             self.world = World(w.contracts, w.contract_values, account, {**w.symbols, symbol: sym})
-        return to_json_value(out.result)
+        try:
+            return to_json_value(out.result)
+        except ValueError as e:  # a value the rulebook left unrounded has no decimal form
+            raise EvalError(f"{op}: {e}") from None
 
 
 def serve(stdin=None, stdout=None, engine: ReferenceEngine | None = None) -> int:

@@ -15,20 +15,30 @@ def parse_decimal(text: str) -> Fraction:
     return Fraction(text)
 
 
+def _twos_fives(d: int) -> tuple[int, int, int]:
+    """d = 2**twos * 5**fives * rest."""
+    twos = fives = 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    return twos, fives, d
+
+
+def is_terminating(q: Fraction) -> bool:
+    """Whether `q` has a finite decimal expansion (its denominator has no prime but 2 and 5)."""
+    return _twos_fives(q.denominator)[2] == 1
+
+
 def format_decimal(q: Fraction) -> str:
     """The exact decimal text of `q` (no exponent, no trailing zeros); ValueError if it has none."""
     n, d = q.numerator, q.denominator
     if d == 1:
         return str(n)
-    twos = fives = 0
-    r = d
-    while r % 2 == 0:
-        r //= 2
-        twos += 1
-    while r % 5 == 0:
-        r //= 5
-        fives += 1
-    if r != 1:
+    twos, fives, rest = _twos_fives(d)
+    if rest != 1:
         raise ValueError(f"{q} has no finite decimal expansion")
     k = max(twos, fives)
     digits = str(abs(n) * (10 ** k // d)).rjust(k + 1, "0")

@@ -55,7 +55,7 @@ from . import ast
 from .diagnostics import SpecError
 from .engine import ReferenceEngine, to_json_value
 from .interpreter import Env, Interpreter, compile_expr as icompile
-from .numbers import format_decimal
+from .numbers import format_decimal, is_terminating
 from .parser import ParseError, parse
 from .printer import to_text
 from .rulebook import Contract, Invariant, Rulebook
@@ -668,7 +668,7 @@ class Prover:
             val = to_fraction(r.model[d])
             if val is None:
                 continue
-            if not _is_decimal(val):
+            if not is_terminating(val):
                 val = Fraction(round(val * 10 ** 8), 10 ** 8)
             pins.append(z3.Real(d.name()) == q(val))
         for attempt in ([pins] + [[p] for p in pins]):
@@ -1549,7 +1549,7 @@ class Prover:
         s.set("rlimit", 0)
         for name, sv, grid in inputs:
             cur = be.value(model, sv)
-            if not isinstance(cur, Fraction) or _is_decimal(cur):
+            if not isinstance(cur, Fraction) or is_terminating(cur):
                 continue
             for k in range(0, 19):
                 cand = Fraction(round(cur * 10 ** k), 10 ** k)
@@ -1972,14 +1972,6 @@ class _Found:
         self.status = status
         self.core = list(core)
         self.reason = reason
-
-
-def _is_decimal(f: Fraction) -> bool:
-    d = f.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1
 
 
 def sv_eq(a: SV, b: SV):

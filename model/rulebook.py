@@ -17,6 +17,7 @@ import jsonschema
 
 from . import ast
 from .diagnostics import Diagnostic, Mark, SpecError, did_you_mean
+from .numbers import parse_decimal
 from .parser import ParseError, parse
 from .spec_schema import SCHEMA
 from .types import BOOL, Checker, Scope, Ty, TypeErr, UnitSystem
@@ -342,6 +343,14 @@ class _Builder:
             raise SpecError(self.diags)
         return rb
 
+    def decimal(self, text) -> Fraction | None:
+        """A number written in the rulebook: a plain decimal (N-numbers), else an error at its place."""
+        try:
+            return parse_decimal(str(text))
+        except ValueError:
+            self.err(text, f"'{text}' is not a plain decimal number")
+            return None
+
     def parse_expr(self, text) -> ast.Expr | None:
         try:
             return parse(str(text))
@@ -431,7 +440,7 @@ class _Builder:
         params = []
         for name, p in doc["parameters"].items():
             e, _ = self.typed(p["domain"], Scope(dict(param_tys), self.enums, tier_tys), "bool", f"domain of '{name}': ")
-            default = Fraction(str(p["default"])) if "default" in p else None
+            default = self.decimal(p["default"]) if "default" in p else None
             params.append(Param(str(name), str(p["unit"]), e, default, str(p.get("description", ""))))
 
         # state -------------------------------------------------------------------------------
@@ -446,7 +455,7 @@ class _Builder:
                     continue
                 initial = f.get("initial")
                 if isinstance(initial, Scalar) and ty.kind == "num":
-                    initial = Fraction(str(initial))
+                    initial = self.decimal(initial)
                 elif isinstance(initial, Scalar):
                     initial = str(initial)
                     if ty.kind == "enum" and initial not in self.enums[ty.enum]:
@@ -755,7 +764,7 @@ class _Builder:
         values = {}
         for p in params:
             if p.name in spec:
-                values[p.name] = Fraction(str(spec[p.name]))
+                values[p.name] = self.decimal(spec[p.name])
             elif p.default is not None:
                 values[p.name] = p.default
             else:
@@ -771,7 +780,7 @@ class _Builder:
                 if f.name not in t:
                     self.err(t, f"contract {symbol}: tier without '{f.name}'")
                 else:
-                    row[f.name] = Fraction(str(t[f.name]))
+                    row[f.name] = self.decimal(t[f.name])
             for k in t:
                 if k not in {f.name for f in tier_fields}:
                     self.err(t.key_marks[k], f"contract {symbol}: unknown tier field '{k}'"
@@ -810,7 +819,7 @@ class _Builder:
                 self.err(i["id"], f"id '{i['id']}' is used twice (also at {mark_of(seen[i['id']])})")
             seen[str(i["id"])] = i["id"]
         check_ids = [c.id for c in rb.checks()]
-        for cid in {c for c in check_ids if check_ids.count(c) > 1}:
+        for cid in sorted({c for c in check_ids if check_ids.count(c) > 1}):
             self.err(None, f"check id '{cid}' is used twice")
         uncovered = [f"S{i}" for i in range(1, 22) if f"S{i}" not in source_ids]
         if uncovered:

@@ -413,12 +413,6 @@ class Backend:
             memo[i] = (t, acc)
         return memo[root][1]
 
-    def tier_splits(self, terms: Sequence[Any]) -> list[list[Any]]:
-        """For each `solve_tier` occurring in `terms`: its cases (tier 1 chosen, tier 2 chosen, ...,
-        none: the last tier). Each list is exhaustive; a proof may split on them (per tier)."""
-        seen = _subterm_ids(terms)
-        return [cases for i, (t, cases) in self.solves.items() if i in seen]
-
     def enum_val(self, i: int):
         """The term of the i-th value of an enumeration (an integer or a real numeral)."""
         return z3.IntVal(i) if self.enum_sort == "int" else z3.RealVal(i)

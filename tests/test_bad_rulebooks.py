@@ -109,3 +109,39 @@ def test_check_command_exit_codes(spec_copy, tmp_path):
     doc = json.loads(js.stdout)
     assert js.returncode == 1 and doc["ok"] is False and len(doc["errors"]) == 2
     assert {e["line"] for e in doc["errors"]} == {16, 39}
+
+
+def test_a_number_in_the_rulebook_must_be_a_plain_decimal(spec_copy):
+    spec_copy.edit("state.yaml", 'initial: "0"', 'initial: "1/3"')
+    assert errors_of(spec_copy.path) == ["state.yaml:8:14: '1/3' is not a plain decimal number"]
+
+
+def test_an_unrounded_value_gets_an_internal_error_and_the_engine_keeps_serving(spec_copy):
+    """A rulebook bug (leverage left unrounded: 50000/3000 has no decimal form) must not kill the engine."""
+    from marginspec.engine import ReferenceEngine
+    from tests.support import Client, contract_json
+
+    spec_copy.edit("derived.yaml", "round(notional / isolated_margin, 0.01, half_away)", "notional / isolated_margin")
+    rb = load_rulebook(spec_copy.path)
+    c = Client(ReferenceEngine(rb))
+    c.ok("reset", contracts={"BTCUSDT": contract_json(rb, "BTCUSDT")}, available_balance="10000")
+    c.ok("set_mark_price", symbol="BTCUSDT", price="50000")
+    c.ok("open_position", symbol="BTCUSDT", side="long", size="1000", margin="3000")
+    reply = c.call("query", symbol="BTCUSDT")
+    assert reply["ok"] is False and reply["error"]["code"] == "INTERNAL"
+    assert "no finite decimal expansion" in reply["error"]["message"]
+    assert c.ok("set_mark_price", symbol="BTCUSDT", price="50001") == {"liquidated": False}
+
+
+def test_check_rejects_a_broken_invariant_formula(spec_copy, tmp_path):
+    """Invariant formulas are read by the prover; `check` runs that reading too, with file:line:col."""
+    text = (spec_copy.path / "invariants.yaml").read_text()
+    assert "equity > maintenance_margin" in text
+    (spec_copy.path / "invariants.yaml").write_text(
+        text.replace("equity > maintenance_margin", "equity > maintenance_margn", 1))
+    line = spec_copy.line_of("invariants.yaml", "maintenance_margn")
+    r = subprocess.run([sys.executable, "-m", "marginspec", "check", str(spec_copy.path)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1
+    assert f"invariants.yaml:{line}:" in r.stderr
+    assert "unknown name 'maintenance_margn' (did you mean 'maintenance_margin'?)" in r.stderr

@@ -88,13 +88,37 @@ def report_json(rb, results: list[dict], seconds: float, options: dict) -> dict:
                 d["status"] = r["status"]
     return {
         "tool": "marginspec prove",
-        "rulebook": {"name": rb.name, "version": rb.version, "path": rb.path},
+        "rulebook": {"name": rb.name, "version": rb.version},
         "options": options,
         "summary": {"obligations": len(results), **counts, "seconds": round(seconds, 3),
                     "exit_code": _exit(results)},
         "invariants": per_inv,
         "results": results,
     }
+
+
+def _untimed(value):
+    """A report without its timings (and the machine-specific rulebook path): what it says."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k not in ("seconds", "path")}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+def write_report(path: Path, doc: dict) -> bool:
+    """Write the JSON report unless the file already says the same thing but for timings, so that
+    generated files built from it (the docs) stay byte-identical from run to run. True if written."""
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = None
+        if old is not None and _untimed(old) == _untimed(doc):
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return True
 
 
 def _exit(results: list[dict]) -> int:
@@ -209,7 +233,8 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="seconds per solver call; a time-out is UNKNOWN")
 @click.option("--jobs", "-j", default=0, show_default=True, type=int, help="parallel processes (0: one per CPU)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", type=click.Path(), help="also write the JSON report to this file")
+@click.option("--output", type=click.Path(),
+              help="also write the JSON report to this file (left as it is when only timings differ)")
 @click.option("--junit", type=click.Path(), help="also write a JUnit XML report to this file")
 @click.option("--vectors-out", type=click.Path(), help="write the counterexamples as conformance vectors in this directory")
 @click.option("--against", type=click.Path(exists=True), help="YAML of alternative definitions to prove equal to the rulebook's")
@@ -263,8 +288,7 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
                "against": str(against) if against else None}
     doc = report_json(rb, results, seconds, options)
     if output:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_report(Path(output), doc)
     if junit:
         Path(junit).parent.mkdir(parents=True, exist_ok=True)
         Path(junit).write_bytes(report_junit(results, seconds))

@@ -57,13 +57,3 @@ def profile_contracts(rb: Rulebook, symbols=DEFAULT_SYMBOLS) -> tuple[tuple[str,
     return tuple((s, contract_json(rb.contracts[s])) for s in symbols if s in rb.contracts)
 
 
-@dataclass
-class Collected:
-    """Cases of one vector file, in generation order, deduplicated by content."""
-
-    stem: str
-    description: str
-    specs: list[CaseSpec] = field(default_factory=list)
-
-    def add(self, spec: CaseSpec) -> None:
-        self.specs.append(spec)

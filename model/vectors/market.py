@@ -10,20 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..numbers import round_to
+from ..numbers import is_terminating, round_to
 from ..rulebook import Contract, Rulebook
 from .cases import DEFAULT_SYMBOLS
 
 MARKS = {"BTCUSDT": Fraction(50000), "ETHUSDT": Fraction(2000)}
-
-
-def _two_five(q: Fraction) -> bool:
-    """True when 1/q has a finite decimal expansion (only 2 and 5 in q's numerator)."""
-    n = q.numerator
-    for p in (2, 5):
-        while n % p == 0:
-            n //= p
-    return n == 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +61,7 @@ class Market:
         that rate = fee / notional is a decimal): 2^a 5^b times a power of ten."""
         s = self.mid_size(k)
         lo = self.lower(k)
-        while s > self.lot and not _two_five(self.notional(s)):
+        while s > self.lot and not is_terminating(1 / self.notional(s)):
             s -= self.lot
         if self.notional(s) <= lo:
             return self.mid_size(k)

@@ -43,5 +43,3 @@ def state_assumptions(be: Backend, c: SymContract, st: dict[str, SV]) -> list[tu
     return out
 
 
-def contract_assumptions(c: SymContract) -> list[tuple[str, Any]]:
-    return list(c.facts)

@@ -52,10 +52,6 @@ class Derive:
         return self.at(c, "long", size, mark, 1, mark)["notional"]
 
 
-def tier_index(c: Contract, notional: Fraction) -> int:
-    return c.tiers.index(tier_of(c.tiers, notional)) + 1
-
-
 def around(value: Fraction, step: Fraction) -> list[Fraction]:
     """Grid points at and next to `value`: value - step, value, value + step when it is on the grid,
     else the two grid points around it and the next one out on each side."""
@@ -69,9 +65,3 @@ def on_grid(value: Fraction, step: Fraction) -> bool:
     return (value / step).denominator == 1
 
 
-def terminating(q: Fraction) -> bool:
-    d = q.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fractions import Fraction
 from pathlib import Path
 
@@ -100,3 +102,21 @@ def test_a_broken_rulebook_fails_a_bounded_sequence_with_a_confirmed_scenario(tm
     ops = [s["request"]["op"] for s in cx["steps"]]
     assert "open_position" in ops and ops[-1] == "set_mark_price"
     assert cx["steps"][-1]["reply"]["result"]["liquidated"] is True
+
+
+def test_output_report_is_left_alone_when_only_timings_differ(tmp_path):
+    """Re-running the prover must not churn the report the docs are built from."""
+    from marginspec.commands.prove import write_report
+
+    out = tmp_path / "proof-report.json"
+    code, _, _ = run_prove("--kind", "parameter", "--output", str(out))
+    assert code == 0
+    first = out.read_bytes()
+    code, _, _ = run_prove("--kind", "parameter", "--output", str(out))
+    assert code == 0 and out.read_bytes() == first
+    doc = json.loads(first)
+    assert "path" not in doc["rulebook"]
+    doc["results"][0]["seconds"] += 1.0
+    assert write_report(out, doc) is False and out.read_bytes() == first
+    doc["results"][0]["status"] = "UNKNOWN"  # a change of substance is written
+    assert write_report(out, doc) is True and json.loads(out.read_text())["results"][0]["status"] == "UNKNOWN"
