@@ -24,8 +24,8 @@ from typing import Any, Mapping, Sequence
 import jinja2
 
 from . import ast
-from .engine import ReferenceEngine
-from .interpreter import Env, compile_expr
+from .engine import ReferenceEngine, contract_json
+from .interpreter import Env, compile_expr, solve_tier, tier_index
 from .mathml import Box, Formula, Ident, Literal, MathRenderer, Op, row, symbol_box
 from .numbers import format_decimal, parse_decimal
 from .printer import to_text
@@ -142,14 +142,7 @@ def instantiate(e: ast.Expr, env: Env) -> ast.Expr:
     if isinstance(e, ast.TierField):
         return _value_node(compile_expr(e)(env))
     if isinstance(e, ast.SolveTier):
-        vf, cf = compile_expr(e.value), compile_expr(e.cond)
-        chosen = None
-        for bound in env["__tier_envs__"]:
-            sub = Env(bound, {}, env)
-            sub["value"] = vf(sub)
-            chosen = sub
-            if cf(sub):
-                break
+        _, chosen = solve_tier(compile_expr(e.value), compile_expr(e.cond), env)
         return instantiate(e.value, chosen)
     if isinstance(e, ast.Unary):
         return ast.Unary(e.op, instantiate(e.operand, env))
@@ -170,14 +163,7 @@ def _solve_tier_index(e: ast.Expr, env: Env) -> int | None:
     """The (1-based) tier a solve_tier in `e` settles on, if `e` has one."""
     for node in ast.walk(e):
         if isinstance(node, ast.SolveTier):
-            vf, cf = compile_expr(node.value), compile_expr(node.cond)
-            tiers = env["__tier_envs__"]
-            for i, bound in enumerate(tiers, 1):
-                sub = Env(bound, {}, env)
-                sub["value"] = vf(sub)
-                if cf(sub):
-                    return i
-            return len(tiers)
+            return solve_tier(compile_expr(node.value), compile_expr(node.cond), env)[0] + 1
     return None
 
 
@@ -548,8 +534,7 @@ class Builder:
             return None
         engine = ReferenceEngine(rb)
         c = rb.contracts[spec.symbol]
-        contract = {k: format_decimal(v) for k, v in c.params.items()}
-        contract["tiers"] = [{k: format_decimal(v) for k, v in t.items()} for t in c.tiers]
+        contract = contract_json(c)
         reply = engine.handle({"id": 0, "op": "reset", "args": {"contracts": {spec.symbol: contract},
                                                                  "available_balance": spec.balance}})
         if not reply["ok"]:
@@ -1028,10 +1013,7 @@ def _id_order(rid: str):
 
 
 def _tier_number(tiers, notional) -> int:
-    for i, t in enumerate(tiers, 1):
-        if notional <= t["max_notional"]:
-            return i
-    return len(tiers)
+    return tier_index(tiers, notional) + 1
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

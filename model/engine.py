@@ -50,6 +50,11 @@ def to_json_value(v: Any) -> Any:
     return v
 
 
+def contract_json(c: Contract) -> dict:
+    """A contract as the protocol's CONTRACT object (the `reset` argument)."""
+    return {**to_json_value(dict(c.params)), "tiers": [to_json_value(dict(t)) for t in c.tiers]}
+
+
 class ReferenceEngine:
     def __init__(self, rulebook: Rulebook | None = None):
         self.rb = rulebook or load_rulebook()

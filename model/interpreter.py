@@ -51,12 +51,28 @@ _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.l
         ">": operator.gt, ">=": operator.ge}
 
 
-def tier_of(tiers, notional):
-    """The first tier whose max_notional >= notional, else the last (N-tier-boundary)."""
-    for t in tiers:
+def tier_index(tiers, notional) -> int:
+    """The index of the first tier whose max_notional >= notional, else the last (N-tier-boundary)."""
+    for i, t in enumerate(tiers):
         if notional <= t["max_notional"]:
-            return t
-    return tiers[-1]
+            return i
+    return len(tiers) - 1
+
+
+def tier_of(tiers, notional):
+    return tiers[tier_index(tiers, notional)]
+
+
+def solve_tier(value: Fn, cond: Fn, env: "Env") -> tuple[int, "Env"]:
+    """`solve_tier(value, cond)`: the index of the first tier whose `cond` holds (else the last) and
+    the Env binding that tier's `tier.*` and `value`."""
+    i, sub = 0, None
+    for i, bound in enumerate(env["__tier_envs__"]):
+        sub = Env(bound, _EMPTY, env)
+        sub["value"] = value(sub)
+        if cond(sub):
+            break
+    return i, sub
 
 
 def compile_expr(e: ast.Expr) -> Fn:
@@ -112,17 +128,7 @@ def compile_expr(e: ast.Expr) -> Fn:
         return lambda env: tier_of(env["__tiers__"], n(env))[fld]
     if isinstance(e, ast.SolveTier):
         vf, cf = compile_expr(e.value), compile_expr(e.cond)
-
-        def solve(env):
-            val = None
-            for bound in env["__tier_envs__"]:
-                sub = Env(bound, _EMPTY, env)
-                val = vf(sub)
-                sub["value"] = val
-                if cf(sub):
-                    return val
-            return val
-        return solve
+        return lambda env: solve_tier(vf, cf, env)[1]["value"]
     raise TypeError(f"no compiler for {type(e).__name__}")  # pragma: no cover
 
 

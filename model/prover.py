@@ -53,7 +53,8 @@ import z3
 
 from . import ast
 from .diagnostics import SpecError
-from .engine import ReferenceEngine, to_json_value
+from .engine import ReferenceEngine
+from .engine import contract_json as engine_contract_json
 from .interpreter import Env, Interpreter, compile_expr as icompile
 from .numbers import format_decimal, is_terminating
 from .parser import ParseError, parse
@@ -1987,8 +1988,7 @@ def sv_eq(a: SV, b: SV):
 
 
 def contract_json(rb: Rulebook, symbol: str) -> dict:
-    c = rb.contracts[symbol]
-    return {**to_json_value(dict(c.params)), "tiers": [to_json_value(dict(t)) for t in c.tiers]}
+    return engine_contract_json(rb.contracts[symbol])
 
 
 def _req_value(v):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from marginspec.engine import ReferenceEngine, to_json_value
+from marginspec.engine import ReferenceEngine
+from marginspec.engine import contract_json as engine_contract_json
 
 
 def contract_json(rb, symbol: str) -> dict:
-    c = rb.contracts[symbol]
-    return {**to_json_value(dict(c.params)), "tiers": [to_json_value(dict(t)) for t in c.tiers]}
+    return engine_contract_json(rb.contracts[symbol])
 
 
 class Client:

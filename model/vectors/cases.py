@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..engine import to_json_value
+from ..engine import contract_json
 from ..numbers import format_decimal, round_to
 from ..rulebook import Contract, Rulebook
 
@@ -47,10 +47,6 @@ def dec(x: Fraction | int | str) -> str:
         return format_decimal(q)
     except ValueError:
         return "~" + format_decimal(round_to(q, Fraction(1, 10**8), "half_away"))
-
-
-def contract_json(c: Contract) -> dict:
-    return {**to_json_value(dict(c.params)), "tiers": [to_json_value(dict(t)) for t in c.tiers]}
 
 
 def profile_contracts(rb: Rulebook, symbols=DEFAULT_SYMBOLS) -> tuple[tuple[str, Any], ...]:

@@ -50,7 +50,7 @@ def _universe(rb: Rulebook, symbols: Iterable[str]) -> dict[str, list[str]]:
         "check": [f"{c.id}:{o}" for c in rb.checks() for o in ("pass", "fail")],
         "common_check": [f"{c.id}:{o}" for c in rb.common_checks for o in ("pass", "fail")],
         "derived": [d.name for d in rb.derived],
-        "liquidation": ["set_mark_price", "apply_funding"],
+        "liquidation": [a.name for a in rb.actions.values() if any(e.kind == "liquidate_if" for e in a.effects)],
         "error": list(rb.errors),
         "tier": [f"{s}:tier{k}:{side}" for s in symbols for k in range(1, len(rb.contracts[s].tiers) + 1) for side in sides],
         "invariant": [i.id for i in rb.invariants],

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from .. import ast
 from ..engine import ReferenceEngine
-from ..interpreter import tier_of
+from ..interpreter import tier_index
 from ..rulebook import Rulebook
 from .cases import CaseSpec, profile_contracts
 
@@ -65,7 +65,7 @@ def open_positions(engine: ReferenceEngine) -> tuple[tuple[str, int, str], ...]:
         cv = w.contract_values[sym]
         env = engine.interp.derived_values({**cv, **w.account, **st})
         tiers = cv["__tiers__"]
-        out.append((sym, tiers.index(tier_of(tiers, env["notional"])) + 1, st["side"]))
+        out.append((sym, tier_index(tiers, env["notional"]) + 1, st["side"]))
     return tuple(out)
 
 
