@@ -63,6 +63,7 @@ class ReferenceEngine:
         self.account_fields = tuple(f.name for f in self.rb.state if f.scope == "account")
         self.stopped = False
         self.last_outcome = None  # the interpreter's Outcome of the last action (for coverage)
+        self._contracts: dict = {}  # (symbol, canonical JSON) -> (Contract, its formula values)
 
     # -- protocol ------------------------------------------------------------------------------
     def ops(self) -> list[str]:
@@ -105,17 +106,32 @@ class ReferenceEngine:
         contracts = args.get("contracts")
         if not isinstance(contracts, dict):
             raise Refusal("INVALID_ARGUMENT", "reset needs contracts: {SYMBOL: CONTRACT}")
-        parsed = {sym: self.parse_contract(sym, spec) for sym, spec in contracts.items()}
+        parsed = {sym: self.contract(sym, spec) for sym, spec in contracts.items()}
         balance = self.decimal(args, "available_balance")
         if balance < 0:
             raise Refusal("INVALID_ARGUMENT", "available_balance must be >= 0")
         init = self.interp.initial_symbol_state()
         self.world = World(
-            contracts=parsed,
-            contract_values={s: self.interp.contract_values(c) for s, c in parsed.items()},
+            contracts={s: c for s, (c, _) in parsed.items()},
+            contract_values={s: v for s, (_, v) in parsed.items()},
             account=self.interp.initial_account(balance),
             symbols={s: dict(init) for s in parsed},
         )
+
+    def contract(self, symbol: str, spec: Any) -> tuple[Contract, Mapping[str, Any]]:
+        """A validated contract and the values it gives formulas. A conformance run resets with the
+        same contracts before every case, so each distinct one is parsed and validated once."""
+        try:
+            key = (symbol, json.dumps(spec, sort_keys=True))
+        except (TypeError, ValueError):
+            key = None
+        hit = self._contracts.get(key)
+        if hit is None:
+            c = self.parse_contract(symbol, spec)
+            hit = (c, self.interp.contract_values(c))
+            if key is not None:
+                self._contracts[key] = hit
+        return hit
 
     def parse_contract(self, symbol: str, spec: Any) -> Contract:
         if not isinstance(spec, dict):

@@ -46,7 +46,6 @@ class Env(dict):
         return v
 
 
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
         ">": operator.gt, ">=": operator.ge}
 
@@ -93,14 +92,25 @@ def compile_expr(e: ast.Expr) -> Fn:
     if isinstance(e, ast.Unary):
         f = compile_expr(e.operand)
         return (lambda env: not f(env)) if e.op == "not" else (lambda env: -f(env))
-    if isinstance(e, ast.Binary):
-        a, b, op = compile_expr(e.left), compile_expr(e.right), _ARITH[e.op]
-        return lambda env: op(a(env), b(env))
+    if isinstance(e, ast.Binary):  # one closure per operator: this is the interpreter's hot path
+        a, b = compile_expr(e.left), compile_expr(e.right)
+        if e.op == "+":
+            return lambda env: a(env) + b(env)
+        if e.op == "-":
+            return lambda env: a(env) - b(env)
+        if e.op == "*":
+            return lambda env: a(env) * b(env)
+        return lambda env: a(env) / b(env)
     if isinstance(e, ast.Compare):
         if isinstance(e.right, ast.Null) or isinstance(e.left, ast.Null):
             f = compile_expr(e.left if isinstance(e.right, ast.Null) else e.right)
             return (lambda env: f(env) is None) if e.op == "==" else (lambda env: f(env) is not None)
-        a, b, op = compile_expr(e.left), compile_expr(e.right), _CMP[e.op]
+        a, b = compile_expr(e.left), compile_expr(e.right)
+        if e.op == "<=":
+            return lambda env: a(env) <= b(env)
+        if e.op == ">":
+            return lambda env: a(env) > b(env)
+        op = _CMP[e.op]
         return lambda env: op(a(env), b(env))
     if isinstance(e, ast.Logic):
         a, b = compile_expr(e.left), compile_expr(e.right)
@@ -240,9 +250,7 @@ class Interpreter:
     def invalid_argument(self, name: str, contract_vals: Mapping[str, Any], args: Mapping[str, Any]) -> str | None:
         """The first argument whose `valid` condition fails, in declaration order."""
         ca = self.actions[name]
-        env = Env(contract_vals)
-        for k, v in args.items():
-            env[f"arg.{k}"] = v
+        env = Env({f"arg.{k}": v for k, v in args.items()}, _EMPTY, contract_vals)  # no copy of the contract
         for arg_name, f in ca.valid:
             if args.get(arg_name) is not None and not f(env):
                 return arg_name

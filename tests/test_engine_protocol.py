@@ -1,6 +1,7 @@
 """`marginspec engine` over stdin/stdout: bad input gets the right error and the engine keeps serving."""
 
 import json
+from fractions import Fraction
 import subprocess
 import sys
 
@@ -71,3 +72,22 @@ def test_reset_refuses_a_malformed_contract_and_keeps_the_old_state(rulebook, tm
     assert r[3]["error"]["code"] == "INVALID_ARGUMENT" and "increase" in r[3]["error"]["message"]
     assert r[4]["error"]["code"] == "INVALID_ARGUMENT"
     assert r[5]["result"]["mark_price"] == "50000"
+
+
+def test_reset_validates_each_distinct_contract_once_and_still_resets_state(rulebook):
+    from marginspec.engine import ReferenceEngine
+    from tests.support import Client
+
+    c = Client(ReferenceEngine(rulebook))
+    good = contract_json(rulebook, "BTCUSDT")
+    c.ok("reset", contracts={"BTCUSDT": good}, available_balance="10000")
+    first = c.engine.world.contracts["BTCUSDT"]
+    c.ok("set_mark_price", symbol="BTCUSDT", price="50000")
+    c.ok("reset", contracts={"BTCUSDT": dict(good)}, available_balance="500")
+    assert c.engine.world.contracts["BTCUSDT"] is first  # parsed once
+    q = c.query()
+    assert q["mark_price"] is None and q["available_balance"] == "500"  # but the state is new
+    assert c.err("reset", contracts={"BTCUSDT": dict(good, lot_size="-1")}, available_balance="1") == "INVALID_ARGUMENT"
+    changed = dict(good, tick_size="0.5")
+    c.ok("reset", contracts={"BTCUSDT": changed}, available_balance="1")
+    assert c.engine.world.contracts["BTCUSDT"].params["tick_size"] == Fraction("0.5")
