@@ -1165,19 +1165,8 @@ class Prover:
         for _, a in g.assumptions:
             s.add(a)
         s.add(z3.Not(g.goal))
-        vals = {}
         for n, sv in fvars.items():
-            cur = self.be.value(model, sv)
-            for cand in _nice(cur, grid[n]):
-                s.push()
-                s.add(sv.v == q(cand))
-                if s.check() == z3.sat:
-                    model = s.model()
-                    s.pop()
-                    s.add(sv.v == q(cand))
-                    break
-                s.pop()
-            vals[n] = self.be.value(model, sv)
+            model = _fix_first(s, sv, _nice(self.be.value(model, sv), grid[n])) or model
         return {n: self.be.value(model, sv) for n, sv in fvars.items()}
 
     def _vector_parameter(self, ob, sym, notionals) -> dict | None:
@@ -1552,16 +1541,7 @@ class Prover:
             cur = be.value(model, sv)
             if not isinstance(cur, Fraction) or is_terminating(cur):
                 continue
-            for k in range(0, 19):
-                cand = Fraction(round(cur * 10 ** k), 10 ** k)
-                s.push()
-                s.add(sv.v == q(cand))
-                if s.check() == z3.sat:
-                    model = s.model()
-                    s.pop()
-                    s.add(sv.v == q(cand))
-                    break
-                s.pop()
+            model = _fix_first(s, sv, (Fraction(round(cur * 10 ** k), 10 ** k) for k in range(0, 19))) or model
         return model
 
     def _realise_with(self, f: Formal, sym: str, forall: dict, eng) -> list:
@@ -1973,6 +1953,21 @@ class _Found:
         self.status = status
         self.core = list(core)
         self.reason = reason
+
+
+def _fix_first(s, sv: SV, candidates):
+    """Fix `sv` in solver `s` to the first candidate the constraints allow (the equation stays
+    asserted); the new model, or None when no candidate fits."""
+    for cand in candidates:
+        s.push()
+        s.add(sv.v == q(cand))
+        if s.check() == z3.sat:
+            model = s.model()
+            s.pop()
+            s.add(sv.v == q(cand))
+            return model
+        s.pop()
+    return None
 
 
 def sv_eq(a: SV, b: SV):
