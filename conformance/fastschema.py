@@ -187,6 +187,13 @@ def compile_schema(root: Any) -> Check:
         lo = s.get("minProperties")
         hi = s.get("maxProperties")
 
+        def sized(x: dict) -> bool:
+            """The required properties are there and the property count is within bounds."""
+            for name in required:
+                if name not in x:
+                    return False
+            return (lo is None or len(x) >= lo) and (hi is None or len(x) <= hi)
+
         if addl_check is None and names is None:
             # Only the named properties matter: look them up rather than walk the instance.
             pairs = tuple(props.items())
@@ -195,12 +202,7 @@ def compile_schema(root: Any) -> Check:
             def check_named(x: Any) -> bool:
                 if type(x) is not dict:
                     return True
-                for name in required:
-                    if name not in x:
-                        return False
-                if lo is not None and len(x) < lo:
-                    return False
-                if hi is not None and len(x) > hi:
+                if not sized(x):
                     return False
                 for k, f in pairs:
                     v = x.get(k, missing)
@@ -213,12 +215,7 @@ def compile_schema(root: Any) -> Check:
         def check(x: Any) -> bool:
             if type(x) is not dict:
                 return True
-            for name in required:
-                if name not in x:
-                    return False
-            if lo is not None and len(x) < lo:
-                return False
-            if hi is not None and len(x) > hi:
+            if not sized(x):
                 return False
             for k, v in x.items():
                 if names is not None and not names(k):

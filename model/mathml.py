@@ -22,7 +22,7 @@ from html import escape
 from typing import Mapping, Sequence
 
 from . import ast
-from .printer import to_text
+from .printer import PREC, precedence, to_text
 
 __all__ = ["Formula", "MathRenderer", "to_latex", "to_mathml", "symbol_box"]
 
@@ -156,24 +156,12 @@ _CMP = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 _ROUND_FENCES = {"up": ("⌈", "⌉"), "down": ("⌊", "⌋")}
 
 
-def _negative_num(e: ast.Expr) -> bool:
-    return isinstance(e, ast.Num) and e.value < 0
-
-
 def _prec(e: ast.Expr) -> int:
-    if isinstance(e, ast.If):
-        return _PREC["if"]
-    if isinstance(e, ast.Logic):
-        return _PREC[e.op]
-    if isinstance(e, ast.Unary):
-        return _PREC["not"] if e.op == "not" else _PREC["neg"]
-    if isinstance(e, ast.Compare):
-        return _PREC["cmp"]
-    if isinstance(e, ast.Binary):
-        return {"+": _PREC["add"], "-": _PREC["add"], "*": _PREC["mul"], "/": _PREC["atom"]}[e.op]
-    if _negative_num(e):
-        return _PREC["neg"]
-    return _PREC["atom"]
+    """The printer's precedence, except that a fraction bar groups its operands like an atom."""
+    if isinstance(e, ast.Binary) and e.op == "/":
+        return _PREC["atom"]
+    p = precedence(e)
+    return _PREC["atom"] if p == PREC["atom"] else p
 
 
 class MathRenderer:

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from . import ast
 
-_PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "atom": 8}
+PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "atom": 8}
 
 
-def _prec(e: ast.Expr) -> int:
+def precedence(e: ast.Expr) -> int:
+    """How tightly `e` binds, on the scale of PREC (higher binds tighter)."""
     if isinstance(e, ast.If):
-        return _PREC["if"]
+        return PREC["if"]
     if isinstance(e, ast.Logic):
-        return _PREC[e.op]
+        return PREC[e.op]
     if isinstance(e, ast.Unary):
-        return _PREC["not"] if e.op == "not" else _PREC["neg"]
+        return PREC["not"] if e.op == "not" else PREC["neg"]
     if isinstance(e, ast.Compare):
-        return _PREC["cmp"]
+        return PREC["cmp"]
     if isinstance(e, ast.Binary):
-        return _PREC[e.op]
+        return PREC[e.op]
     if isinstance(e, ast.Num) and e.value < 0:
-        return _PREC["neg"]
-    return _PREC["atom"]
+        return PREC["neg"]
+    return PREC["atom"]
 
 
 def _wrap(e: ast.Expr, min_prec: int) -> str:
     s = to_text(e)
-    return f"({s})" if _prec(e) < min_prec else s
+    return f"({s})" if precedence(e) < min_prec else s
 
 
 def to_text(e: ast.Expr) -> str:
@@ -41,16 +42,16 @@ def to_text(e: ast.Expr) -> str:
         return e.name
     if isinstance(e, ast.Unary):
         if e.op == "not":
-            return f"not {_wrap(e.operand, _PREC['not'])}"
-        return f"-{_wrap(e.operand, _PREC['neg'])}"
+            return f"not {_wrap(e.operand, PREC['not'])}"
+        return f"-{_wrap(e.operand, PREC['neg'])}"
     if isinstance(e, ast.Binary):
-        p = _PREC[e.op]
-        right_min = p + 1 if e.op in "-/" or isinstance(e.right, ast.Binary) and _prec(e.right) == p and e.op in "-/" else p
+        p = PREC[e.op]
+        right_min = p + 1 if e.op in "-/" or isinstance(e.right, ast.Binary) and precedence(e.right) == p and e.op in "-/" else p
         return f"{_wrap(e.left, p)} {e.op} {_wrap(e.right, right_min if e.op in '-/' else p)}"
     if isinstance(e, ast.Compare):
-        return f"{_wrap(e.left, _PREC['cmp'] + 1)} {e.op} {_wrap(e.right, _PREC['cmp'] + 1)}"
+        return f"{_wrap(e.left, PREC['cmp'] + 1)} {e.op} {_wrap(e.right, PREC['cmp'] + 1)}"
     if isinstance(e, ast.Logic):
-        p = _PREC[e.op]
+        p = PREC[e.op]
         return f"{_wrap(e.left, p)} {e.op} {_wrap(e.right, p + 1)}"
     if isinstance(e, ast.If):
         return f"if {to_text(e.cond)} then {to_text(e.then)} else {to_text(e.otherwise)}"
