@@ -63,7 +63,7 @@ from .rulebook import Contract, Invariant, Rulebook
 from .types import BOOL, Checker, Scope, Ty, TypeErr
 from .yamlsafe import load_yaml_file, mark_of
 from .z3backend import (EXACT, RELAXED, SV, Backend, SymContract, SymEnv, as_bool, b_and, b_not, b_or, check,
-                        merge, minimal_core, new_solver, nlsat_check, q, satisfiable, to_fraction)
+                        merge, minimal_core, new_solver, nlsat_check, q, satisfiable, sv_equal, to_fraction)
 
 PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR = "PROVED", "VIOLATED", "UNKNOWN", "VACUOUS", "ERROR"
 # Work slices of the portfolio, in Z3's deterministic resource units (about 1M/s for the default
@@ -899,7 +899,7 @@ class Prover:
         eqs = []
         names = [f.name for f in self.rb.state if f.scope in ("symbol", "position")] + [d.name for d in self.rb.derived]
         for n in names:
-            eqs.append(sv_eq(before[n], after[n]))
+            eqs.append(sv_equal(before[n], after[n]))
         return Goal(b_and(*eqs), hyps + assumptions, facts + afacts + be.take_facts(),
                     final={"action": ob.action, "symbol": a_sym, "other": b_sym, "args": args, "world": w, "run": run,
                            "names": names, "before": before, "after": after, "syms": syms})
@@ -940,7 +940,7 @@ class Prover:
         assumptions = list(hyps) + [("position open", as_bool(env["has_position"].v))]
         if entry.get("assume") is not None:
             assumptions.append(("assume:against", as_bool(be.compile_expr(entry["assume"], env).v)))
-        return Goal(sv_eq(mine, alt), assumptions, facts + be.take_facts(),
+        return Goal(sv_equal(mine, alt), assumptions, facts + be.take_facts(),
                     final={"symbol": sym, "world": w, "against": (mine, alt, env)})
 
     # -- sequences (bounded model checking from reset) -------------------------------------------
@@ -1283,7 +1283,7 @@ class Prover:
                 path.append(("assume", as_bool(be.compile_expr(entry["assume"], env).v)))
             if side is not None:
                 path.append(("side", as_bool(be.compile_expr(parse(f"side == '{side}'"), env).v)))
-            target = b_not(sv_eq(mine, alt))
+            target = b_not(sv_equal(mine, alt))
             final = {"symbol": a_sym, "world": w, "against": (mine, alt, env)}
         elif ob.kind == "frame":
             b_sym = label.split(">")[1]
@@ -1295,7 +1295,7 @@ class Prover:
             post_account = {k: v for k, v in run.post.items() if k in w.account}
             after = be.env(cb, {**post_account, **w.symbols[b_sym]})
             names = [f.name for f in self.rb.state if f.scope in ("symbol", "position")] + [d.name for d in self.rb.derived]
-            target = b_not(b_and(*[sv_eq(before[n], after[n]) for n in names]))
+            target = b_not(b_and(*[sv_equal(before[n], after[n]) for n in names]))
             path += asm
             facts += afacts
             final = {"action": ob.action, "symbol": a_sym, "other": b_sym, "args": args, "run": run, "world": w,
@@ -1968,18 +1968,6 @@ def _fix_first(s, sv: SV, candidates):
             return model
         s.pop()
     return None
-
-
-def sv_eq(a: SV, b: SV):
-    """Equality of two symbolic values, null-aware (null equals null only)."""
-    if a.kind == "lit" or b.kind == "lit":
-        raise TypeError("literal comparison")
-    if a.v is None or b.v is None:
-        an = as_bool(a.null) if a.v is not None else z3.BoolVal(True)
-        bn = as_bool(b.null) if b.v is not None else z3.BoolVal(True)
-        return as_bool(b_and(an, bn))
-    an, bn = as_bool(a.null), as_bool(b.null)
-    return z3.Or(z3.And(an, bn), z3.And(z3.Not(an), z3.Not(bn), a.v == b.v))
 
 
 def contract_json(rb: Rulebook, symbol: str) -> dict:

@@ -142,6 +142,15 @@ def as_bool(x) -> z3.BoolRef:
     return x
 
 
+def sv_equal(a: "SV", b: "SV") -> z3.BoolRef:
+    """Null-aware equality of two symbolic values: both null, or both not null and equal."""
+    an = as_bool(a.null) if a.v is not None else z3.BoolVal(True)
+    bn = as_bool(b.null) if b.v is not None else z3.BoolVal(True)
+    if a.v is None or b.v is None:
+        return z3.And(an, bn)
+    return z3.Or(z3.And(an, bn), z3.And(z3.Not(an), z3.Not(bn), a.v == b.v))
+
+
 def ite(c, a, b):
     """If-then-else on raw terms or null flags (Python booleans allowed)."""
     if _is_true(c):

@@ -19,7 +19,7 @@ from typing import Any
 import z3
 
 from ..rulebook import Rulebook
-from ..z3backend import EXACT, SV, Backend, as_bool, b_and, check
+from ..z3backend import EXACT, Backend, as_bool, check, sv_equal
 from .mutants import Mutant
 from .reachable import position_domain, state_assumptions
 
@@ -34,17 +34,6 @@ class Verdict:
     detail: str = ""
     core: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def _same(a: SV, b: SV):
-    """Two symbolic values are equal (both null, or both not null and equal)."""
-    if a.kind == "null" and b.kind == "null":
-        return z3.BoolVal(True)
-    na = a.null if a.null is not False else z3.BoolVal(False)
-    nb = b.null if b.null is not False else z3.BoolVal(False)
-    if a.v is None or b.v is None:
-        return as_bool(b_and(na, nb))
-    return z3.And(na == nb, z3.Or(na, a.v == b.v))
 
 
 def _outcome(be: Backend, run) -> Any:
@@ -67,9 +56,9 @@ def _result_same(ra: dict, rb_: dict):
         if wa is not None:
             parts.append(as_bool(wa) == as_bool(wb))
         if isinstance(va, dict):
-            same = z3.And(*[_same(va[k], vb[k]) for k in va]) if va else z3.BoolVal(True)
+            same = z3.And(*[sv_equal(va[k], vb[k]) for k in va]) if va else z3.BoolVal(True)
         else:
-            same = _same(va, vb)
+            same = sv_equal(va, vb)
         parts.append(z3.Implies(as_bool(wa), same) if wa is not None else same)
     return z3.And(*parts) if parts else z3.BoolVal(True)
 
@@ -86,7 +75,7 @@ def equivalence_claim(rb: Rulebook, mrb: Rulebook, action: str, symbol: str):
     ro = be.run_action(action, c, st, args)
     rm = bm.run_action(action, cm, stm, argsm)
     oo, om = _outcome(be, ro), _outcome(bm, rm)
-    post = z3.And(*[_same(ro.post[k], rm.post[k]) for k in ro.post]) if ro.post else z3.BoolVal(True)
+    post = z3.And(*[sv_equal(ro.post[k], rm.post[k]) for k in ro.post]) if ro.post else z3.BoolVal(True)
     claim = z3.And(oo == om, z3.Implies(oo == OK_CODE, z3.And(post, _result_same(ro.result, rm.result),
                                                               as_bool(ro.liquidated) == as_bool(rm.liquidated))))
     facts = be.take_facts() + bm.take_facts()
@@ -103,7 +92,7 @@ def derived_equal(rb: Rulebook, mrb: Rulebook, name: str, timeout: float) -> tup
         st, stm = be.symbolic_state("s.", has_position=True), bm.symbolic_state("s.", has_position=True)
         a = be.env(be.concrete_contract(symbol), st)[name]
         b = bm.env(bm.concrete_contract(symbol), stm)[name]
-        res = check(_same(a, b), position_domain(be, st), be.take_facts() + bm.take_facts(), timeout=timeout, vacuity=False)
+        res = check(sv_equal(a, b), position_domain(be, st), be.take_facts() + bm.take_facts(), timeout=timeout, vacuity=False)
         total += res.seconds
         if res.status != "proved":
             return res.status, [], total
