@@ -24,6 +24,7 @@ from typing import Any, Mapping, Sequence
 import jinja2
 
 from . import ast
+from .conformance.compare import compare_value
 from .engine import ReferenceEngine, contract_json
 from .interpreter import Env, compile_expr, solve_tier, tier_index
 from .mathml import Box, Formula, Ident, Literal, MathRenderer, Op, row, symbol_box
@@ -178,9 +179,10 @@ def _dec(v: Any) -> Any:
 
 
 def _matches(expected: Any, got: Any) -> bool:
-    if isinstance(expected, dict):
-        return isinstance(got, dict) and all(k in got and _matches(v, got[k]) for k, v in expected.items())
-    return _dec(expected) == _dec(got)
+    """Whether a reply's result meets a vector's expectation, by the conformance runner's rules."""
+    diffs: list = []
+    compare_value(expected, got, "result", diffs)
+    return not diffs
 
 
 # =========================================================================== ccxt
