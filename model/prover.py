@@ -1491,7 +1491,7 @@ class Prover:
             vec_steps.append(("query", sym, {}))
             vec_steps += self._realise_with(f, sym, forall, eng)
         vec_steps.append(("query", sym, {}))
-        cx["vector"] = self._vector_from_steps(ob, symbols, balance, vec_steps, inv, title, raw=True)
+        cx["vector"] = self._vector_from_steps(ob, symbols, balance, vec_steps, inv, title)
         cx["text"] = _render_scenario(cx)
         return cx
 
@@ -1632,7 +1632,7 @@ class Prover:
         named["formula"] = f"{f.text()}  ->  {value}"
         return value, named
 
-    def _vector_from_steps(self, ob, symbols, balance, steps, inv, title, raw=False) -> dict | None:
+    def _vector_from_steps(self, ob, symbols, balance, steps, inv, title) -> dict | None:
         """A conformance vector case (format marginspec-vectors/1) replaying `steps`, the expected
         replies computed by the reference engine (the rulebook's semantics)."""
         eng = ReferenceEngine(self.rb)
@@ -1642,9 +1642,7 @@ class Prover:
             return None
         vsteps = []
         for i, (op, sym, args) in enumerate(steps):
-            a = {k: (v if raw else _req_value(v)) for k, v in args.items() if v is not None}
-            a = {k: (_req_value(v) if isinstance(v, Fraction) else v) for k, v in a.items()}
-            req = {"op": op, "args": {"symbol": sym, **a}}
+            req = {"op": op, "args": {"symbol": sym, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
             reply = eng.handle({"id": i + 1, **req})
             expect = {"ok": True, "result": reply["result"]} if reply["ok"] else {"ok": False, "error": reply["error"]["code"]}
             vsteps.append({"request": req, "expect": expect})
@@ -1853,7 +1851,7 @@ class Prover:
         vec_steps = [(t["request"]["op"], sym, {k: v for k, v in t["request"]["args"].items() if k != "symbol"}) for t in trace]
         vec_steps.append(("query", sym, {}))
         cx["vector"] = self._vector_from_steps(ob, [sym], balance, vec_steps, cx["invariant"],
-                                               f"sequence violating {cx['invariant']}", raw=True)
+                                               f"sequence violating {cx['invariant']}")
         cx["text"] = _render_scenario(cx)
         return cx
 

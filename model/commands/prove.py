@@ -202,21 +202,18 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
         groups.append(group)
     if not groups:
         return None
+    from ..conformance.loader import validate_document
+    from ..vectors.writer import document, dumps
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     path = d / "counterexamples.json"
-    doc = {"schema": "marginspec-vectors/1", "rulebook": {"name": rb.name, "version": rb.version},
-           "file": "counterexamples",
-           "description": "Counterexamples found by `marginspec prove`: each case replays a scenario that violates an "
-                          "invariant; the expected replies are the rulebook's own (computed by the interpreter).",
-           "flags": {}, "number_of_cases": sum(len(g["cases"]) for g in groups), "groups": groups}
-    try:
-        from ..conformance.loader import validate_document  # type: ignore
-    except Exception:  # pragma: no cover - the conformance package is optional here
-        validate_document = None
-    if validate_document is not None:
-        validate_document(doc, str(path))
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    doc = document(rb, "counterexamples",
+                   "Counterexamples found by `marginspec prove`: each case replays a scenario that violates an "
+                   "invariant; the expected replies are the rulebook's own (computed by the interpreter).",
+                   [(g["title"], g["available_balance"], g["contracts"], g["cases"][0]) for g in groups], set())
+    validate_document(doc, str(path))
+    path.write_bytes(dumps(doc))
     for r in results:
         cx = r.get("counterexample")
         if cx and cx.get("vector"):
