@@ -6,7 +6,7 @@ contract profile, run the action symbolically on the same symbolic state and arg
 rulebook and under the mutant, and prove that the replies agree: the same argument validity, the
 same outcome (done, or refused with the same error code), and when done the same state after it,
 the same result fields and the same liquidation. The state is any state the actions can reach
-(reachable.state_assumptions: INV-covered and the protocol's domains). The proof's unsat core
+(reachable.state_assumptions: the rulebook's proved state invariants). The proof's unsat core
 names the assumptions it used. 'violated' comes with a model: a concrete state and request on
 which the mutant differs (the vectors have a gap); 'unknown' is never taken as equivalent.
 """

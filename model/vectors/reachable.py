@@ -2,17 +2,15 @@
 
 Used to decide, with the Z3 backend, which check outcomes can never happen (coverage) and which
 mutants are equivalent to the rulebook on every state the actions can reach (mutation adequacy).
-Each assumption is an invariant of the rulebook (INV-covered, INV-mode-lock) or a plain fact of
-the protocol (balances are never negative, a position has a mark, prices and sizes are positive).
+The assumptions are the rulebook's own state invariants (INV-state-domain, INV-covered), which
+`marginspec prove` proves; nothing here restates them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import z3
-
-from ..z3backend import SV, Backend, SymContract, as_bool, b_and, b_not, b_or
+from ..z3backend import SV, Backend, SymContract, as_bool, b_and, b_not
 
 
 def position_domain(be: Backend, st: dict[str, SV]) -> list[tuple[str, Any]]:
@@ -23,23 +21,24 @@ def position_domain(be: Backend, st: dict[str, SV]) -> list[tuple[str, Any]]:
              as_bool(b_and(b_not(mark.null), mark.v > 0, st["size"].v > 0, st["entry_price"].v > 0)))]
 
 
+_FORMALS: list = []  # [(rulebook, its state invariants)]: parsed once per rulebook
+
+
+def _state_invariants(rb):
+    from ..prover import Names, load_formal
+
+    for known, formals in _FORMALS:
+        if known is rb:
+            return formals
+    names = Names(rb)
+    formals = [f for f in (load_formal(rb, inv, names) for inv in rb.invariants) if f.kind == "state"]
+    _FORMALS.append((rb, formals))
+    return formals
+
+
 def state_assumptions(be: Backend, c: SymContract, st: dict[str, SV]) -> list[tuple[str, Any]]:
+    """The rulebook's state invariants (`kind: state` in spec/invariants.yaml, each proved by
+    `marginspec prove` to hold after every action) over a symbolic state, named `hyp:INV-x` as in
+    the prover's cores."""
     env = be.env(c, st)
-    hp = as_bool(st["has_position"].v)
-    mark = st["mark_price"]
-    lev = st["default_leverage"]
-    out = [
-        ("available_balance >= 0", st["available_balance"].v >= 0),
-        ("mark_price null or > 0", b_or(mark.null, mark.v > 0)),
-        ("default_leverage null or >= 1", b_or(lev.null, lev.v >= 1)),
-    ]
-    pos = [
-        b_not(mark.null), st["size"].v > 0, st["entry_price"].v > 0,
-        st["margin_mode"].v == z3.IntVal(be.enum_index[be.rb.state_field("margin_mode").ty.enum]["isolated"]),
-        env["equity"].v > env["maintenance_margin"].v,
-    ]
-    out.append(("a position has a mark, positive size and entry, isolated mode, equity > maintenance margin (INV-covered)",
-                z3.Implies(hp, as_bool(b_and(*pos)))))
-    return out
-
-
+    return [(f"hyp:{f.id}", as_bool(be.compile_expr(f.formula, env).v)) for f in _state_invariants(be.rb)]
