@@ -1151,11 +1151,10 @@ class Prover:
         return cx
 
     def _mm_at(self, cv, x):
-        from .interpreter import tier_of
+        """The rulebook's maintenance_margin at notional x (the interpreter's formula, not a copy)."""
         if not isinstance(x, Fraction):
             return None
-        t = tier_of(cv["__tiers__"], x)
-        return x * t["maintenance_margin_rate"] - t["maintenance_amount"]
+        return Env({**cv, "notional": x}, self.interp.derived)["maintenance_margin"]
 
     def _minimize_free(self, g: Goal, model, fvars: dict, grid: dict) -> dict:
         s = z3.Solver()
