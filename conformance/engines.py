@@ -558,10 +558,13 @@ def _traceback_tail(exc: BaseException, lines: int = 12) -> str:
 
 
 def reference_factory() -> Callable[[], Any]:
-    """``marginspec.engine.ReferenceEngine``, imported only when asked for."""
+    """Fresh ``marginspec.engine.ReferenceEngine``s over one rulebook, loaded once (a restart after
+    a failure gets a new engine, not a new reading of the YAML); imported only when asked for."""
     from marginspec.engine import ReferenceEngine  # noqa: PLC0415 - lazy on purpose
+    from marginspec.rulebook import load_rulebook  # noqa: PLC0415
 
-    return ReferenceEngine
+    rulebook = load_rulebook()
+    return lambda: ReferenceEngine(rulebook)
 
 
 def make_engine(engine: Any, *, timeout: float = 10.0, stderr: Any = None, pipeline: bool = True):
