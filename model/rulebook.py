@@ -216,6 +216,10 @@ class Rulebook:
     notes: tuple[Note, ...]
     contracts: Mapping[str, Contract]
     flags: tuple[Flag, ...] = ()  # spec/flags.yaml (optional section)
+    # The invariants' formal statements, parsed and type-checked (formal.Formal by invariant id),
+    # and the invariants whose statement does not parse or type-check (a message naming the place).
+    formals: Mapping[str, Any] = field(default_factory=dict)
+    formal_errors: Mapping[str, str] = field(default_factory=dict)
 
     def state_field(self, name: str) -> StateField:
         return next(f for f in self.state if f.name == name)
@@ -341,7 +345,23 @@ class _Builder:
         rb = self.semantic(doc)
         if self.diags:
             raise SpecError(self.diags)
-        return rb
+        return self.with_formals(rb)
+
+    @staticmethod
+    def with_formals(rb: Rulebook) -> Rulebook:
+        """The rulebook with its invariants' formal statements read once, for every reader. A
+        statement that fails is kept as an error: `check` refuses it, `prove` reports it as ERROR."""
+        from dataclasses import replace
+
+        from .formal import FormalError, Names, load_formal
+
+        names, formals, errors = Names(rb), {}, {}
+        for inv in rb.invariants:
+            try:
+                formals[inv.id] = load_formal(rb, inv, names)
+            except FormalError as e:
+                errors[inv.id] = str(e)
+        return replace(rb, formals=formals, formal_errors=errors)
 
     def decimal(self, text) -> Fraction | None:
         """A number written in the rulebook: a plain decimal (N-numbers), else an error at its place."""

@@ -21,24 +21,9 @@ def position_domain(be: Backend, st: dict[str, SV]) -> list[tuple[str, Any]]:
              as_bool(b_and(b_not(mark.null), mark.v > 0, st["size"].v > 0, st["entry_price"].v > 0)))]
 
 
-_FORMALS: list = []  # [(rulebook, its state invariants)]: parsed once per rulebook
-
-
-def _state_invariants(rb):
-    from ..prover import Names, load_formal
-
-    for known, formals in _FORMALS:
-        if known is rb:
-            return formals
-    names = Names(rb)
-    formals = [f for f in (load_formal(rb, inv, names) for inv in rb.invariants) if f.kind == "state"]
-    _FORMALS.append((rb, formals))
-    return formals
-
-
 def state_assumptions(be: Backend, c: SymContract, st: dict[str, SV]) -> list[tuple[str, Any]]:
     """The rulebook's state invariants (`kind: state` in spec/invariants.yaml, each proved by
     `marginspec prove` to hold after every action) over a symbolic state, named `hyp:INV-x` as in
     the prover's cores."""
     env = be.env(c, st)
-    return [(f"hyp:{f.id}", as_bool(be.compile_expr(f.formula, env).v)) for f in _state_invariants(be.rb)]
+    return [(f"hyp:{f.id}", as_bool(be.compile_expr(f.formula, env).v)) for f in be.rb.formals.values() if f.kind == "state"]
