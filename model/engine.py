@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from . import __version__
 from .interpreter import EvalError, Interpreter
 from .numbers import format_decimal, parse_decimal
+from .protocol_io import LIMITS, LimitError, check_strings, serve_lines
 from .rulebook import Contract, Rulebook, load_rulebook
 
 PROTOCOL_VERSION = 1
@@ -74,6 +75,10 @@ class ReferenceEngine:
         try:
             if not isinstance(request, dict):
                 raise Refusal("INVALID_ARGUMENT", "a request is a JSON object")
+            try:
+                check_strings(request, LIMITS)
+            except LimitError as e:
+                raise Refusal("INVALID_ARGUMENT", e.message) from None
             op = request.get("op")
             args = request.get("args", {})
             if not isinstance(op, str):
@@ -106,7 +111,11 @@ class ReferenceEngine:
         contracts = args.get("contracts")
         if not isinstance(contracts, dict):
             raise Refusal("INVALID_ARGUMENT", "reset needs contracts: {SYMBOL: CONTRACT}")
-        parsed = {sym: self.contract(sym, spec) for sym, spec in contracts.items()}
+        if len(contracts) > LIMITS.contracts:
+            raise Refusal("INVALID_ARGUMENT", f"reset has {len(contracts)} contracts; the limit is "
+                                              f"{LIMITS.contracts} contracts per reset")
+        cache: dict = {}
+        parsed = {sym: self.contract(sym, spec, cache) for sym, spec in contracts.items()}
         balance = self.decimal(args, "available_balance")
         if balance < 0:
             raise Refusal("INVALID_ARGUMENT", "available_balance must be >= 0")
@@ -117,10 +126,12 @@ class ReferenceEngine:
             account=self.interp.initial_account(balance),
             symbols={s: dict(init) for s in parsed},
         )
+        self._contracts = cache  # only the current reset's contracts: memory follows the state, not history
 
-    def contract(self, symbol: str, spec: Any) -> tuple[Contract, Mapping[str, Any]]:
+    def contract(self, symbol: str, spec: Any, cache: dict | None = None) -> tuple[Contract, Mapping[str, Any]]:
         """A validated contract and the values it gives formulas. A conformance run resets with the
-        same contracts before every case, so each distinct one is parsed and validated once."""
+        same contracts before every case, so each distinct one is parsed and validated once (the
+        cache keeps the last reset's contracts only; `cache` collects those of this reset)."""
         try:
             key = (symbol, json.dumps(spec, sort_keys=True))
         except (TypeError, ValueError):
@@ -129,8 +140,8 @@ class ReferenceEngine:
         if hit is None:
             c = self.parse_contract(symbol, spec)
             hit = (c, self.interp.contract_values(c))
-            if key is not None:
-                self._contracts[key] = hit
+        if key is not None and cache is not None:
+            cache[key] = hit
         return hit
 
     def parse_contract(self, symbol: str, spec: Any) -> Contract:
@@ -147,6 +158,9 @@ class ReferenceEngine:
         tiers = spec.get("tiers")
         if not isinstance(tiers, list) or not tiers:
             raise Refusal("INVALID_ARGUMENT", f"contract {symbol}: tiers must be a non-empty list")
+        if len(tiers) > LIMITS.tiers:
+            raise Refusal("INVALID_ARGUMENT", f"contract {symbol}: {len(tiers)} tiers; the limit is "
+                                              f"{LIMITS.tiers} tiers per contract")
         rows = []
         for i, t in enumerate(tiers, 1):
             if not isinstance(t, dict):
@@ -206,34 +220,20 @@ class ReferenceEngine:
         self.last_outcome = out
         if not out.ok:
             raise Refusal(out.error, out.message)
+        try:  # the reply first: a reply that cannot be given must not follow a change of state
+            reply = to_json_value(out.result)
+        except ValueError as e:  # a value the rulebook left unrounded has no decimal form
+            raise EvalError(f"{op}: {e}") from None
         new = out.values
         account = {k: new[k] for k in self.account_fields}
         sym = {k: new[k] for k in w.symbols[symbol]}
         if account != w.account or sym != w.symbols[symbol]:
             self.world = World(w.contracts, w.contract_values, account, {**w.symbols, symbol: sym})
-        try:
-            return to_json_value(out.result)
-        except ValueError as e:  # a value the rulebook left unrounded has no decimal form
-            raise EvalError(f"{op}: {e}") from None
+        return reply
 
 
 def serve(stdin=None, stdout=None, engine: ReferenceEngine | None = None) -> int:
-    """Serve the protocol on JSON lines until `shutdown` or end of input."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
+    """Serve the protocol on JSON lines until `shutdown` or end of input: one reply per line, read
+    and written as bytes within the limits of protocol_io (PROTOCOL.md, "Limits")."""
     engine = engine or ReferenceEngine()
-    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    for line in stdin:
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line)
-        except ValueError as e:
-            reply = {"id": None, "ok": False, "error": {"code": "INVALID_ARGUMENT", "message": f"not JSON: {e}"}}
-        else:
-            reply = engine.handle(request)
-        stdout.write(dumps(reply) + "\n")
-        stdout.flush()
-        if engine.stopped:
-            break
-    return 0
+    return serve_lines(stdin or sys.stdin, stdout or sys.stdout, engine.handle, lambda: engine.stopped)
