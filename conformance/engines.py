@@ -26,11 +26,12 @@ import select
 import shlex
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from decimal import Decimal
 from typing import Any, Callable, Sequence
+
+from .processes import StderrTail, descendants, kill_all
 
 _MAX_LINE = 64 * 1024 * 1024
 _READ_CHUNK = 1 << 16
@@ -115,6 +116,7 @@ class SubprocessEngine:
         self._fresh = False  # spawned, not yet greeted
         self._buf = bytearray()
         self._err_file = None
+        self._err_tail: StderrTail | None = None
         self._poll = None
         self._reader: _ThreadReader | None = None
 
@@ -131,8 +133,7 @@ class SubprocessEngine:
         self.kill()
         err_target: Any
         if self.stderr is None:
-            self._err_file = tempfile.TemporaryFile(prefix="marginspec-engine-stderr-")
-            err_target = self._err_file
+            err_target = subprocess.PIPE  # drained by a StderrTail, which keeps only the last 64 KiB
         elif self.stderr == "devnull":
             err_target = subprocess.DEVNULL
         else:
@@ -147,6 +148,8 @@ class SubprocessEngine:
         except OSError as exc:
             self._close_err()
             raise EngineFault(START, f"cannot start engine {self.command!r}: {exc.strerror or exc}") from None
+        if self.proc.stderr is not None:
+            self._err_tail = StderrTail(self.proc.stderr)
         self.starts += 1
         self._buf = bytearray()
         self._in_fd = self.proc.stdin.fileno()
@@ -184,12 +187,16 @@ class SubprocessEngine:
         self.ops = _hello_ops(self.hello)
         return self.hello
 
-    def kill(self) -> None:
+    def kill(self, snapshot: list[tuple[int, int]] | None = None) -> None:
+        """Stop the engine, its process group and its descendants (`snapshot`: descendants
+        recorded earlier, e.g. before a shutdown that lets the engine exit and orphan them)."""
         proc, self.proc = self.proc, None
         self.hello = None
         self._fresh = False
         if proc is not None:
             self.last_exit = proc.poll()  # not None: the engine had exited by itself
+            # Descendants first, while their parents still live (a setsid() child left the group).
+            kill_all((snapshot or []) + (descendants(proc.pid) if self.last_exit is None else []))
             if os.name == "posix":
                 # The whole process group, even when its leader is gone: a wrapper ("sh -c ...")
                 # may have left the real engine behind. (A group id is not reused while the group
@@ -221,6 +228,7 @@ class SubprocessEngine:
         proc = self.proc
         if proc is None:
             return
+        snapshot = descendants(proc.pid)  # before shutdown: an exiting engine orphans its children
         if proc.poll() is None:
             saved, self.timeout = self.timeout, min(self.timeout, 5.0)
             try:
@@ -231,9 +239,12 @@ class SubprocessEngine:
                 pass
             finally:
                 self.timeout = saved
-        self.kill()
+        self.kill(snapshot)
 
     def _close_err(self) -> None:
+        if self._err_tail is not None:
+            self._err_tail.close()
+            self._err_tail = None
         if self._err_file is not None:
             try:
                 self._err_file.close()
@@ -242,6 +253,10 @@ class SubprocessEngine:
             self._err_file = None
 
     def stderr_tail(self, lines: int = 15, limit: int = 4000) -> str:
+        if self._err_tail is not None:
+            data = self._err_tail.text()[-limit:]
+            tail = [ln if len(ln) <= 200 else ln[:200] + "..." for ln in data.splitlines()[-lines:]]
+            return "\n".join(tail)
         f = self._err_file
         if f is None:
             return ""

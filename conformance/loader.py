@@ -26,6 +26,11 @@ from typing import Any, Iterable, Iterator, Sequence
 
 FORMAT = "marginspec-vectors/1"
 
+#: The largest vector file read (bytes) and the deepest nesting of arrays and objects in it: a
+#: device such as /dev/zero, or a file built to exhaust memory or recursion, is refused at once.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+
 #: Ops that every engine implements (the runner needs them to run anything at all): a case never
 #: counts them as ops it needs, whatever the engine's ``hello`` lists.
 CORE_OPS = frozenset({"hello", "reset", "shutdown"})
@@ -228,9 +233,14 @@ def _read(source: Any) -> tuple[str, str, bytes]:
     if isinstance(source, (str, os.PathLike)):
         p = Path(source)
         try:
-            return str(p), p.name.rsplit(".", 1)[0], p.read_bytes()
+            with open(p, "rb") as f:
+                raw = f.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise VectorFileError(str(p), f"cannot read: {exc.strerror or exc}") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise VectorFileError(str(p), f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, the limit "
+                                          "for a vector file")
+        return str(p), p.name.rsplit(".", 1)[0], raw
     name = getattr(source, "name", str(source))
     return str(source), name.rsplit(".", 1)[0], source.read_bytes()
 
@@ -240,6 +250,11 @@ def parse_document(raw: bytes, path: str = "<vectors>") -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise VectorFileError(path, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    from marginspec.protocol_io import nesting_depth
+
+    if nesting_depth(raw, MAX_DEPTH) > MAX_DEPTH:
+        raise VectorFileError(path, f"arrays and objects nest more than {MAX_DEPTH} levels deep; "
+                                    f"the limit is {MAX_DEPTH}")
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:

@@ -119,7 +119,7 @@ class CaseItem(pytest.Item):
         self.user_properties.append(("marginspec_rules", " ".join(case.rules)))
 
     def runtest(self) -> None:
-        from .runner import FAILED, SKIPPED
+        from .runner import FAILED, NOT_RUN, SKIPPED
 
         state: _State = self.config.stash[_STATE]
         result = state.runner.run_case(self.case)
@@ -129,7 +129,7 @@ class CaseItem(pytest.Item):
                 raise pytest.skip.Exception(result.reason, _use_item_location=True)
             except TypeError:  # pragma: no cover - pytest without _use_item_location
                 pytest.skip(result.reason)
-        if result.status == FAILED:
+        if result.status in (FAILED, NOT_RUN):  # a case the engine could not run never passes
             raise MarginspecCaseFailed(result)
 
     def repr_failure(self, excinfo, style=None):

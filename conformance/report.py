@@ -11,7 +11,8 @@ from typing import Any, Sequence
 from xml.etree import ElementTree as ET
 
 from .compare import MISSING, Diff, jsonable, render_value
-from .runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, summary_line
+from .escape import printable
+from .runner import FAILED, NOT_RUN, PASSED, SKIPPED, CaseResult, RunResult, summary_line
 
 _MAX_CELL = 60
 
@@ -50,7 +51,7 @@ def failure_text(result: CaseResult, *, header: bool = True) -> str:
     if result.detail:
         lines.append("    engine stderr / traceback (last lines):")
         lines += ["      " + ln for ln in result.detail.splitlines()]
-    return "\n".join(lines)
+    return printable("\n".join(lines))  # engine output: control characters escaped
 
 
 def diffs_json(diffs: Sequence[Diff]) -> list[dict]:
@@ -92,10 +93,12 @@ def render_text(run: RunResult) -> str:
     for reason, ids in sorted(skipped.items()):
         shown = ", ".join(ids[:8]) + (f", ... ({len(ids) - 8} more)" if len(ids) > 8 else "")
         lines.append(f"SKIPPED {len(ids)} case{'s' if len(ids) != 1 else ''}: {reason}: {shown}")
-    if run.results and run.passed == 0 and run.failed == 0:
+    if run.not_run:
+        lines.append(f"NOT RUN {run.not_run} case{'s' if run.not_run != 1 else ''}: {run.stopped or 'the engine stopped'}")
+    if run.results and run.passed == 0 and run.failed == 0 and not run.not_run:
         lines.append("warning: no case was run (every selected case was skipped)")
     lines.append(summary_line(run))
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"  # engine output: control characters escaped
 
 
 def write_text(run: RunResult, out: Any = None) -> None:
@@ -122,7 +125,7 @@ def to_json(run: RunResult) -> dict:
 
 def write_json(run: RunResult, out: Any = None) -> None:
     out = out if out is not None else sys.stdout
-    json.dump(to_json(run), out, indent=2, ensure_ascii=False, default=str)
+    json.dump(to_json(run), out, indent=2, ensure_ascii=True, default=str)  # an engine's lone surrogate stays JSON
     out.write("\n")
     out.flush()
 
@@ -133,7 +136,7 @@ def write_json(run: RunResult, out: Any = None) -> None:
 def to_junit(run: RunResult) -> ET.Element:
     """<testsuites> with one <testsuite> per vector file and one <testcase> per case."""
     root = ET.Element("testsuites", name="marginspec conform", tests=str(len(run.results)),
-                      failures=str(run.failed), skipped=str(run.skipped), errors="0",
+                      failures=str(run.failed), skipped=str(run.skipped), errors=str(run.not_run),
                       time=f"{run.seconds:.3f}")
     suites: dict[str, ET.Element] = {}
     counts: dict[str, list] = {}
@@ -141,25 +144,28 @@ def to_junit(run: RunResult) -> ET.Element:
         file = r.case.file
         if file not in suites:
             suites[file] = ET.SubElement(root, "testsuite", name=f"marginspec.{file}")
-            counts[file] = [0, 0, 0, 0.0]
+            counts[file] = [0, 0, 0, 0.0, 0]
         c = counts[file]
         c[0] += 1
         c[3] += r.seconds
         tc = ET.SubElement(suites[file], "testcase", classname=f"marginspec.{file}",
-                           name=f"{r.case.id}: {r.case.title}", time=f"{r.seconds:.6f}")
+                           name=printable(f"{r.case.id}: {r.case.title}"), time=f"{r.seconds:.6f}")
         if r.status == FAILED:
             c[1] += 1
-            el = ET.SubElement(tc, "failure", message=r.reason, type=r.kind or "failure")
-            el.text = failure_text(r, header=False) or r.reason
+            el = ET.SubElement(tc, "failure", message=printable(r.reason), type=r.kind or "failure")
+            el.text = failure_text(r, header=False) or printable(r.reason)
         elif r.status == SKIPPED:
             c[2] += 1
-            ET.SubElement(tc, "skipped", message=r.reason)
+            ET.SubElement(tc, "skipped", message=printable(r.reason))
+        elif r.status == NOT_RUN:
+            c[4] += 1
+            ET.SubElement(tc, "error", message=printable(r.reason), type=NOT_RUN)
     for file, suite in suites.items():
-        n, f, s, t = counts[file]
+        n, f, s, t, e = counts[file]
         suite.set("tests", str(n))
         suite.set("failures", str(f))
         suite.set("skipped", str(s))
-        suite.set("errors", "0")
+        suite.set("errors", str(e))
         suite.set("time", f"{t:.3f}")
     return root
 

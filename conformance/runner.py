@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .compare import MISSING, Diff, Marker, compare_step, error_code, render_value
-from .engines import START, EngineFault, SubprocessEngine, make_engine
+from .engines import START, TIMEOUT, EngineFault, SubprocessEngine, make_engine
 from .loader import Case, VectorFileError, load_vectors, parse_shard, select_cases, shard_cases
 
 PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"
+#: Not run because the engine could not be used any more (see Runner: the circuit breaker).
+NOT_RUN = "not_run"
 
 #: A mismatch between replies and expectations (the other kinds are the engines.EngineFault kinds:
 #: crash, timeout, bad_json, wrong_id, exception, start).
@@ -75,6 +77,9 @@ class RunResult:
     timeout: float | None = None
     interrupted: bool = False
     engine_starts: int = 0
+    #: Why the remaining cases were not run (the engine could not start, or kept timing out).
+    stopped: str | None = None
+    stopped_detail: str = ""
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -92,14 +97,19 @@ class RunResult:
         return self.count(SKIPPED)
 
     @property
+    def not_run(self) -> int:
+        return self.count(NOT_RUN)
+
+    @property
     def steps(self) -> int:
-        """Vector steps of the cases that were not skipped (the reset not counted)."""
-        return sum(len(r.case.steps) for r in self.results if r.status != SKIPPED)
+        """Vector steps of the cases that were run (the reset not counted)."""
+        return sum(len(r.case.steps) for r in self.results if r.status not in (SKIPPED, NOT_RUN))
 
     def summary(self) -> dict:
         return {
             "total": len(self.results), "passed": self.passed, "failed": self.failed,
-            "skipped": self.skipped, "interrupted": self.interrupted,
+            "skipped": self.skipped, "not_run": self.not_run, "stopped": self.stopped,
+            "interrupted": self.interrupted,
             "seconds": round(self.seconds, 3), "requests": self.requests, "steps": self.steps,
             "engine": {"command": self.engine, "hello": self.hello, "starts": self.engine_starts},
             "timeout": self.timeout,
@@ -112,11 +122,14 @@ class RunResult:
 
 def exit_code(run: RunResult) -> int:
     """0 only when every selected case passed (skipped cases are reported but do not fail the run);
-    1 when a case failed; 3 when no case was selected; 130 when the run was interrupted."""
+    1 when a case failed; 2 when cases could not be run (the engine could not start or kept timing
+    out); 3 when no case was selected; 130 when the run was interrupted."""
     if not run.results and not run.interrupted:
         return EXIT_NOTHING_SELECTED
     if run.interrupted:
         return EXIT_INTERRUPTED
+    if run.stopped is not None or any(r.status == NOT_RUN for r in run.results):
+        return EXIT_ERROR
     if any(r.status == FAILED for r in run.results):
         return EXIT_FAILED
     return EXIT_OK
@@ -124,6 +137,8 @@ def exit_code(run: RunResult) -> int:
 
 def summary_line(run: RunResult) -> str:
     line = f"{run.passed} passed, {run.failed} failed, {run.skipped} skipped"
+    if run.not_run:
+        line += f", {run.not_run} not run"
     line += f" in {run.seconds:.2f} s"
     if run.seconds > 0 and run.requests:
         line += f" ({run.requests} requests, {run.requests / run.seconds:,.0f}/s)"
@@ -138,20 +153,30 @@ class Runner:
     ``engine``: ``"reference"``, a command line (str or argv list), an object with ``handle``, a
     factory (callable) of such objects, or an engine from engines.py. ``timeout`` is per request
     (subprocess engines); ``pipeline`` sends a case's requests in one write (see
-    engines.SubprocessEngine; False: lock step). After ``max_start_failures`` failed starts in a row the engine is not
-    tried again and the remaining cases fail at once ("not run"), so a broken command cannot make
-    a run last cases × timeout.
+    engines.SubprocessEngine; False: lock step).
+
+    The circuit breaker: an engine that never answered ``hello`` (the command cannot run, or the
+    process dies or hangs before its first reply) is not tried again; nor after
+    ``max_start_failures`` cases in a row that ended in a failed restart or a time-out before the
+    engine answered anything of the case (an engine hanging on every request), nor after
+    ``max_timeouts`` cases in a row that ended in a time-out at all (an engine that answers a few
+    requests of each case and hangs on the rest). The remaining cases are then reported as not run
+    (NOT_RUN, with ``stopped`` saying why, once), so a broken or hanging engine cannot make a run
+    last cases × timeout.
     """
 
     def __init__(self, engine: Any, *, timeout: float = 10.0, stderr: Any = None,
-                 max_start_failures: int = 3, pipeline: bool = True) -> None:
+                 max_start_failures: int = 3, pipeline: bool = True, max_timeouts: int = 50) -> None:
         self.engine = make_engine(engine, timeout=timeout, stderr=stderr, pipeline=pipeline)
         self.timeout = timeout
         self.max_start_failures = max_start_failures
+        self.max_timeouts = max_timeouts
+        self.timeouts = 0            # consecutive cases ending in a time-out, whatever came before
         self._bytes = isinstance(self.engine, SubprocessEngine)
         self.requests = 0
-        self.start_failures = 0
-        self.dead: str | None = None
+        self.start_failures = 0      # consecutive cases ending in a failed start or a time-out
+        self.dead: str | None = None  # why the engine is not tried any more
+        self.dead_detail = ""
         self.hello: dict | None = None  # the engine's last hello result
 
     @property
@@ -180,19 +205,42 @@ class Runner:
         try:
             eng.start()
         except EngineFault as fault:
-            self.start_failures += 1
-            if self.start_failures >= self.max_start_failures:
-                self.dead = (f"not run: the engine failed to start {self.start_failures} times in a row "
-                             f"(last: {fault.message})")
+            if self.hello is None:  # never answered hello: trying again would only repeat this
+                self.dead = f"the engine could not be started: {fault.message}"
+                self.dead_detail = fault.detail
             return fault
-        self.start_failures = 0
         self.hello = eng.hello
         return None
 
+    def _breaker(self, result: CaseResult) -> None:
+        """Count cases in a row that ended in a failed start or a time-out; stop at a limit."""
+        self.timeouts = self.timeouts + 1 if result.kind == TIMEOUT else 0
+        unresponsive = result.kind == START or (result.kind == TIMEOUT and result.requests == 0)
+        self.start_failures = self.start_failures + 1 if unresponsive else 0
+        if self.dead is not None:
+            return
+        if self.start_failures >= self.max_start_failures:
+            self.dead = (f"the engine failed to start or answered nothing before the timeout in "
+                         f"{self.start_failures} cases in a row (last: {result.reason})")
+        elif self.timeouts >= self.max_timeouts:
+            self.dead = f"the engine timed out in {self.timeouts} cases in a row (last: {result.reason})"
+        else:
+            return
+        self.dead_detail = result.detail
+
     def run_case(self, case: Case) -> CaseResult:
+        result = self._run_case(case)
+        self._breaker(result)
+        return result
+
+    def _run_case(self, case: Case) -> CaseResult:
         t0 = time.perf_counter()
+        if self.dead is not None:
+            return CaseResult(case, NOT_RUN, f"not run: {self.dead}", NOT_RUN)
         fault = self._ensure_started()
         if fault is not None:
+            if self.dead is not None:
+                return CaseResult(case, NOT_RUN, f"not run: {self.dead}", NOT_RUN)
             return CaseResult(case, FAILED, fault.message, START, seconds=time.perf_counter() - t0,
                               detail=fault.detail)
         eng = self.engine
@@ -282,7 +330,8 @@ class Runner:
         return RunResult(results, engine=self.description, hello=self.hello,
                          seconds=time.perf_counter() - t0, requests=self.requests,
                          timeout=self.timeout if self._bytes else None, interrupted=interrupted,
-                         engine_starts=getattr(self.engine, "starts", 0))
+                         engine_starts=getattr(self.engine, "starts", 0), stopped=self.dead,
+                         stopped_detail=self.dead_detail)
 
     def close(self) -> None:
         try:
@@ -378,6 +427,12 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
         display.close()
     run.files = len(files)
     run.loaded = len(all_cases)
+    if run.stopped is not None:  # said once, on stderr, whatever the format
+        from .escape import printable
+
+        print(f"error: {printable(run.stopped)}; {run.not_run} case(s) not run", file=err)
+        for line in run.stopped_detail.splitlines():
+            print(f"  engine stderr: {printable(line)}", file=err)
     if fmt == "json":
         report.write_json(run, out)
     else:

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from .options import SECONDS
+
 
 @click.command(name="conform")
 @click.option("--engine", "engine", default="reference", show_default=True,
@@ -16,7 +18,7 @@ import click
 @click.option("--flag", multiple=True, help="only cases carrying this flag; repeatable")
 @click.option("--case", multiple=True, help="only this case id (globs allowed); repeatable")
 @click.option("--shard", help="run shard I of N (I/N, from 1), stable by case id")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="seconds an engine has for one reply")
+@click.option("--timeout", type=SECONDS, default=10.0, show_default=True, help="seconds an engine has for one reply")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--junit", type=click.Path(dir_okay=False), help="also write a JUnit XML report here")
 @click.option("--progress/--no-progress", default=None, help="progress display (default: on a terminal)")

@@ -133,13 +133,17 @@ def test_exit_3_when_nothing_selected(tmp_path):
     assert ET.parse(junit).getroot().get("tests") == "0"
 
 
-def test_an_engine_that_cannot_start_fails_every_case():
-    code, out, _ = conform("/nonexistent/engine", [VECTORS])
-    assert code == 1
-    lines = out.splitlines()
-    assert sum(1 for ln in lines if "cannot start engine '/nonexistent/engine'" in ln and "not run" not in ln) == 3
-    assert out.count("not run: the engine failed to start 3 times in a row") == 4
-    assert out.splitlines()[-1].startswith("0 passed, 7 failed, 0 skipped")
+def test_an_engine_that_cannot_start_is_reported_once_and_nothing_runs():
+    # Issue 10 / issue 12 item 3: a command that cannot start is said once, exit 2 (could not run),
+    # and every case is "not run" (never failed one by one, never passed).
+    code, out, err = conform("/nonexistent/engine", [VECTORS])
+    assert code == 2
+    assert err.count("cannot start engine '/nonexistent/engine'") == 1
+    assert "error: the engine could not be started: cannot start engine '/nonexistent/engine'" in err
+    assert "FAILED" not in out
+    assert out.count("cannot start engine '/nonexistent/engine'") == 1
+    assert "NOT RUN 7 cases: the engine could not be started" in out
+    assert out.splitlines()[-1].startswith("0 passed, 0 failed, 0 skipped, 7 not run")
 
 
 def test_exit_2_on_bad_input(tmp_path):

@@ -1,0 +1,4 @@
+"""An engine that never answers anything, not even hello."""
+import time
+
+time.sleep(3600)
