@@ -49,6 +49,15 @@ def _check_invariant_formulas(rb) -> None:
         raise SpecError(found)
 
 
+def _check_divisions(rb) -> None:
+    """Refuse a rulebook with a division whose divisor can be zero (decided by Z3, divisions.py)."""
+    from .divisions import division_problems
+
+    found = division_problems(rb)
+    if found:
+        raise SpecError(found)
+
+
 @main.command()
 @click.argument("path", required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -57,6 +66,7 @@ def check(path, fmt):
     try:
         rb = load_rulebook(path)
         _check_invariant_formulas(rb)
+        _check_divisions(rb)
     except SpecError as e:
         if fmt == "json":
             click.echo(json.dumps({"ok": False, "errors": [
@@ -91,10 +101,11 @@ def simulate(file, fmt, spec, balance):
     from .engine import ReferenceEngine
     from .simulate import render_json, render_text
     from .simulate import simulate as run
+    from .yamlsafe import read_yaml_stream
 
     engine = ReferenceEngine(_load(spec))
-    text = sys.stdin.read() if file == "-" else None
     try:
+        text = read_yaml_stream(sys.stdin.buffer, "<stdin>") if file == "-" else None
         pairs, engine = run(file if file != "-" else "<stdin>", text, balance, engine)
     except (SpecError, OSError) as e:
         click.echo(f"error: {e}", err=True)

@@ -6,11 +6,18 @@
     sum     := term (('+'|'-') term)*   term := unary (('*'|'/') unary)*
     unary   := '-' unary | primary
     primary := NUMBER | 'STRING' | null | true | false | NAME | NAME '(' args ')' ['.' NAME] | '(' expr ')'
+
+Limits, so that no expression can exhaust the stack of the parser or of the backends that walk
+the tree (type checker, interpreter, Z3, docs): brackets, calls, `if`, `not` and unary minus nest
+at most MAX_NESTING levels; the tree is at most MAX_DEPTH operations deep (a sum of more terms
+than that is refused: group its terms in parentheses or name parts as derived values); a number
+has at most MAX_DIGITS digits.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from fractions import Fraction
 
 from . import ast
@@ -25,6 +32,11 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 KEYWORDS = {"if", "then", "else", "and", "or", "not", "null", "true", "false"}
+
+MAX_NESTING = 200
+MAX_DEPTH = 64
+MAX_DIGITS = 100
+_FRAMES_PER_LEVEL = 12  # the most Python frames one nesting level takes in this parser
 
 
 class ParseError(Exception):
@@ -41,6 +53,8 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
         if not m:
             raise ParseError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup
+        if kind == "num" and len(m.group()) > MAX_DIGITS + 1 and sum(c.isdigit() for c in m.group()) > MAX_DIGITS:
+            raise ParseError(f"a number with more than {MAX_DIGITS} digits (the limit)", pos)
         if kind != "ws":
             value = m.group()
             if kind == "name" and value in KEYWORDS:
@@ -56,6 +70,16 @@ class _Parser:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
+        self.level = 0
+
+    def enter(self, pos: int) -> None:
+        self.level += 1
+        if self.level > MAX_NESTING:
+            raise ParseError(f"nesting deeper than {MAX_NESTING} levels (brackets, calls, 'if', 'not', "
+                             "unary minus); the limit", pos)
+
+    def leave(self) -> None:
+        self.level -= 1
 
     def peek(self):
         return self.toks[self.i]
@@ -86,14 +110,18 @@ class _Parser:
 
     def expr(self) -> ast.Expr:
         t = self.peek()
-        if t[0] == "kw" and t[1] == "if":
-            self.next()
-            cond = self.expr()
-            self.expect("then", "'then'")
-            then = self.expr()
-            self.expect("else", "'else' (every 'if' needs one)")
-            return ast.If(cond, then, self.expr(), pos=t[2])
-        return self.or_()
+        self.enter(t[2])
+        try:
+            if t[0] == "kw" and t[1] == "if":
+                self.next()
+                cond = self.expr()
+                self.expect("then", "'then'")
+                then = self.expr()
+                self.expect("else", "'else' (every 'if' needs one)")
+                return ast.If(cond, then, self.expr(), pos=t[2])
+            return self.or_()
+        finally:
+            self.leave()
 
     def or_(self):
         e = self.and_()
@@ -109,7 +137,11 @@ class _Parser:
 
     def not_(self):
         if (t := self.accept("not")):
-            return ast.Unary("not", self.not_(), pos=t[2])
+            self.enter(t[2])
+            try:
+                return ast.Unary("not", self.not_(), pos=t[2])
+            finally:
+                self.leave()
         return self.compare()
 
     def compare(self):
@@ -139,7 +171,11 @@ class _Parser:
 
     def unary(self):
         if (t := self.accept("-")):
-            operand = self.unary()
+            self.enter(t[2])
+            try:
+                operand = self.unary()
+            finally:
+                self.leave()
             if isinstance(operand, ast.Num):
                 return ast.Num(-operand.value, "-" + operand.text, pos=t[2])
             return ast.Unary("-", operand, pos=t[2])
@@ -208,6 +244,37 @@ class _Parser:
         return ast.Call(func, tuple(args), pos=pos)
 
 
+def tree_depth(e: ast.Expr) -> int:
+    """How many operations deep the tree is (a leaf is 1), computed without recursion."""
+    best, stack = 0, [(e, 1)]
+    while stack:
+        node, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in node.children())
+    return best
+
+
 def parse(text: str) -> ast.Expr:
-    """Parse one expression; raise ParseError(message, offset) when it is malformed."""
-    return _Parser(text).parse()
+    """Parse one expression; raise ParseError(message, offset) when it is malformed or past a limit."""
+    need = _stack_depth() + MAX_NESTING * _FRAMES_PER_LEVEL + 100
+    old = sys.getrecursionlimit()
+    if need > old:  # pure-Python frames: a higher limit costs heap, not C stack
+        sys.setrecursionlimit(need)
+    try:
+        e = _Parser(text).parse()
+    finally:
+        if need > old:
+            sys.setrecursionlimit(old)
+    depth = tree_depth(e)
+    if depth > MAX_DEPTH:
+        raise ParseError(f"the expression is {depth} operations deep; the limit is {MAX_DEPTH} (group the "
+                         "terms of a long sum in parentheses, or name parts as derived values)", 0)
+    return e
+
+
+def _stack_depth() -> int:
+    f, n = sys._getframe(), 0
+    while f is not None:
+        n += 1
+        f = f.f_back
+    return n

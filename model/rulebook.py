@@ -220,6 +220,14 @@ class Rulebook:
     # and the invariants whose statement does not parse or type-check (a message naming the place).
     formals: Mapping[str, Any] = field(default_factory=dict)
     formal_errors: Mapping[str, str] = field(default_factory=dict)
+    # The source text (a marked Scalar) of every parsed expression, by id() of its AST root, so a
+    # later check (e.g. divisions.py) can name file:line:col of a node inside it.
+    expr_texts: Mapping[int, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def mark_of_node(self, root: ast.Expr, node: ast.Expr):
+        """file:line:col of `node` inside the expression whose AST root is `root` (None if unknown)."""
+        text = self.expr_texts.get(id(root))
+        return expr_mark(text, getattr(node, "pos", 0)) if text is not None else None
 
     def state_field(self, name: str) -> StateField:
         return next(f for f in self.state if f.name == name)
@@ -253,23 +261,30 @@ def load_rulebook(path: str | Path | None = None) -> Rulebook:
     return _Builder(Path(path) if path is not None else default_spec_dir()).build()
 
 
+def expr_mark(text, pos: int) -> Mark | None:
+    """The mark of offset `pos` in an expression's marked YAML text (its start when the text is
+    folded over lines, where offsets no longer map to columns)."""
+    m = mark_of(text)
+    if m is None:
+        return None
+    style = getattr(text, "style", None)
+    if style in (None, "'", '"') and "\n" not in str(text):
+        return m.shifted(pos + (1 if style else 0))
+    return m
+
+
 class _Builder:
     def __init__(self, directory: Path):
         self.dir = directory
         self.diags: list[Diagnostic] = []
+        self.expr_texts: dict[int, Any] = {}
 
     # -- diagnostics -------------------------------------------------------------------------
     def err(self, where, message: str) -> None:
         self.diags.append(Diagnostic(where if isinstance(where, Mark) or where is None else mark_of(where), message))
 
     def expr_mark(self, text, pos: int) -> Mark | None:
-        m = mark_of(text)
-        if m is None:
-            return None
-        style = getattr(text, "style", None)
-        if style in (None, "'", '"') and "\n" not in str(text):
-            return m.shifted(pos + (1 if style else 0))
-        return m
+        return expr_mark(text, pos)
 
     # -- files -------------------------------------------------------------------------------
     def read(self) -> Node | None:
@@ -286,6 +301,10 @@ class _Builder:
         files = first.get("rulebook", {}).get("files", []) if isinstance(first.get("rulebook"), dict) else []
         for name in files:
             p = self.dir / str(name)
+            if not self._inside(p):
+                self.err(name, f"file '{name}' listed in rulebook.files is outside the rulebook folder "
+                               f"{self._display(self.dir)} (name a file in that folder)")
+                continue
             if not p.is_file():
                 self.err(name, f"file '{name}' listed in rulebook.files is missing")
                 continue
@@ -304,6 +323,13 @@ class _Builder:
                 merged[k] = v
                 merged.key_marks[k] = doc.key_marks[k]
         return merged
+
+    def _inside(self, p: Path) -> bool:
+        """Whether `p` (symbolic links followed) lies in the rulebook folder."""
+        try:
+            return p.resolve().is_relative_to(self.dir.resolve())
+        except (OSError, RuntimeError, ValueError):
+            return False
 
     def _display(self, p: Path) -> str:
         try:
@@ -373,9 +399,12 @@ class _Builder:
 
     def parse_expr(self, text) -> ast.Expr | None:
         try:
-            return parse(str(text))
+            e = parse(str(text))
+            self.expr_texts[id(e)] = text
+            return e
         except ParseError as e:
-            self.err(self.expr_mark(text, e.pos), f"syntax error in '{text}': {e.message}")
+            shown = str(text) if len(str(text)) <= 100 else str(text)[:97] + "..."
+            self.err(self.expr_mark(text, e.pos), f"syntax error in '{shown}': {e.message}")
             return None
 
     def typed(self, text, scope: Scope, expect: str | None = None, what: str = "") -> tuple[ast.Expr | None, Ty | None]:
@@ -559,7 +588,7 @@ class _Builder:
             enums=self.enums, enum_descriptions=enum_desc, errors=self.errors, params=tuple(params),
             tier_fields=tuple(tier_fields), state=tuple(state), derived=derived, position_view=view,
             common_checks=tuple(common), actions=actions, liquidation=liquidation, invariants=tuple(invariants),
-            sources=sources, notes=notes, contracts=contracts, flags=flags)
+            sources=sources, notes=notes, contracts=contracts, flags=flags, expr_texts=self.expr_texts)
         self.cross_references(rb, doc)
         return rb
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, SpecError
 from .engine import ReferenceEngine
-from .yamlsafe import load_yaml_text
+from .yamlsafe import load_yaml_text, read_yaml_bytes
 
 
 def _plain(v: Any) -> Any:
@@ -46,7 +46,7 @@ def simulate(path: str, text: str | None = None, balance: str = "10000", engine:
     """Run the requests (after a default reset unless the first is a reset); return (replies, engine)."""
     engine = engine or ReferenceEngine()
     if text is None:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_yaml_bytes(Path(path), path)
     requests = read_requests(text, path)
     if not requests or requests[0].get("op") != "reset":
         engine.handle(default_reset(engine.rb, balance))

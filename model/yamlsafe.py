@@ -2,17 +2,34 @@
 
 Mappings come back as `Node` dicts and lists as `NodeList`, and scalars as `Scalar` strings; each
 carries the `Mark` of its first character, so every later error can name file:line:col.
+
+Files come from other people (`simulate FILE`, `prove --against FILE`, `--contracts FILE`), so
+before anything is built the event stream is checked against the limits below: a file of a few
+hundred bytes whose aliases expand to billions of values, an alias inside its own anchor, or
+thousands of nesting levels is refused with file:line:col, as is a file that is not UTF-8.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+from yaml.reader import ReaderError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostic, Mark, SpecError
+
+
+#: The limits of a YAML file: bytes, nesting levels, values after expanding aliases, and digits
+#: in a scalar (a longer number has no use in a rulebook and Python refuses to convert it).
+MAX_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
+MAX_DIGITS = 1000
+_NUMBER = re.compile(r"\s*[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?\s*\Z")
 
 
 class Node(dict):
@@ -72,14 +89,85 @@ def _build(node, file: str):
     return s
 
 
+def _error(file: str, m, message: str) -> SpecError:
+    return SpecError([Diagnostic(_mark(file, m) if m is not None else Mark(file, 1, 1), message)])
+
+
+def _check_events(text: str, file: str) -> None:
+    """Walk the event stream once (no recursion) and refuse what would explode later: nesting past
+    MAX_DEPTH, an alias to an anchor still open (a recursive structure), aliases expanding to more
+    than MAX_VALUES values, a scalar with more than MAX_DIGITS digits."""
+    sizes: dict[str, int] = {}      # anchor -> values in its expansion
+    stack: list[list] = []          # open collections: [anchor, values so far]
+    open_anchors: set[str] = set()
+    total = 0
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            ev = loader.get_event()
+            if isinstance(ev, AliasEvent):
+                if ev.anchor in open_anchors:
+                    raise _error(file, ev.start_mark, f"recursive alias *{ev.anchor} (it refers to a value "
+                                                      "that contains it)")
+                n = sizes.get(ev.anchor)
+                if n is None:
+                    raise _error(file, ev.start_mark, f"undefined alias *{ev.anchor}")
+            elif isinstance(ev, CollectionEndEvent):
+                anchor, n = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = n
+                    open_anchors.discard(anchor)
+                if stack:
+                    stack[-1][1] += n
+                continue
+            elif isinstance(ev, NodeEvent):
+                n = 1
+                if isinstance(ev, CollectionStartEvent):
+                    if len(stack) >= MAX_DEPTH:
+                        raise _error(file, ev.start_mark, f"nesting deeper than {MAX_DEPTH} levels "
+                                                          f"(the limit for a YAML file)")
+                    stack.append([ev.anchor, 1])
+                    if ev.anchor is not None:
+                        open_anchors.add(ev.anchor)
+                    continue
+                value = getattr(ev, "value", "")
+                if len(value) > MAX_DIGITS and _NUMBER.match(value):
+                    raise _error(file, ev.start_mark, f"a value with more than {MAX_DIGITS} digits "
+                                                      f"(the limit for a number)")
+                if ev.anchor is not None:
+                    sizes[ev.anchor] = 1
+            else:
+                continue
+            total += n
+            if total > MAX_VALUES:
+                raise _error(file, ev.start_mark, f"the file expands to more than {MAX_VALUES:,} values "
+                                                  "(aliases multiplying a small file?); the limit is "
+                                                  f"{MAX_VALUES:,}")
+            if stack:
+                stack[-1][1] += n
+    finally:
+        loader.dispose()
+
+
+def _offset_mark(text: str, file: str, offset: int) -> Mark:
+    before = text[:offset]
+    line = before.count("\n") + 1
+    return Mark(file, line, offset - (before.rfind("\n") + 1) + 1)
+
+
 def load_yaml_text(text: str, file: str = "<string>"):
     """Parse YAML text into marked values; raise SpecError naming file:line:col on any problem."""
     try:
+        _check_events(text, file)
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
         finally:
             loader.dispose()
+    except ReaderError as e:  # a character YAML does not allow (e.g. a NUL or a control character)
+        ch = chr(e.character) if isinstance(e.character, int) else str(e.character)
+        raise SpecError([Diagnostic(_offset_mark(text, file, e.position),
+                                    f"malformed YAML: character U+{ord(ch[:1] or ' '):04X} is not allowed")]) from None
     except yaml.MarkedYAMLError as e:
         m = e.problem_mark or e.context_mark
         where = _mark(file, m) if m else None
@@ -94,8 +182,45 @@ def load_yaml_text(text: str, file: str = "<string>"):
     return _build(root, file)
 
 
+def decode_yaml_bytes(data: bytes, file: str) -> str:
+    """UTF-8 text of a YAML file; SpecError at file:line:col for UTF-16/32 or invalid UTF-8."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            raise SpecError([Diagnostic(Mark(file, 1, 1), f"the file is {name}; save it as UTF-8")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        good = data[:e.start].decode("utf-8")
+        line = good.count("\n") + 1
+        col = len(good) - (good.rfind("\n") + 1) + 1
+        raise SpecError([Diagnostic(Mark(file, line, col), f"not UTF-8: byte {data[e.start]:#04x} "
+                                                           f"cannot start or continue a character; save the file as UTF-8")]) from None
+
+
+def read_yaml_stream(stream, file: str) -> str:
+    """The text of a YAML byte stream (e.g. stdin), read within MAX_BYTES."""
+    data = stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise SpecError([Diagnostic(Mark(file, 1, 1), f"larger than {MAX_BYTES // (1024 * 1024)} MiB, "
+                                                      "the limit for a YAML file")])
+    return decode_yaml_bytes(data, file)
+
+
+def read_yaml_bytes(path: Path, display: str | None = None) -> str:
+    """The text of a YAML file, read within MAX_BYTES (a device or a huge file is refused)."""
+    file = display or str(path)
+    try:
+        with open(path, "rb") as f:
+            return read_yaml_stream(f, file)
+    except OSError as e:
+        raise SpecError([Diagnostic(None, f"{file}: cannot read: {e.strerror or e}")]) from None
+
+
 def load_yaml_file(path: Path, display: str | None = None):
-    return load_yaml_text(Path(path).read_text(encoding="utf-8"), display or str(path))
+    return load_yaml_text(read_yaml_bytes(Path(path), display), display or str(path))
 
 
 def mark_of(value, default: Mark | None = None) -> Mark | None:
