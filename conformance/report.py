@@ -171,9 +171,15 @@ def to_junit(run: RunResult) -> ET.Element:
 
 
 def write_junit(run: RunResult, path: str | os.PathLike) -> None:
+    import io
+
+    from marginspec.atomic import write_atomic
+
     tree = ET.ElementTree(to_junit(run))
     ET.indent(tree)
-    tree.write(os.fspath(path), encoding="utf-8", xml_declaration=True)
+    buf = io.BytesIO()
+    tree.write(buf, encoding="utf-8", xml_declaration=True)
+    write_atomic(os.fspath(path), buf.getvalue())  # replaced whole or not at all
 
 
 # --------------------------------------------------------------------------- progress

@@ -416,7 +416,11 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
         if fmt == "json":
             report.write_json(empty, out)
         if junit:
-            report.write_junit(empty, junit)
+            try:
+                report.write_junit(empty, junit)
+            except OSError as exc:
+                print(f"error: cannot write {junit}: {exc.strerror or exc}", file=err)
+                return EXIT_ERROR
         return EXIT_NOTHING_SELECTED
     if progress is None:
         progress = fmt == "text" and _isatty(out)
@@ -438,7 +442,11 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
     else:
         report.write_text(run, out)
     if junit:
-        report.write_junit(run, junit)
+        try:
+            report.write_junit(run, junit)
+        except OSError as exc:
+            print(f"error: cannot write {junit}: {exc.strerror or exc}", file=err)
+            return EXIT_ERROR
     return exit_code(run)
 
 

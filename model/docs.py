@@ -1248,6 +1248,7 @@ def write_files(out_dir: Path, files: Mapping[str, str]) -> list[str]:
         p = Path(out_dir) / name
         data = files[name].encode("utf-8")
         if not p.is_file() or p.read_bytes() != data:
-            p.write_bytes(data)
+            from .atomic import write_atomic
+            write_atomic(p, data)  # never a half-written file; nothing else in out_dir is touched
             changed.append(name)
     return changed

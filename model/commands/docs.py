@@ -50,6 +50,10 @@ def command(spec, out, vectors_dir, proofs_path, check):
             sys.exit(1)
         click.echo(f"up to date: {', '.join(str(out_dir / n) for n in sorted(files))}")
         return
-    changed = write_files(out_dir, files)
+    try:
+        changed = write_files(out_dir, files)
+    except OSError as e:
+        click.echo(f"error: cannot write {e.filename or out_dir}: {e.strerror or e}", err=True)
+        sys.exit(2)
     for name in sorted(files):
         click.echo(f"{'wrote' if name in changed else 'unchanged'}: {out_dir / name}")

@@ -21,6 +21,7 @@ from ..diagnostics import SpecError
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
 from ..rulebook import load_rulebook
+from ..atomic import write_atomic, write_text_atomic
 from .options import SECONDS
 
 _WORKER: dict = {}
@@ -117,8 +118,7 @@ def write_report(path: Path, doc: dict) -> bool:
             old = None
         if old is not None and _untimed(old) == _untimed(doc):
             return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     return True
 
 
@@ -214,7 +214,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
                    "invariant; the expected replies are the rulebook's own (computed by the interpreter).",
                    [(g["title"], g["available_balance"], g["contracts"], g["cases"][0]) for g in groups], set())
     validate_document(doc, str(path))
-    path.write_bytes(dumps(doc))
+    write_atomic(path, dumps(doc))
     for r in results:
         cx = r.get("counterexample")
         if cx and cx.get("vector"):
@@ -285,11 +285,14 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     options = {"depth": depth, "timeout": timeout, "jobs": n_jobs, "contracts": list(contracts) or sorted(rb.contracts),
                "against": str(against) if against else None}
     doc = report_json(rb, results, seconds, options)
-    if output:
-        write_report(Path(output), doc)
-    if junit:
-        Path(junit).parent.mkdir(parents=True, exist_ok=True)
-        Path(junit).write_bytes(report_junit(results, seconds))
+    try:
+        if output:
+            write_report(Path(output), doc)
+        if junit:
+            write_atomic(junit, report_junit(results, seconds))
+    except OSError as e:
+        click.echo(f"error: cannot write {e.filename or output or junit}: {e.strerror or e}", err=True)
+        sys.exit(2)
     if fmt == "json":
         click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
