@@ -10,6 +10,7 @@ goes out is always UTF-8 JSON; an engine bug becomes an INTERNAL reply, never a 
 from __future__ import annotations
 
 import io
+import math
 import json
 import re
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ class Limits:
     depth: int = 32
     digits: int = 60
     tiers: int = 100
-    contracts: int = 200
+    contracts: int = 100
 
 
 LIMITS = Limits()
@@ -57,18 +58,23 @@ def read_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
         yield line.rstrip(b"\r\n")
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(rb"[\[\]{}]")
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\Z)', re.DOTALL)  # an unterminated string runs to the end
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
 
 
-def nesting_depth(line: bytes) -> int:
-    """The deepest array/object nesting of a JSON text (strings skipped), without recursion."""
+def nesting_depth(line: bytes, stop: int | None = None) -> int:
+    """The deepest array/object nesting of a JSON text (strings skipped), without recursion;
+    counting ends once past `stop` (the limit), so a hostile line costs little."""
+    brackets = _STRING.sub(b'""', line).translate(None, _NOT_BRACKET)
     depth = best = 0
-    for m in _BRACKET.finditer(_STRING.sub(b'""', line)):
-        if m.group() in (b"[", b"{"):
+    for ch in brackets:
+        if ch == 91 or ch == 123:  # [ {
             depth += 1
-            best = max(best, depth)
+            if depth > best:
+                best = depth
+                if stop is not None and best > stop:
+                    return best
         else:
             depth -= 1
     return best
@@ -85,8 +91,7 @@ def _decoder(limits: Limits) -> Callable[[str], Any]:
             raise LimitError(f"a number has {digits} digits; the limit is {limits.digits} digits per number")
         if text.lstrip("-").isdigit():
             return int(text)
-        from decimal import Decimal
-        return Decimal(text)
+        return float(text)  # may be inf (1e999999): never echoed, and never a decimal string
 
     return json.JSONDecoder(parse_int=number, parse_float=number, parse_constant=_reject_constant).decode
 
@@ -95,21 +100,25 @@ def check_strings(value: Any, limits: Limits) -> None:
     """Every string is valid Unicode (no lone surrogate from a \\uD800 escape) and every decimal
     string within the digit limit; walked iteratively (depth is already bounded)."""
     stack = [value]
+    pop, push, digits = stack.pop, stack.extend, limits.digits
     while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                raise LimitError("a string holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text") from None
-            if len(v) > limits.digits and _DECIMAL.match(v):
+        v = pop()
+        t = type(v)
+        if t is str:
+            if len(v) > digits and _DECIMAL.match(v):
                 raise LimitError(f"the decimal string {v[:20]}... has {sum(ch.isdigit() for ch in v)} digits; "
-                                 f"the limit is {limits.digits} digits per number")
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
+                                 f"the limit is {digits} digits per number")
+            if not v.isascii():
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise LimitError("a string holds a lone surrogate (\\ud800-\\udfff), which is not Unicode "
+                                     "text") from None
+        elif t is dict:
+            push(v.keys())
+            push(v.values())
+        elif t is list:
+            push(v)
 
 
 def echo_id(request: Any) -> Any:
@@ -125,9 +134,8 @@ def echo_id(request: Any) -> Any:
         return rid
     if rid is None or isinstance(rid, bool) or type(rid) is int:
         return None if isinstance(rid, bool) else rid
-    from decimal import Decimal
-    if isinstance(rid, Decimal) and rid.is_finite() and abs(rid.adjusted()) < 300:
-        return float(rid) if float(rid) == rid else None  # echoed only when exact
+    if isinstance(rid, float) and math.isfinite(rid):
+        return rid
     return None
 
 
@@ -137,9 +145,9 @@ def decode_request(line: bytes, limits: Limits = LIMITS) -> Any:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
         raise LimitError(f"the line is not UTF-8 (byte {e.start}: {line[e.start:e.start + 1]!r})") from None
-    depth = nesting_depth(line)
+    depth = nesting_depth(line, limits.depth)
     if depth > limits.depth:
-        raise LimitError(f"the request nests {depth} levels deep; the limit is {limits.depth} levels")
+        raise LimitError(f"the request nests more than {limits.depth} levels deep; the limit is {limits.depth} levels")
     try:
         request = _decoder(limits)(text)
     except LimitError:
@@ -148,7 +156,7 @@ def decode_request(line: bytes, limits: Limits = LIMITS) -> Any:
         raise LimitError(f"not JSON: {e}") from None
     rid = echo_id(request)
     if isinstance(request, dict) and request.get("id") is not None and rid is None:
-        raise LimitError("id must be an integer, a string of Unicode text, or a number a binary float holds exactly")
+        raise LimitError("id must be an integer, a string of Unicode text or a finite number")
     return request
 
 
