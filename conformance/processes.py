@@ -82,11 +82,13 @@ class StderrTail:
         self.thread.start()
 
     def _run(self) -> None:
+        waits = os.name == "posix"  # select() on pipes; elsewhere a blocking read ends with the pipe
         while not self.stopped.is_set():
             try:
-                ready, _, _ = select.select([self.fd], [], [], 0.2)
-                if not ready:
-                    continue
+                if waits:
+                    ready, _, _ = select.select([self.fd], [], [], 0.2)
+                    if not ready:
+                        continue
                 chunk = os.read(self.fd, 65536)
             except (OSError, ValueError):
                 break
