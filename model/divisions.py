@@ -28,7 +28,7 @@ import z3
 from . import ast
 from .diagnostics import Diagnostic
 from .rulebook import Rulebook
-from .z3backend import EXACT, RELAXED, SV, Backend, as_bool, b_and, b_not
+from .z3backend import EXACT, RELAXED, SV, Backend, as_bool, b_and, b_not, b_or, merge
 
 #: Seconds Z3 may spend on one divisor in each mode.
 TIMEOUT = 5.0
@@ -82,7 +82,6 @@ class _Probe(Backend):
             other = self.compile_expr(e.otherwise, env)
         finally:
             self.guards.pop()
-        from .z3backend import merge
         return merge(cond, then, other)
 
     def _c_Logic(self, e, env):
@@ -93,7 +92,6 @@ class _Probe(Backend):
             b = self.compile_expr(e.right, env)
         finally:
             self.guards.pop()
-        from .z3backend import b_or
         return SV(b_and(a.v, b.v) if e.op == "and" else as_bool(b_or(a.v, b.v)), kind="bool")
 
     def watch_expr(self, root: ast.Expr | None, where: str) -> None:
