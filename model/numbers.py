@@ -12,7 +12,10 @@ def parse_decimal(text: str) -> Fraction:
     """A plain decimal string as an exact Fraction; ValueError for anything else (N-numbers)."""
     if not isinstance(text, str) or not DECIMAL_RE.match(text):
         raise ValueError(f"{text!r} is not a plain decimal string")
-    return Fraction(text)
+    whole, _, frac = text.partition(".")
+    if not frac:
+        return Fraction(int(whole))
+    return Fraction(int(whole + frac), 10 ** len(frac))  # the same value as Fraction(text), built faster
 
 
 def _twos_fives(d: int) -> tuple[int, int, int]:
