@@ -109,6 +109,7 @@ class RunResult:
         return {
             "total": len(self.results), "passed": self.passed, "failed": self.failed,
             "skipped": self.skipped, "not_run": self.not_run, "stopped": self.stopped,
+            **({"stopped_detail": self.stopped_detail} if self.stopped_detail else {}),
             "interrupted": self.interrupted,
             "seconds": round(self.seconds, 3), "requests": self.requests, "steps": self.steps,
             "engine": {"command": self.engine, "hello": self.hello, "starts": self.engine_starts},

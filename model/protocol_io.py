@@ -224,11 +224,14 @@ def serve_lines(stdin: Any, stdout: Any, handle: Callable[[Any], dict], stopped:
                 limits: Limits = LIMITS) -> int:
     """Answer every non-blank line of `stdin` on `stdout` until `stopped()` or end of input."""
     inp, out = binary_streams(stdin, stdout)
-    for line in read_lines(inp, limits.line_bytes):
-        if line is not None and not line.strip():
-            continue
-        out.write(answer_line(line, handle, limits))
-        out.flush()
-        if stopped():
-            break
+    try:
+        for line in read_lines(inp, limits.line_bytes):
+            if line is not None and not line.strip():
+                continue
+            out.write(answer_line(line, handle, limits))
+            out.flush()
+            if stopped():
+                break
+    except BrokenPipeError:  # the reader went away: nobody is left to answer
+        return 0
     return 0

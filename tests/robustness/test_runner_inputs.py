@@ -175,3 +175,26 @@ def test_junit_path_that_cannot_be_written(tmp_path):
     (tmp_path / "blocker").write_text("a file, not a folder")
     code, out, err = run_cli("reference", ("junit", str(tmp_path / "blocker" / "r.xml")))
     assert code == 2 and "error: cannot write" in err
+
+
+def test_json_report_says_why_nothing_ran():
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run_conformance(engine_cmd("dies_before_hello.py"), None, fmt="json", out=out, err=err)
+    assert code == 2
+    summary = json.loads(out.getvalue())["summary"]
+    assert summary["not_run"] == summary["total"] == 1616 and summary["failed"] == 0
+    assert summary["stopped"] == "the engine could not be started: engine did not answer hello: engine exited with code 3"
+    assert "fatal: cannot open" in summary["stopped_detail"]
+
+
+def test_engine_exits_quietly_when_its_reader_goes_away():
+    import subprocess
+
+    p = subprocess.Popen([sys.executable, "-m", "marginspec", "engine"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # nobody reads the replies
+    _, errs = p.communicate(b'{"id":1,"op":"hello","args":{}}\n' * 1000, timeout=60)
+    assert p.returncode == 0
+    assert b"Traceback" not in errs
