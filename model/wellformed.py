@@ -57,6 +57,30 @@ class Breach:
         return f"{self.invariant} fails for {self.symbol}{at}: {self.detail}. {self.statement}"
 
 
+def _decide(formulas, names: dict[str, str]) -> tuple[str, dict[str, Fraction]]:
+    """Whether `formulas` hold together: ('unsat', {}), ('sat', the values of the variables `names`
+    maps to) or (Z3's reason, {}). Solved in a fresh Z3 context from the formulas' SMT-LIB text, so
+    the witness depends on the problem alone, not on what the process solved before (a message
+    must read the same in every run)."""
+    import z3
+
+    from .z3backend import to_fraction
+
+    text = z3.Solver()
+    text.add(*formulas)
+    ctx = z3.Context()
+    s = z3.Solver(ctx=ctx)
+    s.set("rlimit", RLIMIT)
+    s.from_string(text.sexpr())
+    r = s.check()
+    if r == z3.unsat:
+        return "unsat", {}
+    if r != z3.sat:
+        return s.reason_unknown() or "unknown", {}
+    m = s.model()
+    return "sat", {n: to_fraction(m.eval(z3.Real(v, ctx), model_completion=True)) for n, v in names.items()}
+
+
 def show(x: Any) -> str:
     """An exact value for a message: its decimal text, or p/q when it has none."""
     if isinstance(x, Fraction):
@@ -127,23 +151,27 @@ class ContractChecks:
         return self._judge_forall(f, c, cv)
 
     def _judge_forall(self, f: Formal, c: Contract, cv: dict) -> list[Breach]:
-        from .z3backend import EXACT, Backend, SymEnv, as_bool, check
+        import z3
+
+        from .z3backend import EXACT, Backend, SymEnv, as_bool
 
         if self._backend is None:
             self._backend = Backend(self.rb, EXACT)
         be = self._backend
         sc = be.concrete_contract(c)
+        if any(ty.kind != "num" for _, ty, _ in f.forall):
+            return [Breach(f.id, c.symbol, None, "", "undecided: only numbers can be quantified here", f.inv.statement)]
         fvars = {n: be._var(f"{f.id}.{n}", ty) for n, ty, _ in f.forall}
         env = SymEnv(be, {**sc.values(), **fvars}, {}, None, sc)
         goal = as_bool(be.compile_expr(f.formula, env).v)
         assumptions = [("assume", as_bool(be.compile_expr(f.assume, env).v))] if f.assume is not None else []
-        res = check(goal, assumptions, be.take_facts(), timeout=None, vacuity=False, rlimit=RLIMIT)
-        if res.status == "proved":
+        status, values = _decide(be.take_facts() + [a for _, a in assumptions] + [z3.Not(goal)],
+                                 {n: f"{f.id}.{n}" for n in fvars})
+        if status == "unsat":
             return []
-        if res.status != "violated":
-            return [Breach(f.id, c.symbol, None, "", f"undecided: Z3 stopped ({res.reason}) before deciding it for "
+        if status != "sat":
+            return [Breach(f.id, c.symbol, None, "", f"undecided: Z3 stopped ({status}) before deciding it for "
                                                      "every value", f.inv.statement)]
-        values = {n: be.value(res.model, sv) for n, sv in fvars.items()}
         formula, assume = self._compiled[f.id]
         ienv = Env({**cv, **values})
         if not ((assume is None or assume(ienv)) and not formula(ienv)):
