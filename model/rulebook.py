@@ -818,7 +818,9 @@ def schema_diagnostics(doc: Node, schema: Mapping[str, Any], top: str, prefix: s
         if e.validator == "anyOf" and e.context:  # say what the alternative of the value's own type needs
             e = next((c for c in e.context if c.validator != "type"), e)
         msg = e.message
-        if e.validator == "pattern" and e.validator_value == _DECIMAL_PATTERN:
+        if e.validator == "anyOf" and all(c.validator == "type" for c in e.context or ()):
+            msg = f"{e.instance!r} is not of type " + " or ".join(repr(c.validator_value) for c in e.context)
+        elif e.validator == "pattern" and e.validator_value == _DECIMAL_PATTERN:
             msg = f"'{e.instance}' is not a plain decimal number"
         elif e.validator == "required" and not path:
             msg = f"missing section: {e.message}"
