@@ -22,8 +22,8 @@ _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 class _Reader:
-    def __init__(self, text: str, file: str):
-        self.text, self.file = text, file
+    def __init__(self, text: str, file: str, constants: bool = False):
+        self.text, self.file, self.constants = text, file, constants
         self.lines = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def mark(self, pos: int) -> Mark:
@@ -61,6 +61,8 @@ class _Reader:
             if self.text.startswith(word, pos):
                 return v, pos + len(word)
         m = _NUMBER.match(self.text, pos)
+        if m is None and self.constants:
+            m = re.compile(r"NaN|-?Infinity").match(self.text, pos)
         if m is None:  # NaN, Infinity: accepted by the json module, not JSON
             raise SpecError([Diagnostic(self.mark(pos), "malformed JSON: NaN and Infinity are not JSON numbers")])
         out = Scalar(m.group())
@@ -89,8 +91,10 @@ class _Reader:
             pos += 1  # ','
 
 
-def load_json_text(text: str, file: str = "<string>"):
-    """Parse JSON text into marked values; raise SpecError naming file:line:col on any problem."""
+def load_json_text(text: str, file: str = "<string>", constants: bool = False):
+    """Parse JSON text into marked values; raise SpecError naming file:line:col on any problem.
+    With `constants`, NaN and Infinity (which Python's json.dump writes) are read as Scalars for the
+    caller to judge; otherwise they are errors."""
     try:
         json.loads(text)
     except json.JSONDecodeError as e:
@@ -98,7 +102,7 @@ def load_json_text(text: str, file: str = "<string>"):
     except RecursionError:
         raise SpecError([Diagnostic(Mark(file, 1, 1), "malformed JSON: nested too deeply")]) from None
     try:
-        value, _ = _Reader(text, file).value(0)
+        value, _ = _Reader(text, file, constants).value(0)
     except RecursionError:
         raise SpecError([Diagnostic(Mark(file, 1, 1), "malformed JSON: nested too deeply")]) from None
     return value

@@ -59,18 +59,29 @@ class Breach:
 
 def _decide(formulas, names: dict[str, str]) -> tuple[str, dict[str, Fraction]]:
     """Whether `formulas` hold together: ('unsat', {}), ('sat', the values of the variables `names`
-    maps to) or (Z3's reason, {}). Solved in a fresh Z3 context from the formulas' SMT-LIB text, so
-    the witness depends on the problem alone, not on what the process solved before (a message
-    must read the same in every run)."""
+    maps to) or (Z3's reason, {}). Unsatisfiable is a fact of the problem; anything else is solved
+    again in a fresh Z3 context from the formulas' SMT-LIB text, so that the witness depends on the
+    problem alone, not on what the process solved before (a message must read the same in every
+    run)."""
     import z3
 
     from .z3backend import to_fraction
 
+    def solver(ctx=None):
+        # the smt core behind a simplifier: about 3x faster than the default solver on these
+        # quantifier-free linear problems with nested if-then-else (tier lookups)
+        s = z3.Then(z3.Tactic("simplify", ctx), z3.Tactic("smt", ctx), ctx=ctx).solver()
+        s.set("rlimit", RLIMIT)
+        return s
+
+    fast = solver()
+    fast.add(*formulas)
+    if fast.check() == z3.unsat:  # holds: a fact of the problem, whatever was solved before
+        return "unsat", {}
     text = z3.Solver()
     text.add(*formulas)
     ctx = z3.Context()
-    s = z3.Solver(ctx=ctx)
-    s.set("rlimit", RLIMIT)
+    s = solver(ctx)
     s.from_string(text.sexpr())
     r = s.check()
     if r == z3.unsat:
