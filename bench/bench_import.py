@@ -53,7 +53,8 @@ def symbol_tiers(rng: random.Random, n: int) -> list[dict]:
         tiers.append({"tier": k, "currency": "USDT", "minNotional": as_float(low), "maxNotional": as_float(cap),
                       "maintenanceMarginRate": as_float(mmr), "maxLeverage": lev,
                       "info": {"bracket": k, "initialLeverage": lev, "notionalCap": as_float(cap),
-                               "notionalFloor": as_float(low), "maintMarginRatio": as_float(mmr), "cum": as_float(cum)}})
+                               "notionalFloor": as_float(low), "maintMarginRatio": as_float(mmr),
+                               "cum": as_float(cum)}})
         prev = (cap, mmr)
         cap *= rng.choice([2, Fraction(5, 2), 4, 5])
     return tiers

@@ -85,7 +85,8 @@ def check(path, fmt, contracts_file):
     else:
         click.echo(f"ok: {rb.name} {rb.version} ({rb.path}): {summary['actions']} actions, {summary['checks']} checks, "
                    f"{summary['derived']} derived values, {summary['invariants']} invariants, "
-                   f"contracts {', '.join(summary['contracts'])}" + (f" (from {contracts_file})" if contracts_file else ""))
+                   f"contracts {', '.join(summary['contracts'])}"
+                   + (f" (from {contracts_file})" if contracts_file else ""))
         click.echo(f"parameters well formed: each contract satisfies {', '.join(summary['parameter_invariants'])}")
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import ast
 from .formal import Formal
-from .interpreter import Env, EvalError, Interpreter, compile_expr, tier_index
+from .interpreter import Env, Interpreter, compile_expr, tier_index
 from .numbers import format_decimal
 from .printer import to_text
 from .rulebook import Contract, Rulebook
@@ -134,7 +134,7 @@ class ContractChecks:
         for f in self.formals:
             try:
                 out += self._judge(f, c, cv)
-            except (EvalError, ZeroDivisionError, TypeError) as e:
+            except Exception as e:  # noqa: BLE001 - a contract the checks cannot judge is refused, never a crash
                 out.append(Breach(f.id, c.symbol, None, "", f"its formula cannot be evaluated ({e})",
                                   f.inv.statement))
         return out

@@ -34,7 +34,8 @@ def _decimal_option(ctx, param, value):
                    "each symbol's multiplier, tick and lot")
 @click.option("--out", type=click.Path(dir_okay=False),
               help="the contracts file to write: JSON for a .json name, else YAML (default: YAML on stdout)")
-@click.option("--multiplier", callback=_decimal_option, help="contract_multiplier of every symbol (wins over --markets)")
+@click.option("--multiplier", callback=_decimal_option,
+              help="contract_multiplier of every symbol (wins over --markets)")
 @click.option("--tick-size", callback=_decimal_option, help="tick_size of every symbol (wins over --markets)")
 @click.option("--lot-size", callback=_decimal_option, help="lot_size of every symbol (wins over --markets)")
 @click.option("--money-step", callback=_decimal_option,
@@ -99,7 +100,8 @@ def _settings(rb, settings) -> dict:
             out[name] = parse_decimal(value)
         except ValueError:
             if value not in rb.enums.get(params[name].unit, ()):
-                raise click.BadParameter(f"{s!r}: {value!r} is not a plain decimal number", param_hint="--set") from None
+                raise click.BadParameter(f"{s!r}: {value!r} is not a plain decimal number",
+                                         param_hint="--set") from None
             out[name] = value
     return out
 

@@ -17,7 +17,8 @@ from marginspec.jsonmarks import load_json_text
 from marginspec.tiers_import import ccxt_number, rulebook_symbol
 
 CCXT = Path(__file__).resolve().parents[1] / "fixtures" / "ccxt"
-TIERS, MARKETS, NOCUM = str(CCXT / "binance_tiers.json"), str(CCXT / "binance_markets.json"), str(CCXT / "nocum_tiers.json")
+TIERS, MARKETS = str(CCXT / "binance_tiers.json"), str(CCXT / "binance_markets.json")
+NOCUM = str(CCXT / "nocum_tiers.json")
 STEPS = ["--tick-size", "0.001", "--lot-size", "1", "--multiplier", "1", "--money-step", "0.01"]
 
 

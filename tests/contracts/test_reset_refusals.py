@@ -84,8 +84,8 @@ def test_the_monotone_witness_is_confirmed_by_exact_values(rulebook):
     import re
 
     m = re.fullmatch(r"with x = (\S+) \(tier 1\), y = (\S+) \(tier 2\), x \* tier\(x\)\.maintenance_margin_rate - "
-                     r"tier\(x\)\.maintenance_amount \((\S+)\) must be at most y \* tier\(y\)\.maintenance_margin_rate - "
-                     r"tier\(y\)\.maintenance_amount \((\S+)\)", mono.detail)
+                     r"tier\(x\)\.maintenance_amount \((\S+)\) must be at most "
+                     r"y \* tier\(y\)\.maintenance_margin_rate - tier\(y\)\.maintenance_amount \((\S+)\)", mono.detail)
     assert m, mono.detail
     x, y, mx, my = (Fraction(v) for v in m.groups())
     assert 0 <= x <= 50000 < y <= 250000 and mx > my
