@@ -35,6 +35,7 @@ from .rulebook import Contract, Rulebook
 # Z3's deterministic work limit for one quantified parameter invariant of one contract (a 12-tier
 # INV-mm-monotone takes well under a tenth of it).
 RLIMIT = 20_000_000
+_DECIDED: dict = {}  # quantified invariant and contract -> its breaches (see ContractChecks._judge_forall)
 _WORDS = {">": "must exceed", ">=": "must be at least", "<": "must be below", "<=": "must be at most",
           "==": "must equal", "!=": "must differ from"}
 
@@ -162,6 +163,19 @@ class ContractChecks:
         return self._judge_forall(f, c, cv)
 
     def _judge_forall(self, f: Formal, c: Contract, cv: dict) -> list[Breach]:
+        """Decided once per process for the same statement and contract (engines are created per
+        run, per mutant, per test: the answer and its witness do not change)."""
+        key = (f.id, to_text(f.formula), to_text(f.assume) if f.assume is not None else "",
+               tuple((n, u) for n, _, u in f.forall), c.symbol, tuple(sorted(c.params.items())),
+               tuple(tuple(sorted(t.items())) for t in c.tiers))
+        hit = _DECIDED.get(key)
+        if hit is None:
+            if len(_DECIDED) >= 4096:
+                _DECIDED.clear()
+            hit = _DECIDED[key] = tuple(self._decide_forall(f, c, cv))
+        return list(hit)
+
+    def _decide_forall(self, f: Formal, c: Contract, cv: dict) -> list[Breach]:
         import z3
 
         from .z3backend import EXACT, Backend, SymEnv, as_bool

@@ -8,6 +8,7 @@ import copy
 import pytest
 
 from marginspec.engine import ReferenceEngine
+from marginspec import wellformed
 from marginspec.wellformed import ContractChecks
 from tests.support import Client, contract_json
 
@@ -108,10 +109,12 @@ def test_a_domain_problem_is_reported_before_the_invariants(rulebook):
 def test_the_witness_does_not_depend_on_what_was_solved_before(rulebook):
     """The quantified invariant is solved in a fresh Z3 context: the same contract gets the same
     message in a fresh engine and after other contracts were judged."""
+    wellformed._DECIDED.clear()
     first = Client(ReferenceEngine(rulebook)).call("reset", contracts={"BTCUSDT": _broken(rulebook, _falling)},
                                                   available_balance="1")["error"]["message"]
     busy = Client(ReferenceEngine(rulebook))
     for edit in (_amount_gap, _swap_first_two, lambda t: t[2].update(maintenance_amount="1200")):
         busy.call("reset", contracts={"BTCUSDT": _broken(rulebook, edit)}, available_balance="1")
+    wellformed._DECIDED.clear()  # decide again, after the others, not from the cache
     again = busy.call("reset", contracts={"BTCUSDT": _broken(rulebook, _falling)}, available_balance="1")
     assert again["error"]["message"] == first
