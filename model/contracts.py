@@ -27,7 +27,6 @@ from .wellformed import ContractChecks
 from .yamlsafe import Node, load_yaml_text, mark_of
 
 
-
 def _text_for_decimals(schema):
     """`schema` with every decimal-string pattern relaxed to a string: `read_contract` then says, at
     the value itself, which text is not a plain decimal (once, not also as a schema error)."""
@@ -60,7 +59,7 @@ def read_document(path: str | Path, display: str | None = None):
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError([Diagnostic(None, f"{name}: cannot read: {e}")]) from None
-    return load_json_text(text, name) if p.suffix.lower() == ".json" else load_yaml_text(text, name)
+    return load_json_text(text, name) if format_for(p) == "json" else load_yaml_text(text, name)
 
 
 def load_contracts(path: str | Path, rb: Rulebook, *, wellformed: bool = True,
@@ -137,8 +136,8 @@ def contracts_document(contracts: Mapping[str, Contract]) -> dict:
 
 
 def dumps_contracts(contracts: Mapping[str, Contract], fmt: str) -> str:
-    """A contracts file's text, byte-identical for the same contracts: 'json' (indented, sorted) or
-    'yaml' (every number a quoted decimal string, one flow mapping per tier)."""
+    """A contracts file's text, byte-identical for the same contracts, symbols sorted, fields in the
+    rulebook's order: 'json' (indented) or 'yaml' (every value quoted, one flow mapping per tier)."""
     doc = contracts_document(contracts)
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

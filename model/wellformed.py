@@ -123,8 +123,8 @@ class ContractChecks:
         return self.interp.contract_problems(c)
 
     def problems(self, c: Contract) -> list[str]:
-        """Everything wrong with a contract, as messages: its domains first (the invariants are only
-        evaluated on values inside them), then every parameter invariant it breaks."""
+        """Everything wrong with a contract, as messages: its domain problems if it has any (the
+        invariants are only evaluated inside the domains), else every parameter invariant it breaks."""
         bad = self.domain_problems(c)
         return bad if bad else [b.message for b in self.breaches(c)]
 
