@@ -118,3 +118,48 @@ def test_the_witness_does_not_depend_on_what_was_solved_before(rulebook):
     wellformed._DECIDED.clear()  # decide again, after the others, not from the cache
     again = busy.call("reset", contracts={"BTCUSDT": _broken(rulebook, _falling)}, available_balance="1")
     assert again["error"]["message"] == first
+
+
+def _refusal_vectors(rulebook, path) -> None:
+    """A vector file with one case per parameter invariant: a reset with a contract breaking it is
+    refused and the state before is kept (the form the generated vectors can take)."""
+    import json
+
+    shipped = {s: contract_json(rulebook, s) for s in rulebook.contracts}
+    cases = []
+    for inv, (edit, _, _) in sorted(CASES.items()):
+        cases.append({
+            "id": f"refuse-{inv}", "title": f"reset refuses a contract breaking {inv}", "rules": [inv],
+            "flags": [], "level": "MUST", "source": "error",
+            "steps": [
+                {"request": {"op": "set_mark_price", "args": {"symbol": "BTCUSDT", "price": "50000"}},
+                 "expect": {"ok": True, "result": {"liquidated": False}}},
+                {"request": {"op": "reset", "args": {"contracts": {"BTCUSDT": _broken(rulebook, edit)},
+                                                     "available_balance": "5"}},
+                 "expect": {"ok": False, "error": "INVALID_ARGUMENT"}},
+                {"request": {"op": "query", "args": {"symbol": "BTCUSDT"}},
+                 "expect": {"ok": True, "result": {"mark_price": "50000", "available_balance": "10000"}}},
+            ]})
+    doc = {"schema": "marginspec-vectors/1", "rulebook": {"name": rulebook.name, "version": rulebook.version},
+           "file": path.stem, "description": "reset refusals", "flags": {}, "number_of_cases": len(cases),
+           "groups": [{"title": "shipped profiles", "contracts": shipped, "available_balance": "10000",
+                       "cases": cases}]}
+    path.write_text(json.dumps(doc, indent=1))
+
+
+def test_refusal_vectors_pass_the_reference_and_catch_an_engine_that_accepts(rulebook, tmp_path):
+    from marginspec.conformance.loader import load_vector_file
+    from marginspec.conformance.runner import run_cases
+
+    path = tmp_path / "refusals.json"
+    _refusal_vectors(rulebook, path)
+    cases = list(load_vector_file(path).cases)
+    assert len(cases) == len(CASES)
+    assert run_cases(lambda: ReferenceEngine(rulebook), cases).failed == 0
+
+    class Lenient(ReferenceEngine):  # checks the domains only, as reset did before
+        def __init__(self, rb):
+            super().__init__(rb)
+            self.checks.problems = self.checks.domain_problems
+
+    assert run_cases(lambda: Lenient(rulebook), cases).failed == len(CASES)
