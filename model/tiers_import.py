@@ -43,6 +43,7 @@ CCXT_TIER_KEYS = {"max_notional": "maxNotional", "maintenance_margin_rate": "mai
 # the contract parameters a ccxt market gives, and the import-tiers option that gives them otherwise
 MARKET_PARAMS = {"contract_multiplier": "--multiplier", "tick_size": "--tick-size", "lot_size": "--lot-size",
                  "money_step": "--money-step"}
+MARKET_KEYS = {"contract_multiplier": "contractSize", "tick_size": "precision.price", "lot_size": "precision.amount"}
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,9 @@ def _params(rb: Rulebook, sym, markets, options: ImportOptions, err) -> dict[str
             out[p.name] = p.default
         else:
             opt = MARKET_PARAMS.get(p.name, f"--set {p.name}=VALUE")
-            how = " (or --markets MARKETS.json)" if p.name in MARKET_PARAMS and p.name != "money_step" else ""
+            key = MARKET_KEYS.get(p.name)
+            how = "" if key is None else (" (or --markets MARKETS.json)" if markets is None else
+                                          f" (its market gives no {key})")
             err(None, f"no {p.name}: give {opt}{how}")
     return out
 

@@ -68,6 +68,18 @@ def test_a_missing_tick_names_the_symbol_and_the_option(tmp_path):
     assert "2 error(s); nothing written" in r.output and not out.exists()
 
 
+def test_a_market_without_a_value_names_the_key_and_the_option(tmp_path):
+    markets = json.loads(Path(MARKETS).read_text())
+    del markets["ETH/USDT:USDT"]["contractSize"]
+    mp = tmp_path / "m.json"
+    mp.write_text(json.dumps(markets))
+    r = run(TIERS, "--markets", str(mp), "--money-step", "0.0001")
+    assert r.exit_code == 2
+    assert (f"error: {TIERS}:12:3: ETH/USDT:USDT: no contract_multiplier: give --multiplier (its market gives no "
+            "contractSize)") in r.output
+    assert "BTC/USDT:USDT" not in r.output
+
+
 def test_without_cum_the_import_refuses_by_default(tmp_path):
     r = run(NOCUM, *STEPS)
     assert r.exit_code == 2
