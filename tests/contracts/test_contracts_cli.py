@@ -158,3 +158,14 @@ def test_all_passes_the_file_to_each_stage(monkeypatch, tmp_path):
 def test_all_with_contracts_needs_an_output_folder():
     r = run("all", "--contracts", THREE)
     assert r.exit_code == 2 and "--contracts needs --out DIR" in r.output
+
+
+def test_check_judges_the_rulebook_profiles_too(spec_copy):
+    spec_copy.edit("contracts.yaml", 'maintenance_amount: "50"}', 'maintenance_amount: "60"}')
+    r = run("check", str(spec_copy.path))
+    assert r.exit_code == 1
+    assert ("error: INV-mm-continuous fails for BTCUSDT tiers 1 and 2: tier.max_notional * tier.maintenance_margin_rate"
+            " - tier.maintenance_amount (200) must equal tier.max_notional * next_tier.maintenance_margin_rate - "
+            "next_tier.maintenance_amount (190)") in r.output
+    ok = run("check", str(spec_copy.path), "--contracts", THREE)  # other contracts in force: nothing to report
+    assert ok.exit_code == 0, ok.output
