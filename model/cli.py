@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .diagnostics import SpecError
-from .commands.options import apply_contracts, contracts_option
+from .commands.contracts_option import apply_contracts, contracts_option
 from .rulebook import load_rulebook
 
 SPEC_HELP = "the rulebook directory (default: the shipped rulebook)"
@@ -63,9 +63,8 @@ def check(path, fmt, contracts_file):
     from .contracts import contracts_in_force
 
     try:
-        rb = load_rulebook(path)
+        rb = contracts_in_force(load_rulebook(path), contracts_file)
         _check_invariant_formulas(rb)
-        rb = contracts_in_force(rb, contracts_file)
     except SpecError as e:
         if fmt == "json":
             click.echo(json.dumps({"ok": False, "errors": [

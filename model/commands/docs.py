@@ -22,7 +22,7 @@ from ..cli import SPEC_HELP, _load
 from ..docs import (PROOF_REPORT, default_out_dir, default_vectors_dir, gather_inputs, render, stale_files,
                     write_files)
 from ..rulebook import default_spec_dir
-from .options import apply_contracts, contracts_option
+from .contracts_option import apply_contracts, contracts_option
 
 
 @click.command("docs")

@@ -18,10 +18,10 @@ from xml.etree import ElementTree as ET
 import click
 
 from ..diagnostics import SpecError
+from .contracts_option import apply_contracts, contracts_option
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
 from ..rulebook import load_rulebook
-from .options import apply_contracts, contracts_option
 
 _WORKER: dict = {}
 

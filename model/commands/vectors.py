@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .options import apply_contracts, contracts_option
+from .contracts_option import apply_contracts, contracts_option
 
 
 @click.command("vectors")

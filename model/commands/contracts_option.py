@@ -1,4 +1,5 @@
-"""Options shared by several commands, declared once so every command takes them the same way."""
+"""`--contracts FILE`: the option of every command that reads contracts, declared once so that they
+all take it the same way."""
 
 from __future__ import annotations
 
