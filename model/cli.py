@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .diagnostics import SpecError
+from .commands.contracts_option import apply_contracts, contracts_option
 from .rulebook import load_rulebook
 
 SPEC_HELP = "the rulebook directory (default: the shipped rulebook)"
@@ -61,10 +62,17 @@ def _check_divisions(rb) -> None:
 @main.command()
 @click.argument("path", required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(path, fmt):
-    """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every error)."""
+@contracts_option
+def check(path, fmt, contracts_file):
+    """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every error).
+
+    Also the contracts in force (the rulebook's profiles, or those of --contracts FILE): every
+    problem of the file, each parameter's domain and each parameter invariant (family 8) per contract.
+    """
+    from .contracts import contracts_in_force
+
     try:
-        rb = load_rulebook(path)
+        rb = contracts_in_force(load_rulebook(path), contracts_file)
         _check_invariant_formulas(rb)
         _check_divisions(rb)
     except SpecError as e:
@@ -79,13 +87,16 @@ def check(path, fmt):
         sys.exit(1)
     summary = {"ok": True, "rulebook": rb.name, "version": rb.version, "path": rb.path,
                "actions": len(rb.actions), "checks": sum(1 for _ in rb.checks()), "derived": len(rb.derived),
-               "invariants": len(rb.invariants), "contracts": sorted(rb.contracts)}
+               "invariants": len(rb.invariants), "contracts": sorted(rb.contracts), "contracts_file": contracts_file,
+               "parameter_invariants": [f.id for f in rb.formals.values() if f.kind == "parameter"]}
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(f"ok: {rb.name} {rb.version} ({rb.path}): {summary['actions']} actions, {summary['checks']} checks, "
                    f"{summary['derived']} derived values, {summary['invariants']} invariants, "
-                   f"contracts {', '.join(summary['contracts'])}")
+                   f"contracts {', '.join(summary['contracts'])}"
+                   + (f" (from {contracts_file})" if contracts_file else ""))
+        click.echo(f"parameters well formed: each contract satisfies {', '.join(summary['parameter_invariants'])}")
 
 
 @main.command()
@@ -93,17 +104,19 @@ def check(path, fmt):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--spec", type=click.Path(), help=SPEC_HELP)
 @click.option("--balance", default="10000", show_default=True, help="starting balance when FILE does not begin with reset")
-def simulate(file, fmt, spec, balance):
+@contracts_option
+def simulate(file, fmt, spec, balance, contracts_file):
     """Run the protocol requests in FILE (YAML or JSON, '-' for stdin) and show replies and positions.
 
-    Without a leading reset, every contract profile of the rulebook is loaded with --balance.
+    Without a leading reset, every contract profile of the rulebook (or of --contracts FILE) is
+    loaded with --balance.
     """
     from .engine import ReferenceEngine
     from .simulate import render_json, render_text
     from .simulate import simulate as run
     from .yamlsafe import read_yaml_stream
 
-    engine = ReferenceEngine(_load(spec))
+    engine = ReferenceEngine(apply_contracts(_load(spec), contracts_file))
     try:
         text = read_yaml_stream(sys.stdin.buffer, "<stdin>") if file == "-" else None
         pairs, engine = run(file if file != "-" else "<stdin>", text, balance, engine)
@@ -119,11 +132,20 @@ def simulate(file, fmt, spec, balance):
 
 @main.command()
 @click.option("--spec", type=click.Path(), help=SPEC_HELP)
-def engine(spec):
-    """Serve the engine protocol (PROTOCOL.md v1) on stdin/stdout with the reference engine."""
-    from .engine import ReferenceEngine, serve
+@contracts_option
+def engine(spec, contracts_file):
+    """Serve the engine protocol (PROTOCOL.md v1) on stdin/stdout with the reference engine.
 
-    sys.exit(serve(engine=ReferenceEngine(_load(spec))))
+    With --contracts FILE the engine starts as if `reset` had been sent with those contracts and an
+    available balance of 0; a `reset` replaces them as usual.
+    """
+    from .engine import ReferenceEngine, serve
+    from .simulate import default_reset
+
+    eng = ReferenceEngine(apply_contracts(_load(spec), contracts_file))
+    if contracts_file:
+        eng.handle(default_reset(eng.rb, "0"))
+    sys.exit(serve(engine=eng))
 
 
 STAGES = (
@@ -135,14 +157,41 @@ STAGES = (
 )
 
 
+def _contracts_stage(name: str, argv: list[str], contracts_file: str, out: str) -> list[str]:
+    """A stage of `all --contracts FILE --out DIR`: the file goes to every stage that reads contracts,
+    and what is generated for those contracts goes under DIR (never over the rulebook's own files)."""
+    from pathlib import Path
+
+    vectors, docs = str(Path(out) / "vectors"), str(Path(out) / "docs")
+    extra = {"check": ["--contracts", contracts_file],
+             "prove": ["--contracts", contracts_file],
+             "vectors": ["--contracts", contracts_file, "--out", vectors],
+             "docs": ["--contracts", contracts_file, "--out", docs, "--vectors", vectors],
+             "conform": ["--vectors", vectors]}.get(name, [])
+    if "--output" in argv:  # prove: the report goes where `docs --out OUT/docs` reads it
+        i = argv.index("--output")
+        argv = argv[:i + 1] + [str(Path(docs) / "proof-report.json")] + argv[i + 2:]
+    return argv + extra
+
+
 @main.command(name="all")
 @click.option("--keep-going/--stop", default=True, show_default=True, help="run the later stages after a failure")
-def all_(keep_going):
+@contracts_option
+@click.option("--out", type=click.Path(file_okay=False),
+              help="with --contracts (and required with it): where the stages write for those contracts: "
+                   "OUT/vectors, OUT/coverage.json, OUT/docs (with the proof report)")
+def all_(keep_going, contracts_file, out):
     """The main job: check, prove, generate vectors and docs, conform the reference engine.
 
     Each stage runs as `marginspec STAGE` with its own output; a summary table ends the run. The exit
     code is the worst of the stages' (0 all good, 1 a failure, 2 unknown/error, 3 nothing ran).
+    With --contracts FILE every stage works on those contracts instead of the rulebook's profiles.
     """
+    if contracts_file and not out:
+        raise click.UsageError("--contracts needs --out DIR: the files generated for your contracts must not "
+                               "replace the rulebook's own")
+    if out and not contracts_file:
+        raise click.UsageError("--out goes with --contracts")
     import subprocess
     import time
 
@@ -157,6 +206,8 @@ def all_(keep_going):
     rows, worst = [], 0
     for name, argv, what in STAGES:
         argv = [a.format(proof_report=report) for a in argv]
+        if contracts_file:
+            argv = _contracts_stage(name, argv, contracts_file, out)
         console.rule(f"[bold]marginspec {' '.join(argv)}[/bold] — {what}")
         t0 = time.perf_counter()
         code = subprocess.call([sys.executable, "-m", "marginspec", *argv])

@@ -17,6 +17,7 @@ from .interpreter import EvalError, Interpreter
 from .numbers import format_decimal, parse_decimal
 from .protocol_io import LIMITS, LimitError, check_strings, serve_lines
 from .rulebook import Contract, Rulebook, load_rulebook
+from .wellformed import ContractChecks
 
 PROTOCOL_VERSION = 1
 ENGINE_NAME = "marginspec-reference"
@@ -60,6 +61,7 @@ class ReferenceEngine:
     def __init__(self, rulebook: Rulebook | None = None):
         self.rb = rulebook or load_rulebook()
         self.interp = Interpreter(self.rb)
+        self.checks = ContractChecks(self.rb, self.interp)  # domains and parameter invariants (family 8)
         self.world = World()
         self.account_fields = tuple(f.name for f in self.rb.state if f.scope == "account")
         self.stopped = False
@@ -167,9 +169,7 @@ class ReferenceEngine:
                 raise Refusal("INVALID_ARGUMENT", f"contract {symbol}: tier {i} must be an object")
             rows.append({f.name: self.decimal(t, f.name, f"contract {symbol} tier {i}: ") for f in self.rb.tier_fields})
         c = Contract(symbol, params, tuple(rows))
-        problems = self.interp.contract_problems(c)
-        if any(a["max_notional"] >= b["max_notional"] for a, b in zip(rows, rows[1:])):
-            problems.append("tier max_notional must increase")
+        problems = self.checks.problems(c)  # refused unless the proofs speak about it (N-reset)
         if problems:
             raise Refusal("INVALID_ARGUMENT", f"contract {symbol}: " + "; ".join(problems))
         return c

@@ -1432,11 +1432,22 @@ class Prover:
         eng = ReferenceEngine(self.rb)
         contracts = {s: contract_json(self.rb, s) for s in symbols}
         r0 = eng.handle({"id": 0, "op": "reset", "args": {"contracts": contracts, "available_balance": format_decimal(balance)}})
+        requests = [{"op": op, "args": {"symbol": sym, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
+                    for op, sym, args in steps]
         if not r0.get("ok"):
-            return None
+            # a contract breaking a parameter invariant: reset refuses it (N-reset). The case pins that
+            # refusal, after a reset with the rulebook's contracts that reset accepts, and the state kept.
+            good = {s: contract_json(self.rb, s) for s in sorted(self.rb.contracts) if s not in symbols}
+            good = {s: c for s, c in good.items()
+                    if eng.handle({"id": 0, "op": "reset", "args": {"contracts": {s: c}, "available_balance": "0"}})["ok"]}
+            if not good:
+                return None
+            requests = [{"op": "reset", "args": {"contracts": contracts, "available_balance": format_decimal(balance)}},
+                        {"op": "query", "args": {"symbol": next(iter(good))}}]
+            contracts = good
+            eng.handle({"id": 0, "op": "reset", "args": {"contracts": good, "available_balance": format_decimal(balance)}})
         vsteps = []
-        for i, (op, sym, args) in enumerate(steps):
-            req = {"op": op, "args": {"symbol": sym, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
+        for i, req in enumerate(requests):
             reply = eng.handle({"id": i + 1, **req})
             expect = {"ok": True, "result": reply["result"]} if reply["ok"] else {"ok": False, "error": reply["error"]["code"]}
             vsteps.append({"request": req, "expect": expect})

@@ -19,10 +19,11 @@ from . import ast
 from .diagnostics import Diagnostic, Mark, SpecError, did_you_mean
 from .numbers import parse_decimal
 from .parser import ParseError, parse
-from .spec_schema import SCHEMA
+from .spec_schema import _DECIMAL, SCHEMA
 from .types import BOOL, Checker, Scope, Ty, TypeErr, UnitSystem
 from .yamlsafe import Node, Scalar, load_yaml_file, mark_of
 
+_DECIMAL_PATTERN = _DECIMAL["pattern"]
 LIQUIDATION_LOCALS = ("liquidated", "fill_price")
 
 
@@ -338,27 +339,7 @@ class _Builder:
             return str(p)
 
     def structure(self, doc: Node) -> None:
-        validator = jsonschema.Draft202012Validator(SCHEMA)
-        for e in sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
-            node, mark = doc, doc.mark
-            path = list(e.absolute_path)
-            for i, p in enumerate(path):
-                if isinstance(node, dict) and p in node:
-                    mark = node.key_marks.get(p, mark) if i == len(path) - 1 else mark_of(node[p], mark)
-                    node = node[p]
-                elif isinstance(node, list) and isinstance(p, int) and p < len(node):
-                    node = node[p]
-                    mark = mark_of(node, mark)
-            where = ".".join(str(p) for p in path) or "the rulebook"
-            msg = e.message
-            if e.validator == "required" and not path:
-                msg = f"missing section: {e.message}"
-            elif e.validator == "additionalProperties" and not path:
-                msg = f"unknown section: {e.message}"
-            elif e.validator == "oneOf":
-                msg = "must have exactly one of the alternative keys (see the schema): " + ", ".join(
-                    sorted({r for s in e.validator_value for r in s.get("required", [])}))
-            self.err(mark, f"{where}: {msg}")
+        self.diags.extend(schema_diagnostics(doc, SCHEMA, "the rulebook"))
 
     # -- building ----------------------------------------------------------------------------
     def build(self) -> Rulebook:
@@ -391,11 +372,7 @@ class _Builder:
 
     def decimal(self, text) -> Fraction | None:
         """A number written in the rulebook: a plain decimal (N-numbers), else an error at its place."""
-        try:
-            return parse_decimal(str(text))
-        except ValueError:
-            self.err(text, f"'{text}' is not a plain decimal number")
-            return None
+        return written_decimal(text, self.err)
 
     def parse_expr(self, text) -> ast.Expr | None:
         try:
@@ -810,32 +787,7 @@ class _Builder:
         return when, mapping, tuple(args)
 
     def contract(self, symbol: str, spec: Node, params: list[Param], tier_fields: list[Param]) -> Contract:
-        values = {}
-        for p in params:
-            if p.name in spec:
-                values[p.name] = self.decimal(spec[p.name])
-            elif p.default is not None:
-                values[p.name] = p.default
-            else:
-                self.err(spec, f"contract {symbol}: missing parameter '{p.name}'")
-        for k in spec:
-            if k != "tiers" and k not in {p.name for p in params}:
-                self.err(spec.key_marks[k], f"contract {symbol}: unknown parameter '{k}'"
-                                            f"{did_you_mean(k, [p.name for p in params])}")
-        tiers = []
-        for t in spec["tiers"]:
-            row = {}
-            for f in tier_fields:
-                if f.name not in t:
-                    self.err(t, f"contract {symbol}: tier without '{f.name}'")
-                else:
-                    row[f.name] = self.decimal(t[f.name])
-            for k in t:
-                if k not in {f.name for f in tier_fields}:
-                    self.err(t.key_marks[k], f"contract {symbol}: unknown tier field '{k}'"
-                                             f"{did_you_mean(k, [f.name for f in tier_fields])}")
-            tiers.append(row)
-        return Contract(symbol, values, tuple(tiers))
+        return read_contract(symbol, spec, params, tier_fields, self.err)
 
     def cross_references(self, rb: Rulebook, doc: Node) -> None:
         # Declared names count even when their formula failed (that error is already reported).
@@ -873,6 +825,86 @@ class _Builder:
         uncovered = [f"S{i}" for i in range(1, 22) if f"S{i}" not in source_ids]
         if uncovered:
             self.err(doc.key_marks["sources"], f"source statements missing: {', '.join(uncovered)}")
+
+
+def schema_diagnostics(doc: Node, schema: Mapping[str, Any], top: str, prefix: str = "") -> list[Diagnostic]:
+    """Every place where `doc` breaks the JSON Schema `schema`, at the mark of the offending key or
+    value (`top` names the document in messages about its top level, `prefix` starts every path).
+    Shared by the rulebook and by contracts files."""
+    out: list[Diagnostic] = []
+    validator = jsonschema.Draft202012Validator(schema)
+    for e in sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
+        node, mark = doc, doc.mark
+        path = list(e.absolute_path)
+        for i, p in enumerate(path):
+            if isinstance(node, dict) and p in node:
+                mark = node.key_marks.get(p, mark) if i == len(path) - 1 else mark_of(node[p], mark)
+                node = node[p]
+            elif isinstance(node, list) and isinstance(p, int) and p < len(node):
+                node = node[p]
+                mark = mark_of(node, mark)
+        where = prefix + ".".join(str(p) for p in path) if path else (prefix.rstrip(".") or top)
+        if e.validator == "anyOf" and e.context:  # say what the alternative of the value's own type needs
+            e = next((c for c in e.context if c.validator != "type"), e)
+        msg = e.message
+        if e.validator == "anyOf" and all(c.validator == "type" for c in e.context or ()):
+            msg = f"{e.instance!r} is not of type " + " or ".join(repr(c.validator_value) for c in e.context)
+        elif e.validator == "pattern" and e.validator_value == _DECIMAL_PATTERN:
+            msg = f"'{e.instance}' is not a plain decimal number"
+        elif e.validator == "required" and not path:
+            msg = f"missing section: {e.message}"
+        elif e.validator == "additionalProperties" and not path:
+            msg = f"unknown section: {e.message}"
+        elif e.validator == "oneOf":
+            msg = "must have exactly one of the alternative keys (see the schema): " + ", ".join(
+                sorted({r for s in e.validator_value for r in s.get("required", [])}))
+        out.append(Diagnostic(mark, f"{where}: {msg}"))
+    return out
+
+
+def written_decimal(text, err) -> Fraction | None:
+    """A number written in a file: a plain decimal (N-numbers), else `err(text, message)` and None."""
+    try:
+        return parse_decimal(str(text))
+    except ValueError:
+        err(text, f"'{text}' is not a plain decimal number")
+        return None
+
+
+def read_contract(symbol: str, spec: Node, params, tier_fields, err) -> Contract:
+    """A contract's parameters and tiers from a structure-checked mapping: every parameter given or
+    defaulted, no unknown key, every value a plain decimal; each problem goes to `err(where,
+    message)`. Shared by the rulebook's profiles and by contracts files."""
+
+    def decimal(text) -> Fraction | None:
+        return written_decimal(text, err)
+
+    values = {}
+    for p in params:
+        if p.name in spec:
+            values[p.name] = decimal(spec[p.name])
+        elif p.default is not None:
+            values[p.name] = p.default
+        else:
+            err(spec, f"contract {symbol}: missing parameter '{p.name}'")
+    for k in spec:
+        if k != "tiers" and k not in {p.name for p in params}:
+            err(spec.key_marks[k], f"contract {symbol}: unknown parameter '{k}'"
+                                   f"{did_you_mean(k, [p.name for p in params])}")
+    tiers = []
+    for t in spec["tiers"]:
+        row = {}
+        for f in tier_fields:
+            if f.name not in t:
+                err(t, f"contract {symbol}: tier without '{f.name}'")
+            else:
+                row[f.name] = decimal(t[f.name])
+        for k in t:
+            if k not in {f.name for f in tier_fields}:
+                err(t.key_marks[k], f"contract {symbol}: unknown tier field '{k}'"
+                                    f"{did_you_mean(k, [f.name for f in tier_fields])}")
+        tiers.append(row)
+    return Contract(symbol, values, tuple(tiers))
 
 
 class _Cycle(Exception):
