@@ -219,6 +219,8 @@ CCXT: dict[str, tuple[str, str, str]] = {
     "lot_size": ("precision.amount", "Market", "with precisionMode TICK_SIZE; limits.amount.min"),
     "money_step": ("—", "", "exchange-specific"),
     "liquidation_buffer_rate": ("—", "", "exchange-specific (insurance-fund clearance fee)"),
+    "taker_fee_rate": ("taker", "Market, fetchTradingFee", "the venue's taker fee rate; reserved in maintenance margin"),
+    "maintenance_basis": ("—", "", "exchange-specific: whether maintenance is on the mark or the entry value"),
     "max_notional": ("maxNotional", "fetchLeverageTiers", "the tier's minNotional is the previous tier's maxNotional"),
     "maintenance_margin_rate": ("maintenanceMarginRate", "fetchLeverageTiers",
                                 "Position.maintenanceMarginPercentage is maintenance_margin / notional"),
@@ -536,7 +538,7 @@ class Builder:
             return None
         engine = ReferenceEngine(rb)
         c = rb.contracts[spec.symbol]
-        contract = contract_json(c)
+        contract = contract_json(c, rb)
         reply = engine.handle({"id": 0, "op": "reset", "args": {"contracts": {spec.symbol: contract},
                                                                  "available_balance": spec.balance}})
         if not reply["ok"]:

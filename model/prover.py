@@ -857,7 +857,7 @@ class Prover:
             vals.update({k: _dec(be.value(model, v)) for k, v in fin["state"].items()})
         if "contract" in fin:
             c = fin["contract"]
-            vals["contract"] = {k: _dec(be.value(model, SV(v))) for k, v in c.params.items()}
+            vals["contract"] = {k: _dec(be.value(model, c.sv(k))) for k in c.params}
             vals["tiers"] = [{k: _dec(be.value(model, SV(v))) for k, v in t.items()} for t in c.tiers]
         if "world" in fin and "symbol" in fin:
             st = fin["world"].view(fin["symbol"])
@@ -871,7 +871,7 @@ class Prover:
         be = self.be
         fin = g.final
         c = fin["contract"]
-        params = {k: be.value(model, SV(v)) for k, v in c.params.items()}
+        params = {k: be.value(model, c.sv(k)) for k in c.params}
         tiers = tuple({k: be.value(model, SV(v)) for k, v in t.items()} for t in c.tiers)
         contract = Contract("T", params, tiers)
         state = {k: be.value(model, v) for k, v in fin["state"].items()}
@@ -1763,7 +1763,7 @@ def _fix_first(s, sv: SV, candidates):
 
 
 def contract_json(rb: Rulebook, symbol: str) -> dict:
-    return engine_contract_json(rb.contracts[symbol])
+    return engine_contract_json(rb.contracts[symbol], rb)
 
 
 def _req_value(v):

@@ -50,6 +50,6 @@ def dec(x: Fraction | int | str) -> str:
 
 
 def profile_contracts(rb: Rulebook, symbols=DEFAULT_SYMBOLS) -> tuple[tuple[str, Any], ...]:
-    return tuple((s, contract_json(rb.contracts[s])) for s in symbols if s in rb.contracts)
+    return tuple((s, contract_json(rb.contracts[s], rb)) for s in symbols if s in rb.contracts)
 
 
