@@ -178,11 +178,14 @@ def _dec(v: Any) -> Any:
     return v
 
 
-def _matches(expected: Any, got: Any) -> bool:
-    """Whether a reply's result meets a vector's expectation, by the conformance runner's rules."""
+def _matches(expected: Any, got: Any, tolerance: Mapping | None = None) -> bool:
+    """Whether a reply's result meets a vector's expectation, by the conformance runner's rules
+    (a step's tolerances included)."""
+    from .conformance.compare import within
+
     diffs: list = []
     compare_value(expected, got, "result", diffs)
-    return not diffs
+    return not [d for d in diffs if not within(d[1], d[2], (tolerance or {}).get(d[0][len("result."):]))]
 
 
 # =========================================================================== ccxt
@@ -673,7 +676,7 @@ class Builder:
                     got = {"ok": None}
                 same = got.get("ok") is not None and bool(got.get("ok")) == bool(exp.get("ok")) and (
                     (got.get("error") or {}).get("code") == exp.get("error") if not exp.get("ok")
-                    else _matches(exp.get("result", {}), got.get("result", {})))
+                    else _matches(exp.get("result", {}), got.get("result", {}), st.get("tolerance")))
                 if not same:
                     agree, where = False, i
             args = [(k, fmt_json(v)) for k, v in (req.get("args") or {}).items() if k != "symbol"]
