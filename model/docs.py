@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import jinja2
 
-from . import ast
+from . import ast, docs_venues
 from .conformance.compare import compare_value
 from .engine import ReferenceEngine, contract_json
 from .interpreter import Env, compile_expr, solve_tier, tier_index
@@ -62,6 +62,7 @@ class Inputs:
     vector_problems: tuple[str, ...] = ()
     proofs: Mapping[str, Any] | None = None
     proof_problem: str | None = None
+    venue_diff: Mapping[str, Any] | None = None  # generated_docs/venue-diff.json (docs_venues)
 
 
 def load_vectors(directory: Path | None) -> tuple[tuple[VectorCase, ...], tuple[str, ...], tuple[str, ...]]:
@@ -335,6 +336,7 @@ class Builder:
             "invariants": self.invariants(), "other_proofs": self.other_proofs(), "trace": self.trace(),
             "notes": self.notes(), "errors": self.errors(), "flags": self.flags(), "ccxt": self.ccxt(), "ccxt_extra": CCXT_EXTRA,
             "inputs": self.input_summary(), "proof_summary": self.proof_summary(),
+            "venues": docs_venues.section(self, self.inputs.venue_diff),
         }
         ctx["toc"] = self.toc(ctx)
         return ctx
@@ -361,6 +363,8 @@ class Builder:
             {"id": "sec-notes", "title": "Interpretation notes", "children": []},
             {"id": "sec-errors", "title": "Error codes", "children": []},
             *([{"id": "sec-flags", "title": "Conformance flags", "children": []}] if ctx["flags"] else []),
+            *([{"id": "sec-venues", "title": "Venues", "children": sub(
+                (p["anchor"], p["name"]) for p in ctx["venues"]["presets"])}] if ctx.get("venues") else []),
             {"id": "sec-ccxt", "title": "Protocol names and ccxt", "children": []},
             {"id": "sec-inputs", "title": "About this document", "children": []},
         ]
@@ -1230,7 +1234,7 @@ def default_vectors_dir(spec_dir: Path) -> Path | None:
 def gather_inputs(vectors_dir: Path | None, proofs_path: Path | None) -> Inputs:
     cases, files, problems = load_vectors(vectors_dir)
     proofs, problem = load_proofs(proofs_path)
-    return Inputs(cases, files, problems, proofs, problem)
+    return docs_venues.with_table(Inputs(cases, files, problems, proofs, problem), proofs_path)
 
 
 def stale_files(out_dir: Path, files: Mapping[str, str]) -> list[tuple[str, str]]:
