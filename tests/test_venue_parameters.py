@@ -59,7 +59,7 @@ def test_fee_long_root_is_45000_over_0_9954_exactly():
     assert all(r["ok"] for r in replies), replies
     root = derived(e)["liquidation_root"]
     assert isinstance(root, F) and root == F(45000) / F("0.9954")
-    assert replies[-1]["result"]["position"]["liquidation_price"] == "45208"  # 45207.916… rounded up to the tick
+    assert replies[-1]["result"]["position"]["liquidation_price"] == "45208"  # 45207.956… rounded up to the tick
     assert replies[-1]["result"]["position"]["maintenance_margin"] == "230"  # 50000 * (0.004 + 0.0006)
 
 

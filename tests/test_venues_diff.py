@@ -158,3 +158,39 @@ def test_diff_mark_vs_entry_has_an_exact_supremum(rb):
     assert btc.decisions == "differ"
     # relative to the entry-basis root the mark-basis root can fall towards 0 (leverage -> 1): sup 1, not attained
     assert btc.bound.kind == "exact" and btc.bound.value == 1 and "not attained" in btc.bound.attained
+
+
+# -- docs ---------------------------------------------------------------------------------------
+def test_formulas_specialised_per_preset(rb):
+    from marginspec.docs_venues import preset_formulas
+    from marginspec.printer import to_text
+
+    entry = dict(preset_formulas(rb, {"taker_fee_rate": F(0), "maintenance_basis": "entry"}))
+    mm = to_text(entry["maintenance_margin"])
+    assert "base_quantity * entry_price" in mm and "taker_fee_rate" not in mm and "+ 0" not in mm
+    assert "solve_tier" not in to_text(entry["liquidation_root"])  # the entry basis needs no tier search
+    fee = dict(preset_formulas(rb, {"taker_fee_rate": F("0.0006"), "maintenance_basis": "mark"}))
+    assert "0.0006" in to_text(fee["liquidation_root"]) and "solve_tier" in to_text(fee["liquidation_root"])
+    assert "if " not in to_text(fee["liquidation_root"])
+
+
+def test_docs_venues_section(rb):
+    from marginspec.docs import Inputs, render
+    from marginspec.docs_venues import fingerprint
+
+    md = render(rb, Inputs())["rulebook.md"]
+    sec = md[md.index('<a id="sec-venues">'):md.index('<a id="sec-ccxt">')]
+    assert "### Phemex USDT-M perpetual" in sec and "https://phemex.com/help-center/liq-price-for-USDTM" in sec
+    assert "25000000/553" in sec and "45208" in sec  # the fee known answer: 45000 / 0.9954
+    assert "| 0.3232 | 0.0001 | 0.32324 (39976/123675" in sec and "| yes |" in sec
+    assert "has not been computed" in sec  # no table on disk: said, not invented
+    stale = {"fingerprint": "0" * 16, "pairs": []}
+    md = render(rb, Inputs(venue_diff=stale))["rulebook.md"]
+    assert "computed from other presets, formulas or contracts" in md
+    table = {"fingerprint": fingerprint(rb), "pairs": [{"a": "binance", "b": "phemex", "contracts": [{
+        "symbol": "BTCUSDT", "liquidation_decisions": "differ", "liquidation_roots": "differ",
+        "distinguishing_position": None, "largest_relative_root_difference": {
+            "kind": "exact", "value": "1/1625", "value_fraction": "1/1625", "lower": None,
+            "formula": "|0 - 0.0006| / (1 - 0.025 - 0)", "attained": "attained by a long"}}]}]}
+    html = render(rb, Inputs(venue_diff=table))["index.html"]
+    assert '<section id="sec-venues">' in html and "1/1625" in html

@@ -96,7 +96,7 @@ KNOWN = (
     ("fee reserve: a 1 BTC long at 50000 with margin 5000, mmr 0.4%, taker fee 0.06%",
      {"taker_fee_rate": "0.0006"}, "long", None,
      ((2, "position.maintenance_margin", "230"), (2, "position.liquidation_price", "45208")),
-     "mm = 50000 * (0.004 + 0.0006) = 230; root = (50000 - 5000) / (1 - 0.0046) = 45000 / 0.9954 = 45207.916...; "
+     "mm = 50000 * (0.004 + 0.0006) = 230; root = (50000 - 5000) / (1 - 0.0046) = 45000 / 0.9954 = 45207.956...; "
      "rounded up: 45208 (without the fee: 45180.8)"),
     ("fee reserve: a 1 BTC short at 50000 with margin 5000, mmr 0.4%, taker fee 0.06%",
      {"taker_fee_rate": "0.0006"}, "short", None,
