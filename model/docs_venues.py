@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -99,7 +100,8 @@ def example_results(rb: Rulebook) -> list[dict]:
                 w = e.world
                 root = e.interp.derived_values({**w.contract_values[sym], **w.account, **w.symbols[sym]})["liquidation_root"]
             ok = got is not None and abs(Fraction(got) - Fraction(ex.value)) <= Fraction(ex.tolerance)
-            out.append({"venue": v.name, "title": v.title, "id": ex.id, "url": ex.url, "text": ex.text,
+            out.append({"venue": v.name, "title": v.title, "id": ex.id, "url": ex.url, "url_bare": bare(ex.url),
+                        "text": ex.text,
                         "field": ex.field, "published": ex.value, "tolerance": ex.tolerance, "rulebook": got,
                         "root": _frac(root), "agrees": ok, "rounding": ex.rounding})
     return out
@@ -127,6 +129,11 @@ def rulebook_answers(rb: Rulebook) -> list[dict]:
         out.append({"title": title, "comment": comment, "root": _frac(d["liquidation_root"]),
                     "price": format_decimal(d["liquidation_price"]), "mm": format_decimal(d["maintenance_margin"])})
     return out
+
+
+def bare(text: str) -> str:
+    """Addresses without their scheme, for the HTML page, which loads and links nothing outside itself."""
+    return re.sub(r"https?://", "", text)
 
 
 def _frac(x) -> str | None:
@@ -241,6 +248,7 @@ def section(builder, table: Mapping[str, Any] | None) -> dict | None:
             "name": v.name, "title": v.title, "anchor": f"venue-{v.name}",
             "params": [{"name": k, "value": format_decimal(x) if isinstance(x, Fraction) else x} for k, x in values.items()],
             "url": v.formula_url, "text": v.formula_text, "reading": v.reading,
+            "url_bare": bare(v.formula_url), "reading_bare": bare(v.reading),
             "formulas": [{"name": n, "formula": builder.assign(n, e, "=")} for n, e in preset_formulas(rb, values)],
             "examples": [e.id for e in v.examples], "no_example": v.no_example})
     rows, missing = diff_rows(rb, table)

@@ -22,7 +22,7 @@ DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
 class CaseSpec:
     title: str
     steps: tuple[dict, ...]  # protocol requests {"op", "args"} (the reset is the group's)
-    source: str  # boundary | error | trace | mutant | counterexample | known_answer
+    source: str  # boundary | error | trace | mutant | counterexample | known_answer | venue
     flags: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()  # rule ids beyond those the replay collects (invariants, notes)
     level: str = "MUST"

@@ -155,7 +155,7 @@ def covered(rb: Rulebook, steps: Iterable[StepTrace]) -> set[str]:
 
 # -- recording ----------------------------------------------------------------------------------
 PREFIX = {"boundary": "bnd", "error": "err", "trace": "trc", "mutant": "mut", "counterexample": "cex",
-          "known_answer": "ka"}
+          "known_answer": "ka", "venue": "ven"}
 
 
 def _publish(step: dict, path: str, value: str, tol: str, title: str) -> None:

@@ -76,7 +76,7 @@ def published(rb: Rulebook) -> Iterator[CaseSpec]:
             set_params = [k for k, v in venue.parameters.items()
                           if v != next(p.default for p in rb.params if p.name == k)]
             yield CaseSpec(title=f"{venue.title}: the venue's published example {ex.id}", steps=steps,
-                           source="known_answer", flags=("PublishedExample", "WorkedExample", "LiquidationPrice",
+                           source="venue", flags=("PublishedExample", "WorkedExample", "LiquidationPrice",
                                                          *(("VenueParameters",) if set_params else ())),
                            rules=_rules(set_params), balance=ex.balance, contracts=((sym, contract),),
                            group=f"{venue.title}: published example {ex.id}",
@@ -130,7 +130,7 @@ def rulebook_answers(rb: Rulebook) -> Iterator[CaseSpec]:
             if got != want:
                 raise ValueError(f"known answer disagrees with the reference engine: {title}: {path} "
                                  f"hand-worked {want}, engine {got}")
-        yield CaseSpec(title=title, steps=tuple(steps), source="known_answer", flags=(*FLAGS, "WorkedExample"),
+        yield CaseSpec(title=title, steps=tuple(steps), source="venue", flags=(*FLAGS, "WorkedExample"),
                        rules=_rules(extra), balance="100000", contracts=((sym, contract),),
                        group=f"venue parameters, known answers: {', '.join(f'{k} {v}' for k, v in extra.items())}",
                        comment=comment)
@@ -160,7 +160,7 @@ def pinning(rb: Rulebook, sym: str) -> Iterator[CaseSpec]:
             if _replies(rb, sym, contract, steps) == _replies(rb, sym, plain, steps):
                 continue  # the parameters change nothing here: no case (it would not pin them)
             yield CaseSpec(title=f"{sym} {side} in tier {k} with {_describe(changed)}: the liquidation price and "
-                                 f"the mark at it and one tick beyond", steps=steps, source="boundary",
+                                 f"the mark at it and one tick beyond", steps=steps, source="venue",
                            flags=(*FLAGS, "MissedLiquidation", "PrematureLiquidation"), rules=_rules(changed),
                            balance=_balance(m, k))
 
