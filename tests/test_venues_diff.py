@@ -194,3 +194,27 @@ def test_docs_venues_section(rb):
             "formula": "|0 - 0.0006| / (1 - 0.025 - 0)", "attained": "attained by a long"}}]}]}
     html = render(rb, Inputs(venue_diff=table))["index.html"]
     assert '<section id="sec-venues">' in html and "1/1625" in html
+
+
+def test_prove_with_a_venue_reports_it():
+    r = CliRunner().invoke(main, ["prove", "--venue", "phemex", "--only", "INV-born-safe*", "--jobs", "1",
+                                  "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["options"]["venue"] == "phemex"
+    assert {x["status"] for x in doc["results"]} == {"PROVED"}
+    assert any("taker_fee_rate" in a for x in doc["results"] for a in x["assumptions"])  # the fee is in the proof
+    r = CliRunner().invoke(main, ["prove", "--venue", "phemex", "--only", "INV-born-safe*", "--jobs", "1"])
+    assert r.exit_code == 0 and "[venue phemex]" in r.output
+
+
+def test_a_fee_that_breaks_born_safe_is_violated_not_hidden(rb):
+    """1/125 = 0.008 > 0.004 holds, but 0.008 > 0.004 + 0.005 does not: the prover says so."""
+    from marginspec.prover import Prover
+    from marginspec.venues import with_parameters
+
+    r2 = with_parameters(rb, {"taker_fee_rate": F("0.005")}, "test")
+    p = Prover(r2, timeout=10, contracts=["BTCUSDT"])
+    ob = next(o for o in p.obligations() if o.id == "INV-born-safe/BTCUSDT")
+    res = p.run(ob)
+    assert res.status == "VIOLATED", res.to_json()
