@@ -123,6 +123,7 @@ STAGES = (
     ("check", ["check"], "validate the rulebook"),
     ("prove", ["prove", "--output", "{proof_report}"], "prove every invariant with Z3 (and refresh the docs' report)"),
     ("vectors", ["vectors"], "regenerate conformance/vectors from the rulebook"),
+    ("venues", ["diff", "--all-pairs", "--output", "{venue_diff}"], "prove where the venue presets differ (the docs' table)"),
     ("docs", ["docs"], "render generated_docs/ from the rulebook"),
     ("conform", ["conform", "--engine", "reference"], "run every vector against the reference engine"),
 )
@@ -138,6 +139,7 @@ def all_(keep_going):
     """
     import subprocess
     import time
+    from pathlib import Path
 
     from rich.console import Console
     from rich.table import Table
@@ -149,7 +151,7 @@ def all_(keep_going):
     console = Console()
     rows, worst = [], 0
     for name, argv, what in STAGES:
-        argv = [a.format(proof_report=report) for a in argv]
+        argv = [a.format(proof_report=report, venue_diff=str(Path(report).parent / "venue-diff.json")) for a in argv]
         console.rule(f"[bold]marginspec {' '.join(argv)}[/bold] — {what}")
         t0 = time.perf_counter()
         code = subprocess.call([sys.executable, "-m", "marginspec", *argv])

@@ -204,7 +204,7 @@ def fee_only(rb: Rulebook, a: Contract, b: Contract) -> bool:
 
 def closed_form_candidates(a: Contract, b: Contract) -> list[tuple[Fraction, str, str]]:
     """Per tier and side, the relative difference of the roots when both lie in that tier:
-    long |fA - fB| / (1 - mmr - fA), short |fA - fB| / (1 + mmr - ... + fA); largest first."""
+    long |fA - fB| / (1 - mmr - fA), short |fA - fB| / (1 + mmr + fA); largest first."""
     fa, fb = a.params["taker_fee_rate"], b.params["taker_fee_rate"]
     out = []
     for k, t in enumerate(a.tiers, 1):
