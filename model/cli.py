@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .diagnostics import SpecError
 from .commands.contracts_option import apply_contracts, contracts_option
+from .commands.venue_option import venue_option, venue_rulebook
 from .rulebook import load_rulebook
 
 SPEC_HELP = "the rulebook directory (default: the shipped rulebook)"
@@ -63,11 +64,13 @@ def _check_divisions(rb) -> None:
 @click.argument("path", required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @contracts_option
-def check(path, fmt, contracts_file):
+@venue_option
+def check(path, fmt, contracts_file, venue):
     """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every error).
 
-    Also the contracts in force (the rulebook's profiles, or those of --contracts FILE): every
-    problem of the file, each parameter's domain and each parameter invariant (family 8) per contract.
+    Also the contracts in force (the rulebook's profiles, or those of --contracts FILE, with the
+    --venue preset's parameters): every problem of the file, each parameter's domain and each
+    parameter invariant (family 8) per contract.
     """
     from .contracts import contracts_in_force
 
@@ -75,6 +78,8 @@ def check(path, fmt, contracts_file):
         rb = contracts_in_force(load_rulebook(path), contracts_file)
         _check_invariant_formulas(rb)
         _check_divisions(rb)
+        if venue:  # the preset's parameters on every contract in force: judged again with them
+            rb = contracts_in_force(venue_rulebook(rb, venue))
     except SpecError as e:
         if fmt == "json":
             click.echo(json.dumps({"ok": False, "errors": [
@@ -88,14 +93,15 @@ def check(path, fmt, contracts_file):
     summary = {"ok": True, "rulebook": rb.name, "version": rb.version, "path": rb.path,
                "actions": len(rb.actions), "checks": sum(1 for _ in rb.checks()), "derived": len(rb.derived),
                "invariants": len(rb.invariants), "contracts": sorted(rb.contracts), "contracts_file": contracts_file,
-               "parameter_invariants": [f.id for f in rb.formals.values() if f.kind == "parameter"]}
+               "parameter_invariants": [f.id for f in rb.formals.values() if f.kind == "parameter"],
+               **({"venue": venue} if venue else {})}
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(f"ok: {rb.name} {rb.version} ({rb.path}): {summary['actions']} actions, {summary['checks']} checks, "
                    f"{summary['derived']} derived values, {summary['invariants']} invariants, "
                    f"contracts {', '.join(summary['contracts'])}"
-                   + (f" (from {contracts_file})" if contracts_file else ""))
+                   + (f" (from {contracts_file})" if contracts_file else "") + (f" (venue {venue})" if venue else ""))
         click.echo(f"parameters well formed: each contract satisfies {', '.join(summary['parameter_invariants'])}")
 
 
@@ -105,7 +111,8 @@ def check(path, fmt, contracts_file):
 @click.option("--spec", type=click.Path(), help=SPEC_HELP)
 @click.option("--balance", default="10000", show_default=True, help="starting balance when FILE does not begin with reset")
 @contracts_option
-def simulate(file, fmt, spec, balance, contracts_file):
+@venue_option
+def simulate(file, fmt, spec, balance, contracts_file, venue):
     """Run the protocol requests in FILE (YAML or JSON, '-' for stdin) and show replies and positions.
 
     Without a leading reset, every contract profile of the rulebook (or of --contracts FILE) is
@@ -116,7 +123,7 @@ def simulate(file, fmt, spec, balance, contracts_file):
     from .simulate import simulate as run
     from .yamlsafe import read_yaml_stream
 
-    engine = ReferenceEngine(apply_contracts(_load(spec), contracts_file))
+    engine = ReferenceEngine(venue_rulebook(apply_contracts(_load(spec), contracts_file), venue))
     try:
         text = read_yaml_stream(sys.stdin.buffer, "<stdin>") if file == "-" else None
         pairs, engine = run(file if file != "-" else "<stdin>", text, balance, engine)
@@ -152,6 +159,7 @@ STAGES = (
     ("check", ["check"], "validate the rulebook"),
     ("prove", ["prove", "--output", "{proof_report}"], "prove every invariant with Z3 (and refresh the docs' report)"),
     ("vectors", ["vectors"], "regenerate conformance/vectors from the rulebook"),
+    ("venues", ["diff", "--all-pairs", "--output", "{venue_diff}"], "prove where the venue presets differ (the docs' table)"),
     ("docs", ["docs"], "render generated_docs/ from the rulebook"),
     ("conform", ["conform", "--engine", "reference"], "run every vector against the reference engine"),
 )
@@ -168,9 +176,10 @@ def _contracts_stage(name: str, argv: list[str], contracts_file: str, out: str) 
              "vectors": ["--contracts", contracts_file, "--out", vectors],
              "docs": ["--contracts", contracts_file, "--out", docs, "--vectors", vectors],
              "conform": ["--vectors", vectors]}.get(name, [])
-    if "--output" in argv:  # prove: the report goes where `docs --out OUT/docs` reads it
+    if "--output" in argv:  # prove's report and the venue table go where `docs --out OUT/docs` reads them
         i = argv.index("--output")
-        argv = argv[:i + 1] + [str(Path(docs) / "proof-report.json")] + argv[i + 2:]
+        name_out = "venue-diff.json" if name == "venues" else "proof-report.json"
+        argv = argv[:i + 1] + [str(Path(docs) / name_out)] + argv[i + 2:]
     return argv + extra
 
 
@@ -194,6 +203,7 @@ def all_(keep_going, contracts_file, out):
         raise click.UsageError("--out goes with --contracts")
     import subprocess
     import time
+    from pathlib import Path
 
     from rich.console import Console
     from rich.table import Table
@@ -205,7 +215,7 @@ def all_(keep_going, contracts_file, out):
     console = Console()
     rows, worst = [], 0
     for name, argv, what in STAGES:
-        argv = [a.format(proof_report=report) for a in argv]
+        argv = [a.format(proof_report=report, venue_diff=str(Path(report).parent / "venue-diff.json")) for a in argv]
         if contracts_file:
             argv = _contracts_stage(name, argv, contracts_file, out)
         console.rule(f"[bold]marginspec {' '.join(argv)}[/bold] — {what}")

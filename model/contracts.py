@@ -33,7 +33,10 @@ def _text_for_decimals(schema):
     if schema == _DECIMAL:
         return {"type": "string"}
     if isinstance(schema, dict):
-        return {k: _text_for_decimals(v) for k, v in schema.items()}
+        out = {k: _text_for_decimals(v) for k, v in schema.items()}
+        if {"type": "string"} in out.get("anyOf", []):  # a plain string subsumes the other strings
+            out["anyOf"] = [a for a in out["anyOf"] if a == {"type": "string"} or a.get("type") != "string"]
+        return out
     if isinstance(schema, list):
         return [_text_for_decimals(v) for v in schema]
     return schema
@@ -83,7 +86,8 @@ def load_contracts(path: str | Path, rb: Rulebook, *, wellformed: bool = True,
         found = schema_diagnostics(spec, CONTRACT_SCHEMA, sym, f"{sym}.") if isinstance(spec, dict) else \
             [Diagnostic(doc.key_marks[sym], f"{sym}: a contract is a mapping (contract_multiplier, ..., tiers)")]
         if not found:
-            c = read_contract(str(sym), spec, rb.params, rb.tier_fields, lambda w, m: found.append(_diag(w, m)))
+            c = read_contract(str(sym), spec, rb.params, rb.tier_fields, lambda w, m: found.append(_diag(w, m)),
+                              rb.enums)
         diags += found
         if not found:
             out[str(sym)] = c

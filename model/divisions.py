@@ -6,7 +6,8 @@ liquidation section is compiled by the Z3 backend in the context where it is eva
 asked whether the divisor can be 0 there. The context ("the rulebook's domains") is:
 
 - a contract of two symbolic tiers (increasing `max_notional`) whose parameters and tier fields
-  satisfy their `domain:` conditions;
+  satisfy their `domain:` conditions and the per-tier and per-pair parameter invariants (family 8,
+  `over: tiers` / `over: tier_pairs`: what reset demands of every contract, e.g. born safe);
 - a state satisfying the rulebook's state invariants (`kind: state` in invariants.yaml: what the
   prover shows every reachable state satisfies), with a position for derived values;
 - for an action, its arguments satisfying their `valid:` conditions;
@@ -28,7 +29,7 @@ import z3
 from . import ast
 from .diagnostics import Diagnostic
 from .rulebook import Rulebook
-from .z3backend import EXACT, RELAXED, SV, Backend, as_bool, b_and, b_not, b_or, merge
+from .z3backend import EXACT, RELAXED, SV, Backend, SymEnv, as_bool, b_and, b_not, b_or, merge
 
 #: Seconds Z3 may spend on one divisor in each mode.
 TIMEOUT = 5.0
@@ -124,6 +125,13 @@ def _context(be: _Probe, rb: Rulebook, has_position: bool | None, action: str | 
     state = be.symbolic_state("s.", has_position=has_position)
     args = be.symbolic_args(action) if action is not None else None
     env = be.env(c, state, args)
+    for f in rb.formals.values():  # reset refuses a contract breaking these, so they hold here
+        if getattr(f, "kind", None) == "parameter" and f.formula is not None and f.over in ("tiers", "tier_pairs"):
+            pairs = zip(c.tiers, c.tiers[1:]) if f.over == "tier_pairs" else ((t, None) for t in c.tiers)
+            for t, u in pairs:
+                values = {**c.values(), **{f"tier.{k}": SV(v) for k, v in t.items()},
+                          **{f"next_tier.{k}": SV(v) for k, v in (u or {}).items()}}
+                facts.append(as_bool(be.compile_expr(f.formula, SymEnv(be, values, {}, None, c)).v))
     for f in rb.formals.values():
         if getattr(f, "kind", None) == "state" and f.formula is not None:
             facts.append(as_bool(be.compile_expr(f.formula, env).v))

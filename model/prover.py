@@ -41,6 +41,7 @@ answers on a busy machine; `timeout` (seconds) caps every solver call.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 import traceback
@@ -292,7 +293,7 @@ class Prover:
         for f in self.of_kind("fact"):
             for n in tier_counts:
                 out.append(Obligation(f"{f.id}/any-{n}-tiers", "parametric", f.inv.title, (f.id,), f.inv.family, None,
-                                      (), f, sides, f.text(), data=n))
+                                      (), f, self.enum_param_cases(sides), f.text(), data=n))
         for f in self.state_invariants():
             for c in self.contracts:
                 out.append(Obligation(f"{f.id}/reset/{c}", "initial", f.inv.title, (f.id,), f.inv.family, None, (c,),
@@ -479,7 +480,21 @@ class Prover:
         return getattr(self, "_goal_" + ob.kind)(ob, label)
 
     def _side(self, label: str) -> str | None:
-        return label if label in self.sides else None
+        head = label.split(", ", 1)[0]
+        return head if head in self.sides else None
+
+    def enum_param_cases(self, sides: Sequence[str]) -> tuple[str, ...]:
+        """Case labels over the sides and every value of each enum-valued contract parameter
+        ("long, maintenance_basis=mark"): a parametric fact is proved for each value separately,
+        which together cover every contract (the values are the parameter's whole domain)."""
+        enums = [(p.name, self.rb.enums[p.enum]) for p in self.rb.params if p.enum]
+        combos = [", ".join(f"{n}={v}" for n, v in zip([n for n, _ in enums], vals))
+                  for vals in itertools.product(*[vs for _, vs in enums])]
+        return tuple(f"{s}, {c}" if c else s for s in sides for c in combos)
+
+    def _enum_case(self, label: str) -> dict[str, str]:
+        """The enum-valued parameters a case label fixes."""
+        return dict(part.split("=", 1) for part in label.split(", ")[1:])
 
     def fresh_world(self, symbols: Sequence[str], side: str | None, tag: str = "s") -> tuple[SymWorld, list]:
         """A world of fresh variables (one side fixed) and the state invariants of each symbol as
@@ -607,9 +622,13 @@ class Prover:
         side = self._side(label)
         be = self.be
         n = ob.data
-        key = ("parametric", n, self._mode)
+        fixed = self._enum_case(label)
+        key = ("parametric", n, self._mode, tuple(sorted(fixed.items())))
         if key not in self._cache:
             c = be.symbolic_contract(f"T{n}", n)
+            for name, value in fixed.items():  # this case's value of an enum-valued parameter
+                c.params[name] = be.enum_val(be.enum_index[c.enums[name]][value])
+                c.facts = [(k, v) for k, v in c.facts if k != f"domain:{name}"]
             tier_hyps = []
             for f in self.of_kind("parameter"):
                 if f.over in ("tiers", "tier_pairs"):
@@ -857,7 +876,7 @@ class Prover:
             vals.update({k: _dec(be.value(model, v)) for k, v in fin["state"].items()})
         if "contract" in fin:
             c = fin["contract"]
-            vals["contract"] = {k: _dec(be.value(model, SV(v))) for k, v in c.params.items()}
+            vals["contract"] = {k: _dec(be.value(model, c.sv(k))) for k in c.params}
             vals["tiers"] = [{k: _dec(be.value(model, SV(v))) for k, v in t.items()} for t in c.tiers]
         if "world" in fin and "symbol" in fin:
             st = fin["world"].view(fin["symbol"])
@@ -871,7 +890,7 @@ class Prover:
         be = self.be
         fin = g.final
         c = fin["contract"]
-        params = {k: be.value(model, SV(v)) for k, v in c.params.items()}
+        params = {k: be.value(model, c.sv(k)) for k in c.params}
         tiers = tuple({k: be.value(model, SV(v)) for k, v in t.items()} for t in c.tiers)
         contract = Contract("T", params, tiers)
         state = {k: be.value(model, v) for k, v in fin["state"].items()}
@@ -1774,7 +1793,7 @@ def _fix_first(s, sv: SV, candidates):
 
 
 def contract_json(rb: Rulebook, symbol: str) -> dict:
-    return engine_contract_json(rb.contracts[symbol])
+    return engine_contract_json(rb.contracts[symbol], rb)
 
 
 def _req_value(v):

@@ -37,11 +37,16 @@ class Unit:
 
 @dataclass(frozen=True)
 class Param:
+    """A contract parameter or tier field. `unit` names the unit of a number, or the enumeration
+    of an enum-valued parameter (`enum` set, values and default are then its value names)."""
+
     name: str
     unit: str
     domain: ast.Expr
-    default: Fraction | None
+    default: Fraction | str | None
     description: str
+    enum: str | None = None
+    optional: bool = False  # a protocol addition: left out of CONTRACT at its default
 
 
 @dataclass(frozen=True)
@@ -185,10 +190,11 @@ class Flag:
 
 @dataclass(frozen=True)
 class Contract:
-    """A contract's parameters as exact numbers; `tiers` is a tuple of {field: value} mappings."""
+    """A contract's parameters as exact numbers (an enum-valued parameter as its value name);
+    `tiers` is a tuple of {field: value} mappings."""
 
     symbol: str
-    params: Mapping[str, Fraction]
+    params: Mapping[str, Fraction | str]
     tiers: tuple[Mapping[str, Fraction], ...]
 
 
@@ -370,6 +376,9 @@ class _Builder:
                 errors[inv.id] = str(e)
         return replace(rb, formals=formals, formal_errors=errors)
 
+    def enum_value(self, text, enum: str) -> str | None:
+        return enum_value(text, enum, self.enums, self.err)
+
     def decimal(self, text) -> Fraction | None:
         """A number written in the rulebook: a plain decimal (N-numbers), else an error at its place."""
         return written_decimal(text, self.err)
@@ -466,8 +475,15 @@ class _Builder:
         params = []
         for name, p in doc["parameters"].items():
             e, _ = self.typed(p["domain"], Scope(dict(param_tys), self.enums, tier_tys), "bool", f"domain of '{name}': ")
-            default = self.decimal(p["default"]) if "default" in p else None
-            params.append(Param(str(name), str(p["unit"]), e, default, str(p.get("description", ""))))
+            ty = param_tys.get(str(name))
+            enum = ty.enum if ty is not None and ty.kind == "enum" else None
+            if ty is not None and ty.kind not in ("num", "enum"):
+                self.err(p, f"parameter '{name}' must be a number with a unit or an enumeration value")
+            default = None
+            if "default" in p:
+                default = self.enum_value(p["default"], enum) if enum else self.decimal(p["default"])
+            params.append(Param(str(name), str(p.get("unit", p.get("type"))), e, default,
+                                str(p.get("description", "")), enum, bool(p.get("optional", False))))
 
         # state -------------------------------------------------------------------------------
         state = []
@@ -787,7 +803,7 @@ class _Builder:
         return when, mapping, tuple(args)
 
     def contract(self, symbol: str, spec: Node, params: list[Param], tier_fields: list[Param]) -> Contract:
-        return read_contract(symbol, spec, params, tier_fields, self.err)
+        return read_contract(symbol, spec, params, tier_fields, self.err, self.enums)
 
     def cross_references(self, rb: Rulebook, doc: Node) -> None:
         # Declared names count even when their formula failed (that error is already reported).
@@ -871,10 +887,21 @@ def written_decimal(text, err) -> Fraction | None:
         return None
 
 
-def read_contract(symbol: str, spec: Node, params, tier_fields, err) -> Contract:
+def enum_value(text, enum: str, enums: Mapping[str, tuple[str, ...]], err) -> str | None:
+    """An enumeration value given as text, checked against the enumeration's values."""
+    values = enums.get(enum, ())
+    if str(text) not in values:
+        err(text, f"'{text}' is not a {enum} (one of {', '.join(values)}){did_you_mean(str(text), values)}")
+        return None
+    return str(text)
+
+
+def read_contract(symbol: str, spec: Node, params, tier_fields, err,
+                  enums: Mapping[str, tuple[str, ...]]) -> Contract:
     """A contract's parameters and tiers from a structure-checked mapping: every parameter given or
-    defaulted, no unknown key, every value a plain decimal; each problem goes to `err(where,
-    message)`. Shared by the rulebook's profiles and by contracts files."""
+    defaulted, no unknown key, every value a plain decimal (or an enumeration's value, for an
+    enum-valued parameter); each problem goes to `err(where, message)`. Shared by the rulebook's
+    profiles and by contracts files."""
 
     def decimal(text) -> Fraction | None:
         return written_decimal(text, err)
@@ -882,7 +909,7 @@ def read_contract(symbol: str, spec: Node, params, tier_fields, err) -> Contract
     values = {}
     for p in params:
         if p.name in spec:
-            values[p.name] = decimal(spec[p.name])
+            values[p.name] = enum_value(spec[p.name], p.enum, enums, err) if p.enum else decimal(spec[p.name])
         elif p.default is not None:
             values[p.name] = p.default
         else:

@@ -23,6 +23,7 @@ from ..docs import (PROOF_REPORT, default_out_dir, default_vectors_dir, gather_i
                     write_files)
 from ..rulebook import default_spec_dir
 from .contracts_option import apply_contracts, contracts_option
+from .venue_option import venue_option, venue_rulebook
 
 
 @click.command("docs")
@@ -35,9 +36,10 @@ from .contracts_option import apply_contracts, contracts_option
               help=f"the prover's JSON report (default: OUT/{PROOF_REPORT})")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 listing the files that are stale or missing")
 @contracts_option
-def command(spec, out, vectors_dir, proofs_path, check, contracts_file):
+@venue_option
+def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue):
     """Render the rulebook as generated_docs/rulebook.md and generated_docs/index.html."""
-    rb = apply_contracts(_load(spec), contracts_file)
+    rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
     spec_dir = Path(spec) if spec else default_spec_dir()
     out_dir = Path(out) if out else default_out_dir(spec_dir)
     vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)

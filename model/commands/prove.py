@@ -24,6 +24,7 @@ from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalEr
 from ..rulebook import load_rulebook
 from ..atomic import write_atomic, write_text_atomic
 from .options import SECONDS
+from .venue_option import venue_option, venue_rulebook
 
 _WORKER: dict = {}
 
@@ -224,6 +225,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 
 
 @click.command("prove")
+@venue_option
 @click.option("--spec", type=click.Path(), help="the rulebook directory (default: the shipped rulebook)")
 @click.option("--contract", "contracts", multiple=True, help="only these contract profiles (repeatable)")
 @click.option("--only", multiple=True, help="only obligations whose id matches this glob, or of this invariant id (repeatable)")
@@ -241,7 +243,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--no-minimize", is_flag=True, help="keep the solver's counterexamples as found")
 @contracts_option
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
-            no_minimize, contracts_file):
+            no_minimize, contracts_file, venue):
     """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
 
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
@@ -255,7 +257,7 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
             click.echo(f"error: {d}", err=True)
         sys.exit(1)
     # a contract breaking a parameter invariant is proved anyway: its obligations say VIOLATED
-    rb = apply_contracts(rb, contracts_file, wellformed=False)
+    rb = venue_rulebook(apply_contracts(rb, contracts_file, wellformed=False), venue)
     unknown = [c for c in contracts if c not in rb.contracts]
     if unknown:
         click.echo(f"error: unknown contract(s) {', '.join(unknown)}; the rulebook has {', '.join(rb.contracts)}", err=True)
@@ -287,7 +289,7 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     if vectors_out:
         write_vectors(rb, results, vectors_out)
     options = {"depth": depth, "timeout": timeout, "jobs": n_jobs, "contracts": list(contracts) or sorted(rb.contracts),
-               "against": str(against) if against else None}
+               "against": str(against) if against else None, **({"venue": venue} if venue else {})}
     doc = report_json(rb, results, seconds, options)
     try:
         if output:
@@ -300,5 +302,5 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     if fmt == "json":
         click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
-        click.echo(report_text(rb, results, seconds))
+        click.echo(report_text(rb, results, seconds) + (f" [venue {venue}]" if venue else ""))
     sys.exit(_exit(results))

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from .contracts_option import apply_contracts, contracts_option
+from .venue_option import venue_option, venue_rulebook
 
 
 @click.command("vectors")
@@ -32,7 +33,8 @@ from .contracts_option import apply_contracts, contracts_option
               help="a counterexamples.json written by `marginspec prove --vectors-out` (repeatable)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @contracts_option
-def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_files, fmt, contracts_file):
+@venue_option
+def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_files, fmt, contracts_file, venue):
     """Generate conformance/vectors/*.json from the rulebook (byte-identical from run to run).
 
     Sources: boundaries of every check (at the threshold and one step either side, every tier and
@@ -46,7 +48,7 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
     from ..vectors.writer import check as check_files
     from ..vectors.writer import write
 
-    rb = apply_contracts(_load(spec), contracts_file)
+    rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
     out_dir = Path(out) if out else default_out_dir()
     cov_path = out_dir.parent / COVERAGE_FILE
     t0 = time.perf_counter()

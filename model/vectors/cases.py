@@ -22,7 +22,7 @@ DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
 class CaseSpec:
     title: str
     steps: tuple[dict, ...]  # protocol requests {"op", "args"} (the reset is the group's)
-    source: str  # boundary | error | trace | mutant | counterexample | known_answer
+    source: str  # boundary | error | trace | mutant | counterexample | known_answer | venue
     flags: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()  # rule ids beyond those the replay collects (invariants, notes)
     level: str = "MUST"
@@ -30,6 +30,9 @@ class CaseSpec:
     balance: str = "10000"
     contracts: tuple[tuple[str, Any], ...] | None = None  # (symbol, contract JSON); None: the profiles
     group: str | None = None  # a group title; None: derived from contracts and balance
+    # A venue's published values replacing the reference engine's in the expectation: (step index,
+    # dotted path under the result, published decimal, absolute tolerance; "0": exact).
+    published: tuple[tuple[int, str, str, str], ...] = ()
 
 
 def req(op: str, **args) -> dict:
@@ -50,6 +53,6 @@ def dec(x: Fraction | int | str) -> str:
 
 
 def profile_contracts(rb: Rulebook, symbols=DEFAULT_SYMBOLS) -> tuple[tuple[str, Any], ...]:
-    return tuple((s, contract_json(rb.contracts[s])) for s in symbols if s in rb.contracts)
+    return tuple((s, contract_json(rb.contracts[s], rb)) for s in symbols if s in rb.contracts)
 
 

@@ -36,7 +36,7 @@ def broken(tmp_path) -> str:
 
 
 BORN_SAFE = ("INV-born-safe fails for WIDEUSDT tier 1: 1 / max_leverage (0.005) must exceed maintenance_margin_rate "
-             "(0.01)")
+             "+ taker_fee_rate (0.01)")
 
 
 @pytest.mark.parametrize("cmd", ["check", "prove", "vectors", "docs", "simulate", "engine", "all"])
@@ -150,6 +150,7 @@ def test_all_passes_the_file_to_each_stage(monkeypatch, tmp_path):
         ["check", "--contracts", THREE],
         ["prove", "--output", f"{out}/docs/proof-report.json", "--contracts", THREE],
         ["vectors", "--contracts", THREE, "--out", f"{out}/vectors"],
+        ["diff", "--all-pairs", "--output", f"{out}/docs/venue-diff.json"],
         ["docs", "--contracts", THREE, "--out", f"{out}/docs", "--vectors", f"{out}/vectors"],
         ["conform", "--engine", "reference", "--vectors", f"{out}/vectors"],
     ]
@@ -164,8 +165,8 @@ def test_check_judges_the_rulebook_profiles_too(spec_copy):
     spec_copy.edit("contracts.yaml", 'maintenance_amount: "50"}', 'maintenance_amount: "60"}')
     r = run("check", str(spec_copy.path))
     assert r.exit_code == 1
-    assert ("error: INV-mm-continuous fails for BTCUSDT tiers 1 and 2: tier.max_notional * tier.maintenance_margin_rate"
-            " - tier.maintenance_amount (200) must equal tier.max_notional * next_tier.maintenance_margin_rate - "
-            "next_tier.maintenance_amount (190)") in r.output
+    assert ("error: INV-mm-continuous fails for BTCUSDT tiers 1 and 2: tier.max_notional * (tier.maintenance_margin_rate"
+            " + taker_fee_rate) - tier.maintenance_amount (200) must equal tier.max_notional * "
+            "(next_tier.maintenance_margin_rate + taker_fee_rate) - next_tier.maintenance_amount (190)") in r.output
     ok = run("check", str(spec_copy.path), "--contracts", THREE)  # other contracts in force: nothing to report
     assert ok.exit_code == 0, ok.output

@@ -98,7 +98,8 @@ def test_every_problem_of_a_yaml_file_at_its_place(rulebook, tmp_path):
         f"{f}:13:82: contract XUSDT: unknown tier field 'maintenance_amout' (did you mean 'maintenance_amount'?)",
         f"{f}:14:1: contract YUSDT: tick_size fails tick_size > 0",
         f"{f}:28:7: INV-born-safe fails for ZUSDT tier 2: 1 / max_leverage (0.01) must exceed maintenance_margin_rate "
-        "(0.02). For every tier, 1 / max_leverage > maintenance_margin_rate.",
+        "+ taker_fee_rate (0.02). For every tier, 1 / max_leverage > maintenance_margin_rate + taker_fee_rate (the fee "
+        "reserve is part of maintenance margin, so a position at the tier's maximum leverage still has equity above it).",
     ]
 
 
@@ -106,8 +107,10 @@ def test_without_wellformed_the_invariants_are_left_to_the_prover(rulebook, tmp_
     p = tmp_path / "z.yaml"
     p.write_text(BAD_YAML[BAD_YAML.index("ZUSDT:"):])
     assert errors(p, rulebook) == [f"{p}:8:7: INV-born-safe fails for ZUSDT tier 2: 1 / max_leverage (0.01) must "
-                                   "exceed maintenance_margin_rate (0.02). For every tier, 1 / max_leverage > "
-                                   "maintenance_margin_rate."]
+                                   "exceed maintenance_margin_rate + taker_fee_rate (0.02). For every tier, "
+                                   "1 / max_leverage > maintenance_margin_rate + taker_fee_rate (the fee reserve is "
+                                   "part of maintenance margin, so a position at the tier's maximum leverage still "
+                                   "has equity above it)."]
     assert list(load_contracts(p, rulebook, wellformed=False)) == ["ZUSDT"]
 
 
@@ -134,7 +137,8 @@ def test_every_problem_of_a_json_file_at_its_place(rulebook, tmp_path):
         f"{f}:9:13: WUSDT.tiers: [] should be non-empty",
         f"{f}:10:13: VUSDT.contract_multiplier: True is not of type 'string' or 'array'",
         f"{f}:6:7: INV-born-safe fails for ZUSDT tier 2: 1 / max_leverage (0.01) must exceed maintenance_margin_rate "
-        "(0.02). For every tier, 1 / max_leverage > maintenance_margin_rate.",
+        "+ taker_fee_rate (0.02). For every tier, 1 / max_leverage > maintenance_margin_rate + taker_fee_rate (the fee "
+        "reserve is part of maintenance margin, so a position at the tier's maximum leverage still has equity above it).",
     ]
 
 

@@ -73,7 +73,8 @@ def _tier_tables(draw):
 
 def _contract(tiers, amounts) -> Contract:
     params = {"contract_multiplier": Fraction(1), "tick_size": Fraction(1, 10), "lot_size": Fraction(1),
-              "money_step": Fraction(1, 10000), "liquidation_buffer_rate": Fraction(5, 1000)}
+              "money_step": Fraction(1, 10000), "liquidation_buffer_rate": Fraction(5, 1000),
+              "taker_fee_rate": Fraction(0), "maintenance_basis": "mark"}
     return Contract("P", params, tuple({**t, "maintenance_amount": a} for t, a in zip(tiers, amounts)))
 
 

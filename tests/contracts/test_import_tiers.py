@@ -109,8 +109,8 @@ def test_a_wrong_cum_is_refused_with_the_invariant_and_nothing_is_written(tmp_pa
     r = run(str(src), "--markets", MARKETS, "--money-step", "0.0001", "--out", str(out))
     assert r.exit_code == 1
     assert ("BTC/USDT:USDT (as BTCUSDT): INV-mm-continuous fails for BTCUSDT tiers 1 and 2: tier.max_notional * "
-            "tier.maintenance_margin_rate - tier.maintenance_amount (200) must equal tier.max_notional * "
-            "next_tier.maintenance_margin_rate - next_tier.maintenance_amount (190)") in r.output
+            "(tier.maintenance_margin_rate + taker_fee_rate) - tier.maintenance_amount (200) must equal "
+            "tier.max_notional * (next_tier.maintenance_margin_rate + taker_fee_rate) - next_tier.maintenance_amount (190)") in r.output
     assert out.read_text() == "mine\n"  # the user's file is untouched
 
 

@@ -40,10 +40,12 @@ def _falling(t):
 CASES = {
     "INV-tiers-ordered": (_swap_first_two, "tiers 1 and 2",
                           "tier.max_notional (250000) must be below next_tier.max_notional (50000)"),
-    "INV-born-safe": (_leverage_250, "tier 1", "1 / max_leverage (0.004) must exceed maintenance_margin_rate (0.004)"),
+    "INV-born-safe": (_leverage_250, "tier 1",
+                      "1 / max_leverage (0.004) must exceed maintenance_margin_rate + taker_fee_rate (0.004)"),
     "INV-mm-continuous": (_amount_gap, "tiers 1 and 2",
-                          "tier.max_notional * tier.maintenance_margin_rate - tier.maintenance_amount (200) must equal "
-                          "tier.max_notional * next_tier.maintenance_margin_rate - next_tier.maintenance_amount (190)"),
+                          "tier.max_notional * (tier.maintenance_margin_rate + taker_fee_rate) - "
+                          "tier.maintenance_amount (200) must equal tier.max_notional * "
+                          "(next_tier.maintenance_margin_rate + taker_fee_rate) - next_tier.maintenance_amount (190)"),
     "INV-mm-monotone": (_falling, "tiers 1 and 2", " (tier 1), y = "),
 }
 
@@ -84,9 +86,10 @@ def test_the_monotone_witness_is_confirmed_by_exact_values(rulebook):
     # the witness: two notionals x <= y, x in tier 1 and y in tier 2, where maintenance margin falls
     import re
 
-    m = re.fullmatch(r"with x = (\S+) \(tier 1\), y = (\S+) \(tier 2\), x \* tier\(x\)\.maintenance_margin_rate - "
-                     r"tier\(x\)\.maintenance_amount \((\S+)\) must be at most "
-                     r"y \* tier\(y\)\.maintenance_margin_rate - tier\(y\)\.maintenance_amount \((\S+)\)", mono.detail)
+    m = re.fullmatch(r"with x = (\S+) \(tier 1\), y = (\S+) \(tier 2\), x \* \(tier\(x\)\.maintenance_margin_rate \+ "
+                     r"taker_fee_rate\) - tier\(x\)\.maintenance_amount \((\S+)\) must be at most "
+                     r"y \* \(tier\(y\)\.maintenance_margin_rate \+ taker_fee_rate\) - "
+                     r"tier\(y\)\.maintenance_amount \((\S+)\)", mono.detail)
     assert m, mono.detail
     x, y, mx, my = (Fraction(v) for v in m.groups())
     assert 0 <= x <= 50000 < y <= 250000 and mx > my

@@ -227,7 +227,7 @@ def test_a_tier_rate_change_changes_tables_and_examples(tmp_path):
     # the worked case under the changed rulebook, computed independently of the docs
     eng = ReferenceEngine(rb_new)
     c = rb_new.contracts[symbol]
-    contract = {k: format_decimal(v) for k, v in c.params.items()}
+    contract = {k: v if isinstance(v, str) else format_decimal(v) for k, v in c.params.items()}
     contract["tiers"] = [{k: format_decimal(v) for k, v in t.items()} for t in c.tiers]
     eng.handle({"id": 1, "op": "reset", "args": {"contracts": {symbol: contract}, "available_balance": "10000"}})
     eng.handle({"id": 2, "op": "set_mark_price", "args": {"symbol": symbol, "price": "50000"}})

@@ -49,13 +49,14 @@ def test_flags_come_from_spec_flags_yaml(rb, committed):
 def test_rules_are_rulebook_ids_and_sources_match_files(rb, committed):
     ids = rb.rule_ids()
     source_of = {"known_answers": "known_answer", "boundaries": "boundary", "liquidation": "boundary",
-                 "errors": "error", "traces": "trace", "counterexamples": "counterexample", "mutants": "mutant"}
+                 "errors": "error", "traces": "trace", "counterexamples": "counterexample", "mutants": "mutant",
+                 "venues": "venue"}
     for stem, doc in committed.items():
         for g in doc["groups"]:
             for c in g["cases"]:
                 assert set(c["rules"]) <= ids, (c["id"], set(c["rules"]) - ids)
                 assert c["source"] == source_of[stem]
-                assert c["id"].split("-")[0] in ("ka", "bnd", "err", "trc", "cex", "mut")
+                assert c["id"].split("-")[0] in ("ka", "bnd", "err", "trc", "cex", "mut", "ven")
 
 
 def test_every_tier_and_side_appears_in_every_file_of_boundaries(committed):
