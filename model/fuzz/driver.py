@@ -209,8 +209,9 @@ class Fuzzer:
         """Count one judged trace into `out`; the verdict when the run stops here, else None."""
         result: CaseResult = future.result()
         out.hello = self.runner.hello
-        out.traces += 1
-        out.steps += len(trace.requests)
+        if result.kind != "start":
+            out.traces += 1
+            out.steps += len(trace.requests)
         if result.status == PASSED:
             return None
         out.seconds = time.perf_counter() - t0
