@@ -75,6 +75,8 @@ class RunResult:
     timeout: float | None = None
     interrupted: bool = False
     engine_starts: int = 0
+    #: flag -> meaning, from the flag tables of the vector files (for the reports)
+    flag_meanings: dict = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -346,7 +348,7 @@ def run_conformance(engine: str, paths: Iterable[Any] | None = None, *, rule: Se
 def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag: Sequence[str],
              case: Sequence[str], shard_spec: tuple[int, int] | None, fmt: str, junit: str | None,
              progress: bool | None, out: Any, err: Any) -> int:
-    from . import report
+    from . import report, selection, summary
 
     try:
         files = load_vectors(paths)
@@ -354,7 +356,13 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
         print(f"error: {exc}", file=err)
         return EXIT_ERROR
     all_cases = [c for vf in files for c in vf.cases]
-    selected = shard_cases(select_cases(all_cases, rule=rule, flag=flag, case=case), shard_spec)
+    unknown = selection.unknown_names(files, all_cases, rule=rule, flag=flag, case=case)
+    if unknown:
+        for message in unknown:
+            print(f"error: {message}", file=err)
+        return EXIT_ERROR
+    chosen = selection.order_by_purpose(select_cases(all_cases, rule=rule, flag=flag, case=case), rule)
+    selected = shard_cases(chosen, shard_spec)
     if not selected:
         what = []
         for name, values in (("--rule", rule), ("--flag", flag), ("--case", case)):
@@ -378,6 +386,7 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
         display.close()
     run.files = len(files)
     run.loaded = len(all_cases)
+    run.flag_meanings = summary.flag_meanings(files)
     if fmt == "json":
         report.write_json(run, out)
     else:
