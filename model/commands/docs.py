@@ -33,13 +33,26 @@ from ..rulebook import default_spec_dir
 @click.option("--proofs", "proofs_path", type=click.Path(dir_okay=False),
               help=f"the prover's JSON report (default: OUT/{PROOF_REPORT})")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 listing the files that are stale or missing")
-def command(spec, out, vectors_dir, proofs_path, check):
-    """Render the rulebook as generated_docs/rulebook.md and generated_docs/index.html."""
+@click.option("--path", "show_path", is_flag=True,
+              help="print where the shipped rulebook docs are (rulebook.md, index.html, proof-report.json) and exit")
+@click.option("--open", "open_", is_flag=True, help="open the shipped rulebook (index.html) in a browser and exit")
+def command(spec, out, vectors_dir, proofs_path, check, show_path, open_):
+    """Render the rulebook as generated_docs/rulebook.md and generated_docs/index.html.
+
+    With --path or --open, render nothing: show where the rulebook that ships with marginspec is
+    (from a checkout: its generated_docs/; from an install: the package's copy).
+    """
+    if show_path or open_:
+        sys.exit(_where(open_))
     rb = _load(spec)
     spec_dir = Path(spec) if spec else default_spec_dir()
     out_dir = Path(out) if out else default_out_dir(spec_dir)
     vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)
     proofs = Path(proofs_path) if proofs_path else out_dir / PROOF_REPORT
+    if not proofs_path and spec is None and not proofs.is_file():
+        from ..shipped import shipped_proof_report
+
+        proofs = shipped_proof_report() or proofs  # the shipped rulebook's report travels with it
     files = render(rb, gather_inputs(vdir, proofs))
     if check:
         problems = stale_files(out_dir, files)
@@ -53,3 +66,20 @@ def command(spec, out, vectors_dir, proofs_path, check):
     changed = write_files(out_dir, files)
     for name in sorted(files):
         click.echo(f"{'wrote' if name in changed else 'unchanged'}: {out_dir / name}")
+
+
+def _where(open_: bool) -> int:
+    from ..shipped import shipped_docs_dir
+
+    folder = shipped_docs_dir()
+    if folder is None:
+        click.echo("error: the rendered rulebook is not installed; run `marginspec docs` to render it", err=True)
+        return 2
+    click.echo(str(folder))
+    if open_:
+        import webbrowser
+
+        page = folder / "index.html"
+        if not webbrowser.open(page.as_uri()):
+            click.echo(f"no browser could be started; open {page}", err=True)
+    return 0
