@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..conformance.engines import EngineFault, make_engine
+from ..conformance.loader import VectorFileError, load_vectors
 from ..conformance.runner import FAILED, PASSED, CaseResult, Runner
 from ..engine import ReferenceEngine, contract_json
 from ..numbers import format_decimal
@@ -24,6 +25,9 @@ from .shrinker import shrink
 from .trace import Trace, expected, to_case
 
 MIN_LENGTH, MAX_LENGTH = 5, 40
+#: The share of traces that start from a shipped threshold case, and the vector files taken.
+SEEDED_SHARE = 0.25
+SEED_FILES = ("boundaries", "liquidation")
 
 
 class RecordingEngine:
@@ -131,24 +135,51 @@ class Fuzzer:
         self.balances = balances(self.contracts)
         self.derive = Derive(rb)
         self.markets: dict = {}
+        self._seeds: list | None = None
 
     # -- one trace
     def generate(self, n: int) -> tuple[Trace, list[dict]]:
-        """Trace n of the seed and the reference's replies to its steps."""
+        """Trace n of the seed and the reference's replies to its steps. About one trace in four
+        starts from the requests of a shipped vector case built on a threshold (boundaries solved in
+        closed form or by the rulebook's Z3 boundary solver, liquidation boundaries), when the case's
+        contracts are among the fuzzed ones; the generator goes on from the state it leaves."""
         rng = random.Random(f"{self.seed}:{n}")
-        trace = Trace(self.contracts, rng.choice(self.balances), ())
+        prefix: tuple[dict, ...] = ()
+        balance = rng.choice(self.balances)
+        if rng.random() < SEEDED_SHARE and self.seed_cases():
+            prefix, balance = rng.choice(self.seed_cases())
+        trace = Trace(self.contracts, balance, ())
         ref = self.ref
         if not ref.handle({"id": 0, **trace.reset}).get("ok"):
             raise ValueError("the reference engine refused the contracts")
         gen = Generator(ref, self.contracts, rng, self.derive, self.markets)
         requests, replies = [], []
-        for i in range(rng.randint(MIN_LENGTH, MAX_LENGTH)):
-            request = gen.next_request()
+        for i in range(max(len(prefix), rng.randint(MIN_LENGTH, MAX_LENGTH))):
+            request = prefix[i] if i < len(prefix) else gen.next_request()
             query = trace.query_for(request)
             replies.append(ref.handle({"id": 2 * i + 1, **request}))
             replies.append(ref.handle({"id": 2 * i + 2, **query}))
             requests.append(request)
         return trace.with_requests(requests), replies
+
+    def seed_cases(self) -> list[tuple[tuple[dict, ...], str]]:
+        """(requests without the queries, balance) of the shipped boundary and liquidation vector
+        cases whose contracts are among the fuzzed contracts (loaded once, in a fixed order)."""
+        if self._seeds is None:
+            self._seeds = []
+            try:
+                files = load_vectors()
+            except VectorFileError:
+                files = []
+            for vf in files:
+                if vf.file not in SEED_FILES:
+                    continue
+                for c in vf.cases:
+                    if all(self.contracts.get(sym) == spec for sym, spec in c.contracts.items()):
+                        steps = tuple(s.request for s in c.steps if s.op != "query")
+                        if steps:
+                            self._seeds.append((steps, c.available_balance))
+        return self._seeds
 
     def judge(self, trace: Trace, replies: list[dict] | None = None, case_id: str = "fuzz") -> CaseResult:
         if replies is None:

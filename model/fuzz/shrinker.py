@@ -4,7 +4,8 @@
 test replays the candidate on both engines and checks that the same disagreement is still there).
 Requests go first by ddmin (Zeller's delta debugging: remove chunks, then single requests, until
 no single request can go), then each decimal argument is replaced by the simplest decimal that
-keeps the failure (fewest significant digits, then fewest decimal places). A deadline bounds the
+keeps the failure (fewest significant digits); the two repeat until neither changes anything, so
+the result is 1-minimal (no single request can go) when the budget allows. A deadline bounds the
 work; what is kept at any point is a failing trace.
 """
 
@@ -80,10 +81,6 @@ def simpler_decimals(text: str) -> Iterator[str]:
                 yield s
 
 
-def _complexity(trace: Trace) -> int:
-    return sum(len(v) for r in trace.requests for v in r.get("args", {}).values() if isinstance(v, str))
-
-
 def simplify_decimals(trace: Trace, fails: Callable[[Trace], bool], budget: _Budget) -> Trace:
     """Replace each decimal argument by the simplest one that keeps the failure."""
     requests = [dict(r, args=dict(r.get("args", {}))) for r in trace.requests]
@@ -104,7 +101,11 @@ def shrink(trace: Trace, fails: Callable[[Trace], bool], *, seconds: float | Non
            calls: int | None = None) -> Trace:
     """The smallest failing trace found from `trace` (which must fail) within the budget."""
     budget = _Budget(seconds, calls)
-    kept = ddmin(trace.requests, lambda rs: fails(trace.with_requests(rs)), budget)
-    small = trace.with_requests(kept)
-    simple = simplify_decimals(small, fails, budget)
-    return simple if _complexity(simple) <= _complexity(small) else small
+    current = trace
+    for _ in range(4):  # simpler decimals can make more requests removable: repeat to a fixed point
+        small = current.with_requests(ddmin(current.requests, lambda rs: fails(current.with_requests(rs)), budget))
+        simple = simplify_decimals(small, fails, budget)
+        if simple == small or budget.spent():
+            return simple
+        current = simple
+    return current.with_requests(ddmin(current.requests, lambda rs: fails(current.with_requests(rs)), budget))

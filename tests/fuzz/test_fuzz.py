@@ -14,7 +14,7 @@ import pytest
 
 from marginspec.conformance.loader import load_vector_file
 from marginspec.conformance.runner import run_conformance
-from marginspec.fuzz.driver import Fuzzer
+from marginspec.fuzz.driver import Fuzzer, signature
 from marginspec.fuzz.generator import decimal_rate
 from marginspec.fuzz.report import to_json, write_vector
 from marginspec.fuzz.shrinker import shrink, simpler_decimals
@@ -110,12 +110,16 @@ def test_every_faulty_engine_is_found_and_shrunk(rulebook, fault):
     fuzzer = Fuzzer(rulebook, faulty(fault), seed="1", timeout=1.0)
     try:
         result = fuzzer.run(60, shrink_seconds=20)
+        assert result.error is None and result.found is not None, fault
+        small = result.shrunk
+        assert len(small.trace.requests) <= min(6, len(result.found.trace.requests)), small.trace.requests
+        assert FAULTS[fault](small), (small.result.reason, small.trace.requests)
+        for i in range(len(small.trace.requests)):  # 1-minimal: no single request can go
+            shorter = small.trace.with_requests(small.trace.requests[:i] + small.trace.requests[i + 1:])
+            verdict = fuzzer.judge(shorter)
+            assert verdict.status != "failed" or signature(verdict) != small.signature, (i, small.trace.requests)
     finally:
         fuzzer.close()
-    assert result.error is None and result.found is not None, fault
-    small = result.shrunk
-    assert len(small.trace.requests) <= min(4, len(result.found.trace.requests)), small.trace.requests
-    assert FAULTS[fault](small), (small.result.reason, small.trace.requests)
 
 
 def test_the_finding_is_a_vector_file_conform_replays(rulebook, tmp_path):
