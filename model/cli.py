@@ -95,6 +95,8 @@ def check(path, spec, fmt):
     if path is not None and spec is not None and path != spec:
         click.echo("error: give the rulebook once: --spec DIR (PATH is its deprecated alias)", err=True)
         sys.exit(2)
+    if path is not None and spec is None:
+        click.echo(f"note: `marginspec check PATH` is deprecated; use `marginspec check --spec {path}`", err=True)
     path = spec if spec is not None else path
     problem = spec_path_error(path)
     if problem:

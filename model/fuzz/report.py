@@ -158,9 +158,12 @@ def render_text(rb: Rulebook, result: FuzzResult, vector_path: str | None, conso
     table = Table(show_lines=False)
     for col in ("#", "request", "expected (reference)", "got", "rules"):
         table.add_column(col, overflow="fold")
-    for r in rows(rb, f):
+    from rich.text import Text
+
+    for r in rows(rb, f):  # Text cells: an engine's reply is shown as written, never read as markup
         mark = "!" if r["differs"] else ""
-        table.add_row(f"{r['step']}{mark}", r["request"], r["expected"], r["got"], " ".join(r["rules"]))
+        table.add_row(*(Text(x) for x in (f"{r['step']}{mark}", r["request"], r["expected"], r["got"],
+                                          " ".join(r["rules"]))))
     console.print(table)
     console.print("\n".join(diff_table(f.result.diffs, indent="  ")), markup=False, highlight=False)
     if f.result.detail:
