@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..conformance.engines import EngineFault, make_engine
+from ..conformance.engines import EngineFault, InProcessEngine, make_engine
 from ..conformance.loader import VectorFileError, load_vectors
 from ..conformance.runner import FAILED, PASSED, CaseResult, Runner
 from ..engine import ReferenceEngine, contract_json
@@ -129,6 +129,8 @@ class Fuzzer:
         self.contracts = contracts or default_contracts(rb)
         self.seed = str(seed)
         self.ref = ReferenceEngine(rb)
+        if isinstance(engine, str) and engine.strip() == "reference":  # in process, over this rulebook
+            engine = InProcessEngine(lambda: ReferenceEngine(rb), name="reference (in process)")
         self.engine = RecordingEngine(make_engine(engine, timeout=timeout, stderr=None))
         self.runner = Runner(self.engine, timeout=timeout)
         self.description = str(getattr(self.engine.inner, "command", engine))
