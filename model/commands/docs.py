@@ -19,8 +19,8 @@ from pathlib import Path
 import click
 
 from ..cli import SPEC_HELP, _load
-from ..docs import (PROOF_REPORT, default_out_dir, default_vectors_dir, gather_inputs, render, stale_files,
-                    write_files)
+from ..docs import (PROOF_REPORT, checkout_root, default_out_dir, default_vectors_dir, gather_inputs, render,
+                    stale_files, write_files)
 from ..rulebook import default_spec_dir
 
 
@@ -49,10 +49,12 @@ def command(spec, out, vectors_dir, proofs_path, check, show_path, open_):
     out_dir = Path(out) if out else default_out_dir(spec_dir)
     vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)
     proofs = Path(proofs_path) if proofs_path else out_dir / PROOF_REPORT
-    if not proofs_path and spec is None and not proofs.is_file():
+    if not proofs_path and spec is None and not proofs.is_file() and checkout_root(spec_dir) is None:
         from ..shipped import shipped_proof_report
 
-        proofs = shipped_proof_report() or proofs  # the shipped rulebook's report travels with it
+        # An installed package: the shipped rulebook's proof report travels with it (in a checkout
+        # it is generated_docs/proof-report.json, and another --out starts without one).
+        proofs = shipped_proof_report() or proofs
     files = render(rb, gather_inputs(vdir, proofs))
     if check:
         problems = stale_files(out_dir, files)
