@@ -112,3 +112,20 @@ def test_protocol_document_is_self_contained():
     assert len(links) > 40 and set(links) <= anchors, sorted(set(links) - anchors)
     for field in ("liquidation_price", "bankruptcy_price", "maintenance_margin", "equity", "leverage"):
         assert field in links
+
+
+def test_docs_from_an_install_use_the_shipped_proof_report(tmp_path, monkeypatch, rulebook):
+    """As from a wheel (no checkout around the rulebook): the rendered docs show the shipped proofs,
+    exactly as the committed generated_docs/ do."""
+    from click.testing import CliRunner
+
+    import marginspec.commands.docs as docs_cmd
+
+    monkeypatch.setattr(docs_cmd, "checkout_root", lambda spec_dir: None)
+    out = tmp_path / "gd"
+    r = CliRunner().invoke(docs_cmd.command, ["--out", str(out)])
+    assert r.exit_code == 0, r.output
+    text = (out / "rulebook.md").read_text()
+    assert "not yet proved" not in text
+    shipped = Path(__file__).resolve().parents[1] / "generated_docs" / "rulebook.md"
+    assert text == shipped.read_text()
