@@ -119,6 +119,7 @@ def test_docs_from_an_install_use_the_shipped_proof_report(tmp_path, monkeypatch
     exactly as the committed generated_docs/ do."""
     from click.testing import CliRunner
 
+    import marginspec.cli  # noqa: F401 - registers the commands first (no circular import)
     import marginspec.commands.docs as docs_cmd
 
     monkeypatch.setattr(docs_cmd, "checkout_root", lambda spec_dir: None)
