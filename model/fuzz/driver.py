@@ -25,6 +25,7 @@ from .shrinker import shrink
 from .trace import Trace, expected, to_case
 
 MIN_LENGTH, MAX_LENGTH = 5, 40
+SESSION_OPS = frozenset({"hello", "reset", "shutdown"})
 #: The share of traces that start from a shipped threshold case, and the vector files taken.
 SEEDED_SHARE = 0.25
 SEED_FILES = ("boundaries", "liquidation")
@@ -138,6 +139,8 @@ class Fuzzer:
         self.derive = Derive(rb)
         self.markets: dict = {}
         self._seeds: list | None = None
+        #: the ops the engine under test declared in hello (None: it declared none, so every op)
+        self.allowed: frozenset[str] | None = None
 
     # -- one trace
     def generate(self, n: int) -> tuple[Trace, list[dict]]:
@@ -150,6 +153,8 @@ class Fuzzer:
         balance = rng.choice(self.balances)
         if rng.random() < SEEDED_SHARE and self.seed_cases():
             prefix, balance = rng.choice(self.seed_cases())
+            if self.allowed is not None and any(r["op"] not in self.allowed for r in prefix):
+                prefix = ()  # the engine does not implement an op of that case
         trace = Trace(self.contracts, balance, ())
         ref = self.ref
         if not ref.handle({"id": 0, **trace.reset}).get("ok"):
@@ -157,12 +162,21 @@ class Fuzzer:
         gen = Generator(ref, self.contracts, rng, self.derive, self.markets)
         requests, replies = [], []
         for i in range(max(len(prefix), rng.randint(MIN_LENGTH, MAX_LENGTH))):
-            request = prefix[i] if i < len(prefix) else gen.next_request()
+            request = prefix[i] if i < len(prefix) else self.next_request(gen)
             query = trace.query_for(request)
             replies.append(ref.handle({"id": 2 * i + 1, **request}))
             replies.append(ref.handle({"id": 2 * i + 2, **query}))
             requests.append(request)
         return trace.with_requests(requests), replies
+
+    def next_request(self, gen: Generator) -> dict:
+        """The generator's next request among the ops the engine declared in hello (every op when
+        it declared none); after a few tries, a query (which every engine answers)."""
+        for _ in range(20):
+            request = gen.next_request()
+            if self.allowed is None or request["op"] in self.allowed:
+                return request
+        return {"op": "query", "args": {"symbol": gen.symbols[0]}}
 
     def seed_cases(self) -> list[tuple[tuple[dict, ...], str]]:
         """(requests without the queries, balance) of the shipped boundary and liquidation vector
@@ -204,6 +218,13 @@ class Fuzzer:
         from concurrent.futures import ThreadPoolExecutor
 
         out = FuzzResult(self.seed, self.description)
+        fault = self.runner._ensure_started()  # fail fast, and learn the ops the engine declares
+        if fault is not None:
+            out.error = fault.message + (f"\n{fault.detail}" if fault.detail else "")
+            return out
+        out.hello = self.runner.hello
+        declared = self.engine.ops
+        self.allowed = None if declared is None else frozenset(declared) - SESSION_OPS
         t0 = time.perf_counter()
         pending: tuple[Trace, list[dict], Any] | None = None
         n = 0

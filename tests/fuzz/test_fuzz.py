@@ -217,3 +217,30 @@ def test_the_same_seed_finds_and_shrinks_the_same_trace(rulebook):
             fuzzer.close()
         found.append((result.traces, result.found.trace, result.shrunk.trace))
     assert found[0] == found[1]
+
+
+def test_only_the_ops_an_engine_declares_are_sent(rulebook):
+    from marginspec.engine import ReferenceEngine
+
+    class NoModes:
+        """The reference without set_margin_mode, and saying so in hello."""
+
+        def __init__(self):
+            self.inner = ReferenceEngine(rulebook)
+
+        def handle(self, request):
+            reply = self.inner.handle(request)
+            if request.get("op") == "hello":
+                reply["result"]["ops"] = [o for o in reply["result"]["ops"] if o != "set_margin_mode"]
+            if request.get("op") == "set_margin_mode":
+                return {"id": request.get("id"), "ok": False, "error": {"code": "UNSUPPORTED", "message": "no"}}
+            return reply
+
+    fuzzer = Fuzzer(rulebook, lambda: NoModes(), seed="4")
+    try:
+        result = fuzzer.run(30, max_traces=40)
+        sent = {r["op"] for n in range(40) for r in fuzzer.generate(n)[0].requests}
+    finally:
+        fuzzer.close()
+    assert result.error is None and result.found is None and result.traces == 40
+    assert "set_margin_mode" not in sent and {"open_position", "reduce_margin", "apply_funding"} <= sent
