@@ -148,6 +148,11 @@ class Contract:
             return parse_decimal(obj[key], f"{where}: {key}")
 
         where = f"contract {symbol}"
+        # Protocol v1 additions this engine does not implement: refused when set, never ignored.
+        if "taker_fee_rate" in raw and parse_decimal(raw["taker_fee_rate"], f"{where}: taker_fee_rate") != 0:
+            raise _invalid(f"{where}: taker_fee_rate is not implemented by this engine")
+        if raw.get("maintenance_basis", "mark") != "mark":
+            raise _invalid(f"{where}: maintenance_basis {raw['maintenance_basis']!r} is not implemented by this engine")
         multiplier = field(raw, "contract_multiplier", where)
         tick = field(raw, "tick_size", where)
         lot = field(raw, "lot_size", where)

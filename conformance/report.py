@@ -13,6 +13,7 @@ from xml.etree import ElementTree as ET
 from .compare import MISSING, Diff, jsonable, render_value
 from .escape import printable
 from .runner import FAILED, NOT_RUN, PASSED, SKIPPED, CaseResult, RunResult, summary_line
+from .summary import case_details, groups, summary_lines
 
 _MAX_CELL = 60
 
@@ -41,13 +42,15 @@ def diff_table(diffs: Sequence[Diff], indent: str = "    ") -> list[str]:
     return out
 
 
-def failure_text(result: CaseResult, *, header: bool = True) -> str:
-    """A failing case: one line with its id, title and reason, then the diff table (and the tail
-    of the engine's stderr when there is one)."""
+def failure_text(result: CaseResult, *, header: bool = True, meanings: dict | None = None) -> str:
+    """A failing case: one line with its id, title and reason, then the diff table, the requests of
+    the differing steps and the case's flags with their meaning (and the tail of the engine's
+    stderr when there is one)."""
     lines = []
     if header:
         lines.append(f"FAILED {result.case.id} [{result.case.file}] {result.case.title}: {result.reason}")
     lines += diff_table(result.diffs)
+    lines += case_details(result, meanings)
     if result.detail:
         lines.append("    engine stderr / traceback (last lines):")
         lines += ["      " + ln for ln in result.detail.splitlines()]
@@ -83,9 +86,10 @@ def render_text(run: RunResult) -> str:
     if run.timeout:
         head += f", timeout {run.timeout:g} s"
     lines.append(head)
+    meanings = getattr(run, "flag_meanings", None) or {}
     for r in run.results:
         if r.status == FAILED:
-            lines.append(failure_text(r))
+            lines.append(failure_text(r, meanings=meanings))
     skipped: dict[str, list[str]] = {}
     for r in run.results:
         if r.status == SKIPPED:
@@ -97,6 +101,7 @@ def render_text(run: RunResult) -> str:
         lines.append(f"NOT RUN {run.not_run} case{'s' if run.not_run != 1 else ''}: {run.stopped or 'the engine stopped'}")
     if run.results and run.passed == 0 and run.failed == 0 and not run.not_run:
         lines.append("warning: no case was run (every selected case was skipped)")
+    lines += summary_lines(run.results, meanings)
     lines.append(summary_line(run))
     return printable("\n".join(lines)) + "\n"  # engine output: control characters escaped
 
@@ -120,7 +125,8 @@ def case_json(r: CaseResult) -> dict:
 
 
 def to_json(run: RunResult) -> dict:
-    return {"summary": run.summary(), "cases": [case_json(r) for r in run.results]}
+    return {"summary": run.summary(), "cases": [case_json(r) for r in run.results],
+            "what_to_fix": groups(run.results, getattr(run, "flag_meanings", None))}
 
 
 def write_json(run: RunResult, out: Any = None) -> None:
@@ -153,7 +159,7 @@ def to_junit(run: RunResult) -> ET.Element:
         if r.status == FAILED:
             c[1] += 1
             el = ET.SubElement(tc, "failure", message=printable(r.reason), type=r.kind or "failure")
-            el.text = failure_text(r, header=False) or printable(r.reason)
+            el.text = failure_text(r, header=False, meanings=getattr(run, "flag_meanings", None)) or printable(r.reason)
         elif r.status == SKIPPED:
             c[2] += 1
             ET.SubElement(tc, "skipped", message=printable(r.reason))

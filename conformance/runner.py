@@ -80,6 +80,8 @@ class RunResult:
     #: Why the remaining cases were not run (the engine could not start, or kept timing out).
     stopped: str | None = None
     stopped_detail: str = ""
+    #: flag -> meaning, from the flag tables of the vector files (for the reports)
+    flag_meanings: dict = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -396,7 +398,7 @@ def run_conformance(engine: str, paths: Iterable[Any] | None = None, *, rule: Se
 def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag: Sequence[str],
              case: Sequence[str], shard_spec: tuple[int, int] | None, fmt: str, junit: str | None,
              progress: bool | None, out: Any, err: Any) -> int:
-    from . import report
+    from . import report, selection, summary
 
     try:
         files = load_vectors(paths)
@@ -404,7 +406,13 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
         print(f"error: {exc}", file=err)
         return EXIT_ERROR
     all_cases = [c for vf in files for c in vf.cases]
-    selected = shard_cases(select_cases(all_cases, rule=rule, flag=flag, case=case), shard_spec)
+    unknown = selection.unknown_names(files, all_cases, rule=rule, flag=flag, case=case)
+    if unknown:
+        for message in unknown:
+            print(f"error: {message}", file=err)
+        return EXIT_ERROR
+    chosen = selection.order_by_purpose(select_cases(all_cases, rule=rule, flag=flag, case=case), rule)
+    selected = shard_cases(chosen, shard_spec)
     if not selected:
         what = []
         for name, values in (("--rule", rule), ("--flag", flag), ("--case", case)):
@@ -438,6 +446,7 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
         print(f"error: {printable(run.stopped)}; {run.not_run} case(s) not run", file=err)
         for line in run.stopped_detail.splitlines():
             print(f"  engine stderr: {printable(line)}", file=err)
+    run.flag_meanings = summary.flag_meanings(files)
     if fmt == "json":
         report.write_json(run, out)
     else:

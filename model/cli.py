@@ -20,7 +20,26 @@ from .rulebook import load_rulebook
 SPEC_HELP = "the rulebook directory (default: the shipped rulebook)"
 
 
+def spec_path_error(spec) -> str | None:
+    """Why `spec` cannot be a rulebook directory (absent, or not a directory), else None: a bad
+    path is bad input (exit 2), while a directory whose rulebook has errors is a failing subject (1)."""
+    if spec is None:
+        return None
+    from pathlib import Path
+
+    p = Path(spec)
+    if not p.exists():
+        return f"{spec}: no such directory"
+    if not p.is_dir():
+        return f"{spec}: not a directory (the rulebook is a directory holding rulebook.yaml)"
+    return None
+
+
 def _load(spec):
+    problem = spec_path_error(spec)
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     try:
         return load_rulebook(spec)
     except SpecError as e:
@@ -30,8 +49,22 @@ def _load(spec):
         sys.exit(1)
 
 
+def _version(ctx, param, value):
+    """`--version`: the tool's version and the shipped rulebook's name and version."""
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        rb = load_rulebook()
+        book = f", rulebook {rb.name} {rb.version}"
+    except SpecError:
+        book = ", rulebook: does not load (run `marginspec check`)"
+    click.echo(f"marginspec {__version__}{book}")
+    ctx.exit(0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="marginspec")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="show the version of marginspec and of its rulebook, and exit")
 def main():
     """marginspec: the isolated-margin rulebook, executed, proved, tested and rendered."""
 
@@ -61,19 +94,35 @@ def _check_divisions(rb) -> None:
 
 
 @main.command()
-@click.argument("path", required=False, type=click.Path())
+@click.argument("path", required=False, type=click.Path(), metavar="[PATH]")
+@click.option("--spec", type=click.Path(), help=SPEC_HELP)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @contracts_option
 @venue_option
-def check(path, fmt, contracts_file, venue):
-    """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every error).
+def check(path, spec, fmt, contracts_file, venue):
+    """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every
+    error; 2 when the path is not a directory).
 
     Also the contracts in force (the rulebook's profiles, or those of --contracts FILE, with the
     --venue preset's parameters): every problem of the file, each parameter's domain and each
-    parameter invariant (family 8) per contract.
+    parameter invariant (family 8) per contract. PATH is a deprecated alias of --spec (kept for old
+    scripts).
     """
     from .contracts import contracts_in_force
 
+    if path is not None and spec is not None and path != spec:
+        click.echo("error: give the rulebook once: --spec DIR (PATH is its deprecated alias)", err=True)
+        sys.exit(2)
+    if path is not None and spec is None:
+        click.echo(f"note: `marginspec check PATH` is deprecated; use `marginspec check --spec {path}`", err=True)
+    path = spec if spec is not None else path
+    problem = spec_path_error(path)
+    if problem:
+        if fmt == "json":
+            click.echo(json.dumps({"ok": False, "errors": [{"file": str(path), "line": None, "col": None,
+                                                            "message": problem}]}, indent=2))
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     try:
         rb = contracts_in_force(load_rulebook(path), contracts_file)
         _check_invariant_formulas(rb)

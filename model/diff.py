@@ -362,26 +362,11 @@ def _d(x) -> str:
 
 
 def load_contracts_file(rb: Rulebook, path: str | Path) -> dict[str, Contract]:
-    """A contracts file: YAML or JSON mapping SYMBOL to the protocol's CONTRACT object, each
-    validated as `reset` validates it; problems are SpecErrors naming file:line:col."""
-    from .diagnostics import Diagnostic, SpecError
-    from .engine import Refusal, ReferenceEngine
-    from .venues import _plain
-    from .yamlsafe import load_yaml_file, mark_of
+    """A contracts file (model/contracts.py: YAML or JSON, SYMBOL to CONTRACT, every contract
+    judged as `reset` judges it); problems are SpecErrors naming file:line:col."""
+    from .contracts import load_contracts
 
-    doc = load_yaml_file(Path(path), str(path))
-    if not isinstance(doc, dict) or not doc:
-        raise SpecError([Diagnostic(mark_of(doc), f"{path}: expected a mapping SYMBOL: CONTRACT")])
-    engine = ReferenceEngine(rb)
-    out, errs = {}, []
-    for sym, spec in doc.items():
-        try:
-            out[str(sym)] = engine.parse_contract(str(sym), _plain(spec))
-        except Refusal as r:
-            errs.append(Diagnostic(mark_of(spec) or mark_of(sym), r.message))
-    if errs:
-        raise SpecError(errs)
-    return out
+    return dict(load_contracts(path, rb, wellformed=True))
 
 
 def resolve(rb: Rulebook, arg: str) -> dict[str, Contract]:

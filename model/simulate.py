@@ -64,13 +64,18 @@ def render_text(pairs, engine, console) -> None:
     log = Table(title="Requests", show_lines=False)
     for col in ("#", "op", "args", "reply"):
         log.add_column(col, overflow="fold")
-    for req, rep in pairs:
-        args = " ".join(f"{k}={v}" for k, v in req.get("args", {}).items() if k != "contracts")
+    from rich.markup import escape
+
+    for step, (req, rep) in enumerate(pairs, 1):
+        args = " ".join(f"{k}={show(v)}" for k, v in (req.get("args") or {}).items() if k != "contracts") \
+            if isinstance(req.get("args"), dict) else show(req.get("args"))
         if rep["ok"]:
-            reply = "ok " + " ".join(f"{k}={v}" for k, v in rep["result"].items() if k != "position") if rep["result"] else "ok"
+            reply = "ok " + " ".join(f"{k}={show(v)}" for k, v in rep["result"].items()) if rep["result"] else "ok"
+            reply = escape(reply)
         else:
-            reply = f"[red]{rep['error']['code']}[/red]: {rep['error']['message']}"
-        log.add_row(str(req["id"]), str(req["op"]), args, reply)
+            message = argument_error(engine, step, req, rep) or rep["error"]["message"]
+            reply = f"[red]{escape(rep['error']['code'])}[/red]: {escape(message)}"
+        log.add_row(str(req["id"]), escape(str(req["op"])), escape(args), reply)
     console.print(log)
     pos = positions(engine)
     acct = next(iter(pos.values()), None)
@@ -85,11 +90,59 @@ def render_text(pairs, engine, console) -> None:
     for sym in open_:
         table.add_column(sym, justify="right")
     table.add_row("margin_mode", *[q["margin_mode"] for q in open_.values()])
-    table.add_row("mark_price", *[str(q["mark_price"]) for q in open_.values()])
+    table.add_row("mark_price", *[show(q["mark_price"]) for q in open_.values()])
     for f in engine.rb.position_view:
-        table.add_row(f, *["—" if q["position"][f] is None else str(q["position"][f]) for q in open_.values()])
+        table.add_row(f, *["—" if q["position"][f] is None else show(q["position"][f]) for q in open_.values()])
     console.print(table)
 
 
+def show(value: Any) -> str:
+    """A reply value as JSON writes it (true/false/null, numbers as their decimal strings, a
+    position as its fields)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={show(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+#: What a number argument counts, by its unit, and the contract parameter giving its grid.
+UNIT_HINTS = {
+    "size": ("size counts contracts", "lot_size"),
+    "money": ("{name} is money in the settlement currency", "money_step"),
+    "price": ("{name} is a price", "tick_size"),
+}
+
+
+def argument_error(engine: ReferenceEngine, step: int, request: dict, reply: dict) -> str | None:
+    """For an INVALID_ARGUMENT reply to an action: the step and op, the engine's message, and what
+    the argument counts with its grid from the symbol's contract ("size counts contracts;
+    lot_size is 1")."""
+    if reply.get("ok") or reply.get("error", {}).get("code") != "INVALID_ARGUMENT":
+        return None
+    op = request.get("op")
+    message = reply["error"]["message"]
+    head = f"step {step} ({op}): {message}"
+    action = engine.rb.actions.get(op) if isinstance(op, str) else None
+    args = request.get("args") if isinstance(request.get("args"), dict) else {}
+    contract = engine.world.contracts.get(args.get("symbol")) if isinstance(args.get("symbol"), str) else None
+    if action is None or contract is None:
+        return head
+    name = message.split(":", 1)[0].replace("missing argument ", "").strip()
+    arg = next((a for a in action.args if a.name == name), None)
+    unit = arg.type_name if arg is not None else None
+    hint = UNIT_HINTS.get(str(unit)) if unit is not None else None
+    if hint is None:
+        return head
+    text, param = hint
+    from .numbers import format_decimal
+
+    value = contract.params.get(param)
+    grid = f"; {param} is {format_decimal(value)}" if value is not None else ""
+    return f"{head}; {text.format(name=name)}{grid}"
+
+
 def render_json(pairs, engine) -> str:
-    return json.dumps({"replies": [rep for _, rep in pairs], "state": positions(engine)}, indent=2)
+    notes = [n for n in (argument_error(engine, i, req, rep) for i, (req, rep) in enumerate(pairs, 1)) if n]
+    return json.dumps({"replies": [rep for _, rep in pairs], "state": positions(engine),
+                       **({"argument_errors": notes} if notes else {})}, indent=2)

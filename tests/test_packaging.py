@@ -26,3 +26,15 @@ def test_rulebook_files_are_package_data():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "*.yaml" in cfg["package-data"]["marginspec.spec"]
     assert cfg["package-dir"]["marginspec.spec"] == "spec"
+
+
+def test_rendered_rulebook_and_examples_are_package_data():
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "marginspec.generated_docs" in cfg["packages"]
+    assert cfg["package-dir"]["marginspec.generated_docs"] == "generated_docs"
+    data = cfg["package-data"]["marginspec.generated_docs"]
+    for name in ("rulebook.md", "index.html", "proof-report.json"):
+        assert (ROOT / "generated_docs" / name).is_file() and any(Path(name).match(p) for p in data), name
+    examples = cfg["package-data"]["marginspec.conformance.examples"]
+    for name in ("engine.js", "selftest.py", "README.md"):
+        assert any(Path(name).match(p.removeprefix("**/")) for p in examples), name

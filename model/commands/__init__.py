@@ -1,3 +1,3 @@
 """Subcommands that live in modules of their own; each module exposes a click `command`."""
 
-COMMANDS = ("prove", "vectors", "conform", "docs", "import_tiers", "diff")
+COMMANDS = ("prove", "vectors", "conform", "docs", "import_tiers", "diff", "fuzz")

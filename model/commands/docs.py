@@ -19,8 +19,8 @@ from pathlib import Path
 import click
 
 from ..cli import SPEC_HELP, _load
-from ..docs import (PROOF_REPORT, default_out_dir, default_vectors_dir, gather_inputs, render, stale_files,
-                    write_files)
+from ..docs import (PROOF_REPORT, checkout_root, default_out_dir, default_vectors_dir, gather_inputs, render,
+                    stale_files, write_files)
 from ..rulebook import default_spec_dir
 from .contracts_option import apply_contracts, contracts_option
 from .venue_option import venue_option, venue_rulebook
@@ -37,13 +37,28 @@ from .venue_option import venue_option, venue_rulebook
 @click.option("--check", is_flag=True, help="write nothing; exit 1 listing the files that are stale or missing")
 @contracts_option
 @venue_option
-def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue):
-    """Render the rulebook as generated_docs/rulebook.md and generated_docs/index.html."""
+@click.option("--path", "show_path", is_flag=True,
+              help="print where the shipped rulebook docs are (rulebook.md, index.html, proof-report.json) and exit")
+@click.option("--open", "open_", is_flag=True, help="open the shipped rulebook (index.html) in a browser and exit")
+def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue, show_path, open_):
+    """Render the rulebook as generated_docs/rulebook.md and generated_docs/index.html.
+
+    With --path or --open, render nothing: show where the rulebook that ships with marginspec is
+    (from a checkout: its generated_docs/; from an install: the package's copy).
+    """
+    if show_path or open_:
+        sys.exit(_where(open_))
     rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
     spec_dir = Path(spec) if spec else default_spec_dir()
     out_dir = Path(out) if out else default_out_dir(spec_dir)
     vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)
     proofs = Path(proofs_path) if proofs_path else out_dir / PROOF_REPORT
+    if not proofs_path and spec is None and not proofs.is_file() and checkout_root(spec_dir) is None:
+        from ..shipped import shipped_proof_report
+
+        # An installed package: the shipped rulebook's proof report travels with it (in a checkout
+        # it is generated_docs/proof-report.json, and another --out starts without one).
+        proofs = shipped_proof_report() or proofs
     files = render(rb, gather_inputs(vdir, proofs))
     if check:
         problems = stale_files(out_dir, files)
@@ -61,3 +76,20 @@ def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue):
         sys.exit(2)
     for name in sorted(files):
         click.echo(f"{'wrote' if name in changed else 'unchanged'}: {out_dir / name}")
+
+
+def _where(open_: bool) -> int:
+    from ..shipped import shipped_docs_dir
+
+    folder = shipped_docs_dir()
+    if folder is None:
+        click.echo("error: the rendered rulebook is not installed; run `marginspec docs` to render it", err=True)
+        return 2
+    click.echo(str(folder))
+    if open_:
+        import webbrowser
+
+        page = folder / "index.html"
+        if not webbrowser.open(page.as_uri()):
+            click.echo(f"no browser could be started; open {page}", err=True)
+    return 0

@@ -250,6 +250,12 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     through the interpreter), VACUOUS (contradictory assumptions), UNKNOWN (time-out), ERROR.
     """
     t0 = time.perf_counter()
+    from ..cli import spec_path_error
+
+    problem = spec_path_error(spec)
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     try:
         rb = load_rulebook(spec)
     except SpecError as e:
@@ -276,6 +282,10 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         obligations = [o for o in obligations if o.kind == "equivalence"]
     obligations = _select(obligations, only, kinds)
     if list_only:
+        if fmt == "json":
+            click.echo(json.dumps([{"id": ob.id, "kind": ob.kind, "invariants": list(ob.invariants), "title": ob.title}
+                                   for ob in obligations], indent=1, ensure_ascii=False))
+            return
         for ob in obligations:
             click.echo(f"{ob.id}\t{ob.kind}\t{', '.join(ob.invariants)}\t{ob.title}")
         click.echo(f"{len(obligations)} obligations", err=True)
@@ -284,7 +294,13 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         click.echo("no obligation selected", err=True)
         sys.exit(2)
     n_jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
-    results = run_obligations(prover, obligations, n_jobs)
+    from ..progress import stderr_progress
+
+    display = stderr_progress(len(obligations), "prove")  # on a terminal only
+    try:
+        results = run_obligations(prover, obligations, n_jobs, progress=lambda r: display.advance(r["status"]))
+    finally:
+        display.close()
     seconds = time.perf_counter() - t0
     if vectors_out:
         write_vectors(rb, results, vectors_out)

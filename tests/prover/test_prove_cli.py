@@ -69,7 +69,9 @@ def test_bad_usage():
     code, _, err = run_prove("--only", "no-such-obligation")
     assert code == 2 and "no obligation" in err
     code, _, err = run_prove("--spec", "/nonexistent")
-    assert code == 1
+    # a path that is not a rulebook directory is bad input, 2 as for every command (issue 12); a
+    # directory whose rulebook has errors is still 1
+    assert code == 2 and "/nonexistent: no such directory" in err
 
 
 def test_depth_is_configurable():

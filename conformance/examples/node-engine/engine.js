@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // marginspec-node-example: an independent engine for the isolated-margin rulebook.
 //
-// Written from RULES.md and spec/notes.yaml, in plain JavaScript for Node 20, with no
+// Written from the rulebook (generated_docs/rulebook.md, spec/notes.yaml), in plain JavaScript for Node 20, with no
 // dependencies. All arithmetic is exact: BigInt rationals, never floating point.
 // `node engine.js` speaks the engine protocol (PROTOCOL.md): one JSON request per line on
 // stdin, one JSON reply per line on stdout. Standard error is for logs only.

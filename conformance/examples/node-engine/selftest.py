@@ -7,6 +7,7 @@ the scripted scenario must hold in both. A seeded random walk then compares the 
 a few thousand more requests, querying the full state after each one.
 
     python3 conformance/examples/node-engine/selftest.py [--steps N] [--seed S]
+    python3 "$(marginspec conform --example-path node-engine)/selftest.py"   # from an install
 
 Stdlib only. Needs `node` (20+) on PATH; exits 0 when everything agrees.
 """
@@ -27,7 +28,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 NODE_CMD = ["node", str(HERE / "engine.js")]
-BASELINE_CMD = os.environ.get("SELFTEST_OTHER", "").split() or [sys.executable, str(REPO / "bench" / "baseline_engine.py")]
+# The engine compared with: $SELFTEST_OTHER, else the hand-written baseline of a checkout, else (from an
+# installed package, where bench/ is absent) the reference engine `python -m marginspec engine`.
+_BASELINE = REPO / "bench" / "baseline_engine.py"
+BASELINE_CMD = os.environ.get("SELFTEST_OTHER", "").split() or (
+    [sys.executable, str(_BASELINE)] if _BASELINE.is_file() else [sys.executable, "-m", "marginspec", "engine"])
 TIMEOUT = 10.0
 
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")

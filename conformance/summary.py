@@ -1,0 +1,155 @@
+"""What to fix: a failing run's cases grouped by the rule they differ on and by flag, most frequent
+first, each group with the case that shows it most simply; and, per failing case, the requests of
+the differing steps and the meaning of the case's flags.
+
+The rule of a difference: the derived value or state field that differs
+(``result.position.liquidation_price`` -> ``liquidation_price``), ``liquidation`` for a wrong
+``liquidated``, the check whose error code was expected or returned for a wrong refusal
+(``reduce_margin.coverage``), or the kind of engine fault (``engine: crash``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Iterable, Sequence
+
+from .compare import Diff
+
+
+@lru_cache(maxsize=1)
+def _rulebook_names() -> tuple[frozenset, dict]:
+    """(derived and state names, {(op, error code): check id}) of the installed rulebook; empty when
+    it cannot be loaded (the report then names fields and codes as they are)."""
+    try:
+        from marginspec.rulebook import load_rulebook  # noqa: PLC0415 - only for a failing run
+
+        rb = load_rulebook()
+    except Exception:  # noqa: BLE001 - a report must not fail for want of a rulebook
+        return frozenset(), {}
+    names = frozenset({d.name for d in rb.derived} | {f.name for f in rb.state})
+    checks: dict = {}
+    for op, action in rb.actions.items():
+        for c in list(rb.common_checks) + list(action.checks):
+            if getattr(c, "error", None):
+                checks.setdefault((op, c.error), c.id)
+    return names, checks
+
+
+def rule_of(d: Diff, kind: str | None = None, case: Any = None, diffs: Sequence[Diff] = ()) -> str:
+    """The rule a difference points at (see the module's docstring)."""
+    names, checks = _rulebook_names()
+    if d.field == "reply":
+        return f"engine: {kind or 'fault'}"
+    if d.field in ("ok", "error.code"):
+        step = case.steps[d.step] if case is not None and d.step is not None and d.step < len(case.steps) else None
+        if step is not None and not step.expect_ok:  # a refusal was expected: that check
+            return checks.get((d.op, step.expect_error), f"{d.op} {step.expect_error}")
+        got = next((x.got for x in diffs if x.step == d.step and x.field == "error.code" and isinstance(x.got, str)),
+                   d.got if isinstance(d.got, str) else None)
+        if got is None:
+            return f"{d.op} (accepted or refused wrongly)"
+        return f"{checks.get((d.op, got), f'{d.op} {got}')} (refused wrongly)"
+    leaf = d.field.rsplit(".", 1)[-1].split("[", 1)[0]
+    if leaf in ("liquidated", "fill_price"):
+        return "liquidation"
+    if leaf in names:
+        return leaf
+    return f"{d.op} {d.field}"
+
+
+def case_rule(result: Any) -> str:
+    """The rule of a failing case's first difference (the later ones usually follow from it)."""
+    if not result.diffs:
+        return f"engine: {result.kind or 'fault'}"
+    return rule_of(result.diffs[0], result.kind, result.case, result.diffs)
+
+
+def _simplicity(result) -> tuple:
+    return (len(result.case.steps), len(result.diffs), result.case.id)
+
+
+def _example(result) -> str:
+    """The simplest case of a group; its reason only for a mismatch (an engine fault's reason is
+    already on the case's own line)."""
+    head = f"{result.case.id} ({len(result.case.steps)} steps)"
+    return f"{head}: {result.reason}" if result.kind == "mismatch" else head
+
+
+def groups(results: Iterable[Any], meanings: dict[str, str] | None = None) -> dict:
+    """{"by_rule": [...], "by_flag": [...]} for the failed results, most frequent first."""
+    meanings = meanings or {}
+    by_rule: dict[str, list] = {}
+    by_flag: dict[str, list] = {}
+    for r in results:
+        if r.status != "failed":
+            continue
+        by_rule.setdefault(case_rule(r), []).append(r)
+        for flag in r.case.flags:
+            by_flag.setdefault(flag, []).append(r)
+
+    def rows(table: dict, key: str) -> list[dict]:
+        out = []
+        for name, rs in sorted(table.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            simplest = min(rs, key=_simplicity)
+            row = {key: name, "cases": len(rs), "simplest": simplest.case.id, "example": _example(simplest)}
+            if key == "flag":
+                row["meaning"] = meanings.get(name, "")
+            out.append(row)
+        return out
+
+    return {"by_rule": rows(by_rule, "rule"), "by_flag": rows(by_flag, "flag")}
+
+
+def summary_lines(results: Sequence[Any], meanings: dict[str, str] | None = None) -> list[str]:
+    g = groups(results, meanings)
+    if not g["by_rule"] and not g["by_flag"]:
+        return []
+    failed = sum(1 for r in results if r.status == "failed")
+    lines = [f"What to fix ({failed:,} failing case{'s' if failed != 1 else ''} by the rule of their first "
+             "difference, most frequent first, with the simplest case showing each):"]
+    for row in g["by_rule"]:
+        lines.append(f"  {row['rule']}: {row['cases']:,} case{'s' if row['cases'] != 1 else ''}; "
+                     f"simplest: {row['example']}")
+    if g["by_flag"]:
+        lines.append("By flag (the kind of mistake the failing cases catch):")
+        for row in g["by_flag"]:
+            meaning = f" ({row['meaning']})" if row["meaning"] else ""
+            lines.append(f"  flag {row['flag']}: {row['cases']:,} case{'s' if row['cases'] != 1 else ''}{meaning}; "
+                         f"simplest: {row['example']}")
+    return lines
+
+
+def case_details(result: Any, meanings: dict[str, str] | None = None, indent: str = "    ",
+                 limit: int = 12) -> list[str]:
+    """The case's requests with their arguments up to the last differing step ("!" marks a
+    differing one), and the case's flags with their meaning."""
+    steps = result.case.steps
+    differing = {d.step for d in result.diffs if d.step is not None}
+    lines = []
+    if differing:
+        last = min(max(differing), len(steps) - 1)
+        first = max(0, last + 1 - limit)
+        lines.append(f"{indent}requests (after the reset):")
+        for s in steps[first:last + 1]:
+            args = json.dumps(s.args, ensure_ascii=False, separators=(", ", ": "), sort_keys=True, default=str)
+            expect = "ok" if s.expect_ok else f"refused: {s.expect_error}"
+            mark = "!" if s.index in differing else " "
+            lines.append(f"{indent} {mark}{s.index:>3}  {s.op} {args}  -> expected {expect}")
+    meanings = meanings or {}
+    for flag in result.case.flags:
+        meaning = meanings.get(flag)
+        lines.append(f"{indent}flag {flag}" + (f": {meaning}" if meaning else ""))
+    return lines
+
+
+def flag_meanings(files: Iterable[Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for vf in files:
+        for name, entry in vf.flags.items():
+            if isinstance(entry, dict):
+                out.setdefault(name, str(entry.get("meaning", "")))
+    return out
+
+
+__all__ = ["groups", "summary_lines", "case_details", "flag_meanings", "rule_of", "case_rule"]

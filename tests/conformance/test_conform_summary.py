@@ -1,0 +1,156 @@
+"""conform reports that say what to fix: per failing case the requests and the flags' meaning, the
+summary grouped by rule and by flag (most frequent first, simplest case each), --list, "did you
+mean" for unknown names, and --rule putting the cases about the rule first."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from marginspec.commands.conform import command as conform_command
+from marginspec.conformance.loader import load_vectors, select_cases
+from marginspec.conformance.report import render_text, to_json
+from marginspec.conformance.runner import run_cases, run_conformance
+from marginspec.conformance.summary import flag_meanings, groups
+
+ROOT = Path(__file__).resolve().parents[2]
+FAULTY = ROOT / "tests" / "fixtures" / "engines" / "faulty_engine.py"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    files = load_vectors()
+    return files, [c for vf in files for c in vf.cases]
+
+
+@pytest.fixture(scope="module")
+def tier_run(shipped):
+    """The tier-by-margin faulty engine on the known answers and the liquidation vectors."""
+    files, cases = shipped
+    chosen = [c for c in cases if c.file in ("known_answers", "liquidation")]
+    run = run_cases(f"{sys.executable} {FAULTY} tier-by-margin", chosen, timeout=10)
+    run.flag_meanings = flag_meanings(files)
+    return run
+
+
+def test_summary_groups_by_rule_and_flag_most_frequent_first(tier_run):
+    g = groups(tier_run.results, tier_run.flag_meanings)
+    counts = [row["cases"] for row in g["by_rule"]]
+    assert counts == sorted(counts, reverse=True) and sum(counts) == tier_run.failed > 0
+    top = g["by_rule"][0]
+    assert top["rule"] == "maintenance_margin"
+    failing = [r for r in tier_run.results if r.status == "failed"]
+    mm = [r for r in failing if r.diffs[0].field.endswith("maintenance_margin")]
+    assert top["cases"] == len(mm)
+    assert top["simplest"] == min(mm, key=lambda r: (len(r.case.steps), len(r.diffs), r.case.id)).case.id
+    flags = [row["cases"] for row in g["by_flag"]]
+    assert flags == sorted(flags, reverse=True)
+    lp = next(row for row in g["by_flag"] if row["flag"] == "LiquidationPrice")
+    assert lp["meaning"].startswith("The reported liquidation price is the exact root")
+    assert lp["cases"] == sum(1 for r in failing if "LiquidationPrice" in r.case.flags)
+
+
+def test_text_report_says_what_to_fix(tier_run):
+    text = render_text(tier_run)
+    lines = text.splitlines()
+    assert lines[-1].startswith(f"{tier_run.passed} passed, {tier_run.failed} failed")
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("What to fix ("))
+    assert lines[head + 1].startswith("  maintenance_margin: ")
+    assert any(ln.startswith("  flag LiquidationPrice: ") for ln in lines[head:])
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("FAILED "))
+    block = lines[first:next(i for i in range(first + 1, len(lines)) if lines[i].startswith(("FAILED", "What")))]
+    assert "    requests (after the reset):" in block
+    assert any(ln.lstrip().startswith("!") and '"symbol": ' in ln for ln in block)  # the differing step, with args
+    assert any(ln.startswith("    flag ") and ": " in ln for ln in block)  # a flag with its meaning
+
+
+def test_json_report_carries_the_groups(tier_run):
+    doc = json.loads(json.dumps(to_json(tier_run)))
+    assert doc["what_to_fix"]["by_rule"][0]["rule"] == "maintenance_margin"
+    assert {"flag", "cases", "simplest", "example", "meaning"} <= set(doc["what_to_fix"]["by_flag"][0])
+
+
+def test_an_expected_refusal_is_grouped_under_its_check():
+    from marginspec.conformance.compare import Diff
+    from marginspec.conformance.summary import rule_of
+
+    class Step:
+        expect_ok, expect_error = False, "INSUFFICIENT_COVERAGE"
+
+    class Case:
+        steps = [Step(), Step(), Step()]
+
+    d = Diff(2, "reduce_margin", "ok", False, True)
+    assert rule_of(d, "mismatch", Case(), [d]) == "reduce_margin.coverage"
+    assert rule_of(Diff(1, "query", "result.position.liquidation_price", "1", "2")) == "liquidation_price"
+    assert rule_of(Diff(1, "set_mark_price", "result.liquidated", True, False)) == "liquidation"
+    assert rule_of(Diff(1, "add_margin", "reply", "a reply", "<crash>"), "crash") == "engine: crash"
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def conform(*args):
+    return CliRunner().invoke(conform_command, list(args))
+
+
+def test_list_counts(shipped):
+    files, cases = shipped
+    r = conform("--list", "--format", "json", "--rule", "reduce_margin.coverage")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    chosen = select_cases(cases, rule=["reduce_margin.coverage"])
+    assert len(doc["cases"]) == len(chosen)
+    row = next(x for x in doc["rules"] if x["rule"] == "reduce_margin.coverage")
+    assert row["cases"] == len(chosen) and 0 < row["purpose"] < len(chosen)
+    flag = next(x for x in doc["flags"] if x["flag"] == "InsufficientCoverage")
+    assert flag["cases"] == sum(1 for c in chosen if "InsufficientCoverage" in c.flags) and flag["meaning"]
+    text = conform("--list").output
+    assert text.startswith(f"{len({f for c in cases for f in c.flags})} flags")
+    assert f"{len(cases)} cases (id, file, steps, title):" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--rule", "reduce_margn.coverage"), "--rule reduce_margn.coverage: no case exercises a rule id starting with "
+                                          "'reduce_margn.coverage'; did you mean 'reduce_margin.coverage' or "),
+    (("--flag", "WrongRoundin"), "--flag WrongRoundin: no such flag; did you mean 'WrongRounding'"),
+    (("--case", "bnd-a643b41b3f0275a"), "--case bnd-a643b41b3f0275a: no such case; did you mean 'bnd-a643b41b3f0275a1'"),
+])
+def test_did_you_mean(args, message):
+    err = io.StringIO()
+    assert run_conformance("reference", None, **{args[0][2:]: [args[1]]}, out=io.StringIO(), err=err) == 2
+    assert message in err.getvalue()
+    r = conform("--list", *args)
+    assert r.exit_code == 2
+
+
+def test_a_glob_matching_nothing_is_still_nothing_selected():
+    err = io.StringIO()
+    assert run_conformance("reference", None, case=["zzz-*"], out=io.StringIO(), err=err) == 3
+
+
+def test_rule_selection_puts_the_cases_about_the_rule_first(shipped):
+    out = io.StringIO()
+    assert run_conformance("reference", None, rule=["reduce_margin.coverage"], fmt="json", out=out,
+                           err=io.StringIO()) == 0
+    titles = [c["title"] for c in json.loads(out.getvalue())["cases"]]
+    about = [("reduce_margin.coverage" in t) for t in titles]
+    k = about.index(False)
+    assert k > 0 and not any(about[k:])
+    assert len(titles) == len(select_cases(shipped[1], rule=["reduce_margin.coverage"]))
+
+
+def test_help_says_what_each_selection_means_and_where_the_example_is():
+    text = conform("--help").output
+    flat = " ".join(text.split())
+    assert "the cases that exercise a rule id starting with this" in flat and "the cases about it" in flat
+    assert "only the cases carrying this flag" in flat
+    assert 'node "$(marginspec conform --example-path node-engine)/engine.js"' in text
+    path = Path(conform("--example-path", "node-engine").output.strip())
+    assert (path / "engine.js").is_file() and (path / "selftest.py").is_file()
+    assert conform("--example-path", "nope").exit_code == 2
