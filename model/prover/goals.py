@@ -1,0 +1,129 @@
+"""Goal construction for the state-level kinds: initial, preservation, transition, fact, frame,
+reachability and equivalence (what each case asks of Z3).
+"""
+
+from __future__ import annotations
+
+
+
+from ..formal import Formal
+from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and, b_or, sv_equal
+from .base import be_contract
+from .results import Obligation, Goal
+
+
+class GoalsMixin:
+    """Builds the goal of a case for each kind (dispatch by kind name)."""
+
+    def goal(self, ob: Obligation, label: str) -> Goal:
+        return getattr(self, "_goal_" + ob.kind)(ob, label)
+
+    def _side(self, label: str) -> str | None:
+        return label if label in self.sides else None
+
+    def _goal_initial(self, ob: Obligation, label: str) -> Goal:
+        sym = ob.contracts[0]
+        w, path = self.reset_world([sym], "r")
+        env = self.be.env(be_contract(self, sym), w.view(sym))
+        goal = as_bool(self.be.compile_expr(ob.formal.formula, env).v)
+        return Goal(goal, path, self.be.take_facts(), final={"world": w})
+
+    def _goal_transition(self, ob: Obligation, label: str, state_formula: Formal | None = None) -> Goal:
+        side = self._side(label)
+        sym = ob.contracts[0]
+        w, hyps, facts = self.fresh_world([sym], side)
+        c = be_contract(self, sym)
+        args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "x", side)
+        f = ob.formal
+        env = self._trans_env(f, ob.action, c, run)
+        if f.assume is not None and f.kind == "transition":
+            assumptions.append((f"assume:{f.id}", as_bool(self.be.compile_expr(f.assume, env).v)))
+        goal = as_bool(self.be.compile_expr(f.formula, env).v)
+        if ob.kind == "preservation":  # the state stays well formed too (position fields null iff no position)
+            goal = b_and(goal, self.shape(run.post))
+        return Goal(goal, hyps + assumptions, facts + afacts,
+                    final={"action": ob.action, "symbol": sym, "args": args, "world": w, "run": run})
+
+    _goal_preservation = _goal_transition
+
+    def _fact_env(self, f: Formal, contract: SymContract, state: dict[str, SV], tag: str):
+        be = self.be
+        fvars = {}
+        for n, ty, _ in f.forall:
+            fvars[n] = be._var(f"{tag}.{n}", ty)
+        base = be.env(contract, state, extra=fvars, lets=f.defines(None))
+        assume = as_bool(be.compile_expr(f.assume, base).v) if f.assume is not None else None
+        if f.with_:
+            over = {n: be.compile_expr(x, base) for n, x in f.with_}
+            hyp = SymEnv(be, {**contract.values(), **state, **fvars, **over}, {**be.derived, **f.defines(None)}, base,
+                         contract)
+        else:
+            hyp = base
+        goal = as_bool(be.compile_expr(f.formula, hyp).v)
+        return fvars, assume, goal, base, hyp
+
+    def _goal_fact(self, ob: Obligation, label: str) -> Goal:
+        side = self._side(label)
+        sym = ob.contracts[0]
+        w, hyps, facts = self.fresh_world([sym], side)
+        c = be_contract(self, sym)
+        fvars, assume, goal, base, hyp = self._fact_env(ob.formal, c, w.view(sym), "v")
+        assumptions = list(hyps)
+        if assume is not None:
+            assumptions.append((f"assume:{ob.formal.id}", assume))
+        return Goal(goal, assumptions, facts + self.be.take_facts(),
+                    final={"symbol": sym, "forall": fvars, "world": w, "fact_env": (base, hyp)})
+
+    def _goal_frame(self, ob: Obligation, label: str) -> Goal:
+        a_sym, b_sym = label.split(">")
+        be = self.be
+        syms = [a_sym, b_sym] if a_sym != b_sym else [a_sym, a_sym + "#2"]
+        w, hyps, facts = self.fresh_world_frame(syms)
+        ca, cb = be_contract(self, a_sym), be_contract(self, b_sym)
+        args, run, assumptions, afacts = self._action_step(ob.action, ca, w.view(syms[0]), "x")
+        before = be.env(cb, {**w.account, **w.symbols[syms[1]]})
+        post_account = {k: v for k, v in run.post.items() if k in w.account}
+        after = be.env(cb, {**post_account, **w.symbols[syms[1]]})
+        eqs = []
+        names = [f.name for f in self.rb.state if f.scope in ("symbol", "position")] + [d.name for d in self.rb.derived]
+        for n in names:
+            eqs.append(sv_equal(before[n], after[n]))
+        return Goal(b_and(*eqs), hyps + assumptions, facts + afacts + be.take_facts(),
+                    final={"action": ob.action, "symbol": a_sym, "other": b_sym, "args": args, "world": w, "run": run,
+                           "names": names, "before": before, "after": after, "syms": syms})
+
+    def _goal_reachability(self, ob: Obligation, label: str) -> Goal:
+        sym = ob.contracts[0]
+        w, hyps, facts = self.fresh_world([sym], None, "q")
+        c = be_contract(self, sym)
+        args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "rq")
+        valid = [a for a in assumptions if a[0].startswith("arg:")]
+        kind, cid = ob.data
+        if kind == "check":
+            chk = next(ch for ch in run.checks if ch.id == cid)
+            goal = b_and(chk.reached, chk.applies, chk.require) if label == "pass" else chk.refuses
+        else:
+            block = [ch for ch in run.checks if ch.id.startswith(cid + ".")]
+            if label == "pass":
+                goal = b_and(block[0].reached, *[ch.applies for ch in block[:1]], *[ch.passes for ch in block])
+            else:
+                goal = b_or(*[ch.refuses for ch in block])
+                goal = as_bool(goal)
+        return Goal(as_bool(goal), hyps + valid, facts + afacts, witness=True,
+                    final={"action": ob.action, "symbol": sym, "args": args, "world": w, "run": run})
+
+    def _goal_equivalence(self, ob: Obligation, label: str) -> Goal:
+        side = self._side(label)
+        sym = ob.contracts[0]
+        entry = ob.data
+        be = self.be
+        w, hyps, facts = self.fresh_world([sym], side)
+        c = be_contract(self, sym)
+        env = be.env(c, w.view(sym))
+        mine = env[entry["name"]]
+        alt = be.compile_expr(entry["expr"], env)
+        assumptions = list(hyps) + [("position open", as_bool(env["has_position"].v))]
+        if entry.get("assume") is not None:
+            assumptions.append(("assume:against", as_bool(be.compile_expr(entry["assume"], env).v)))
+        return Goal(sv_equal(mine, alt), assumptions, facts + be.take_facts(),
+                    final={"symbol": sym, "world": w, "against": (mine, alt, env)})
