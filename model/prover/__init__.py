@@ -13,6 +13,7 @@ The package holds one concern per module, and `Prover` composes them:
     minimise         small readable numbers for a scenario
     replay           scenarios replayed by the interpreter, confirmation, conformance vectors
     sequences        bounded model checking from reset
+    cumulative       `sequence` formulas by induction over ghost variables (runs of any length)
     render           counterexamples as text for people
     against          `--against` definitions
     envs             environments reading `old.X` / `init.X`
@@ -30,6 +31,7 @@ Every obligation comes from the rulebook: the invariants' formal content (spec/i
     reachability  a check of an action can both pass and refuse (from states satisfying the invariants)
     sequence      bounded model checking: every sequence of `depth` actions from reset keeps every invariant
     equivalence   an auditor's alternative definition (--against) equals the rulebook's
+    cumulative    a `sequence` formula proved by induction over ghost totals, for runs of any length
 
 Each obligation is split in cases (per side, per pair of symbols, per step); each case ends
 PROVED (the unsat core names the assumptions used: `check:ID`, `arg:ACTION.ARG`, `hyp:INV` (a
@@ -61,6 +63,7 @@ from ..formal import FormalError, Names, load_formal  # noqa: F401 - re-exported
 from .against import load_against
 from .base import ProverBase, be_contract
 from .counterexamples import CounterexamplesMixin
+from .cumulative import CumulativeMixin
 from .discharge import DischargeMixin
 from .goals import GoalsMixin
 from .minimise import MinimiseMixin
@@ -74,7 +77,7 @@ from .worlds import WorldsMixin
 
 
 class Prover(ObligationsMixin, DischargeMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
-             MinimiseMixin, ReplayMixin, SequencesMixin, ProverBase):
+             MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 
 

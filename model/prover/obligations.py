@@ -64,6 +64,7 @@ class ObligationsMixin:
                                           f"{call.id} ({call.action} inlined) can run and refuse", (), None, a, (c,),
                                           None, ("pass", "refuse"), f"{call.action} when {to_text(call.when) if call.when else 'always'}",
                                           data=("call", call.id)))
+        out += self.cumulative_obligations()
         if self.depth > 0:
             invs = tuple(sorted({f.id for f in self.formals.values() if f.kind in ("state", "transition")}))
             for c in self.contracts:
