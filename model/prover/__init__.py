@@ -14,6 +14,7 @@ The package holds one concern per module, and `Prover` composes them:
     replay           scenarios replayed by the interpreter, confirmation, conformance vectors
     sequences        bounded model checking from reset
     cumulative       `sequence` formulas by induction over ghost variables (runs of any length)
+    runtime_safety   definedness in the interpreter's evaluation order; finite-decimal replies
     render           counterexamples as text for people
     against          `--against` definitions
     envs             environments reading `old.X` / `init.X`
@@ -32,6 +33,7 @@ Every obligation comes from the rulebook: the invariants' formal content (spec/i
     sequence      bounded model checking: every sequence of `depth` actions from reset keeps every invariant
     equivalence   an auditor's alternative definition (--against) equals the rulebook's
     cumulative    a `sequence` formula proved by induction over ghost totals, for runs of any length
+    safety        an action never makes the reference engine answer INTERNAL (runtime_safety.py)
 
 Each obligation is split in cases (per side, per pair of symbols, per step); each case ends
 PROVED (the unsat core names the assumptions used: `check:ID`, `arg:ACTION.ARG`, `hyp:INV` (a
@@ -70,6 +72,7 @@ from .minimise import MinimiseMixin
 from .obligations import ObligationsMixin
 from .parameters import ParametersMixin
 from .replay import ReplayMixin, contract_json
+from .runtime_safety import RuntimeSafetyMixin
 from .results import (ERROR, KINDS, PROVED, RL_CORE, RL_MINIMISE, RL_NLSAT, RL_RELAXED, RL_SPLIT, STATUSES, UNKNOWN,
                       VACUOUS, VIOLATED, CaseResult, Goal, Obligation, Result, SymWorld, exit_code)
 from .sequences import SequencesMixin
@@ -77,7 +80,7 @@ from .worlds import WorldsMixin
 
 
 class Prover(ObligationsMixin, DischargeMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
-             MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, ProverBase):
+             MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, RuntimeSafetyMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 
 

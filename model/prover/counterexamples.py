@@ -161,6 +161,9 @@ class CounterexamplesMixin:
             facts += afacts
             final = {"action": ob.action, "symbol": a_sym, "other": b_sym, "args": args, "run": run, "world": w,
                      "before": before, "after": after, "names": names}
+        elif ob.kind == "safety":
+            target, afacts, final = self._bmc_safety(ob, label, c, w, tag)
+            facts += afacts
         else:
             return None
         facts += be.take_facts()

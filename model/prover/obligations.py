@@ -65,6 +65,7 @@ class ObligationsMixin:
                                           None, ("pass", "refuse"), f"{call.action} when {to_text(call.when) if call.when else 'always'}",
                                           data=("call", call.id)))
         out += self.cumulative_obligations()
+        out += self.safety_obligations()
         if self.depth > 0:
             invs = tuple(sorted({f.id for f in self.formals.values() if f.kind in ("state", "transition")}))
             for c in self.contracts:

@@ -83,6 +83,8 @@ class ReplayMixin:
                          if _safe(eb, n) != _safe(ea, n)}
                 values = {"other symbol": other, "changed": diffs}
                 confirmed = bool(diffs)
+            elif ob.kind == "safety":
+                confirmed, values = self._confirm_safety(eng, records, last_index, sym)
         except Exception as e:
             values["error"] = f"{type(e).__name__}: {e}"
         inv = ",".join(ob.invariants) or ob.id
@@ -90,6 +92,8 @@ class ReplayMixin:
             note = f"the auditor's formula differs from the rulebook's {ob.data['name']} on this input"
         else:
             note = f"{inv} is violated" + (f" by {ob.action}" if ob.action else "") + f" ({label})"
+        if ob.kind == "safety":
+            note = f"the reference engine answers INTERNAL to {ob.action} ({label})"
         if not confirmed:
             note = "the interpreter does not confirm the violation found by Z3 (a backend disagreement)"
         cx = {"case": label, "invariant": inv, "confirmed": confirmed, "status": VIOLATED if confirmed else ERROR,
@@ -103,7 +107,8 @@ class ReplayMixin:
             vec_steps.append(("query", sym, {}))
             vec_steps += self._realise_with(f, sym, forall, eng)
         vec_steps.append(("query", sym, {}))
-        cx["vector"] = self._vector_from_steps(ob, symbols, balance, vec_steps, inv, title)
+        if ob.kind != "safety":  # no conformance vector expects INTERNAL
+            cx["vector"] = self._vector_from_steps(ob, symbols, balance, vec_steps, inv, title)
         cx["text"] = _render_scenario(cx)
         return cx
 

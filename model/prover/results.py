@@ -24,7 +24,7 @@ RL_MINIMISE = 400_000  # each attempt to simplify one number of a counterexample
 STATUSES = (PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR)
 _RANK = {PROVED: 0, UNKNOWN: 1, VACUOUS: 2, VIOLATED: 3, ERROR: 4}
 KINDS = ("parameter", "fact", "parametric", "initial", "preservation", "transition", "frame",
-         "reachability", "sequence", "equivalence", "cumulative")
+         "reachability", "sequence", "equivalence", "cumulative", "safety")
 
 
 def exit_code(results: Iterable["Result"]) -> int:
