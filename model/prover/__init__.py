@@ -8,6 +8,7 @@ The package holds one concern per module, and `Prover` composes them:
     discharge        one obligation: the portfolio of encodings and solvers per case, vacuity
     worlds           symbolic states and steps (fresh, after reset, one action, one BMC step)
     goals            goals of the state-level kinds (initial ... equivalence)
+    isolation        frame goals over one symbolic state for all symbols (arrays indexed by symbol)
     parameters       goals and counterexamples of the contract-level kinds (parameter, parametric)
     counterexamples  a violation searched again from reset as a reachable scenario
     minimise         small readable numbers for a scenario
@@ -68,6 +69,7 @@ from .counterexamples import CounterexamplesMixin
 from .cumulative import CumulativeMixin
 from .discharge import DischargeMixin
 from .goals import GoalsMixin
+from .isolation import IsolationMixin
 from .minimise import MinimiseMixin
 from .obligations import ObligationsMixin
 from .parameters import ParametersMixin
@@ -79,7 +81,7 @@ from .sequences import SequencesMixin
 from .worlds import WorldsMixin
 
 
-class Prover(ObligationsMixin, DischargeMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
+class Prover(ObligationsMixin, DischargeMixin, IsolationMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
              MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, RuntimeSafetyMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 

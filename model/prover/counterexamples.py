@@ -156,7 +156,7 @@ class CounterexamplesMixin:
             post_account = {k: v for k, v in run.post.items() if k in w.account}
             after = be.env(cb, {**post_account, **w.symbols[b_sym]})
             names = [f.name for f in self.rb.state if f.scope in ("symbol", "position")] + [d.name for d in self.rb.derived]
-            target = b_not(b_and(*[sv_equal(before[n], after[n]) for n in names]))
+            target = b_not(self.frame_equal(before, after, names))
             path += asm
             facts += afacts
             final = {"action": ob.action, "symbol": a_sym, "other": b_sym, "args": args, "run": run, "world": w,

@@ -74,23 +74,7 @@ class GoalsMixin:
         return Goal(goal, assumptions, facts + self.be.take_facts(),
                     final={"symbol": sym, "forall": fvars, "world": w, "fact_env": (base, hyp)})
 
-    def _goal_frame(self, ob: Obligation, label: str) -> Goal:
-        a_sym, b_sym = label.split(">")
-        be = self.be
-        syms = [a_sym, b_sym] if a_sym != b_sym else [a_sym, a_sym + "#2"]
-        w, hyps, facts = self.fresh_world_frame(syms)
-        ca, cb = be_contract(self, a_sym), be_contract(self, b_sym)
-        args, run, assumptions, afacts = self._action_step(ob.action, ca, w.view(syms[0]), "x")
-        before = be.env(cb, {**w.account, **w.symbols[syms[1]]})
-        post_account = {k: v for k, v in run.post.items() if k in w.account}
-        after = be.env(cb, {**post_account, **w.symbols[syms[1]]})
-        eqs = []
-        names = [f.name for f in self.rb.state if f.scope in ("symbol", "position")] + [d.name for d in self.rb.derived]
-        for n in names:
-            eqs.append(sv_equal(before[n], after[n]))
-        return Goal(b_and(*eqs), hyps + assumptions, facts + afacts + be.take_facts(),
-                    final={"action": ob.action, "symbol": a_sym, "other": b_sym, "args": args, "world": w, "run": run,
-                           "names": names, "before": before, "after": after, "syms": syms})
+    # frame goals (one symbolic state for all symbols): isolation.py
 
     def _goal_reachability(self, ob: Obligation, label: str) -> Goal:
         sym = ob.contracts[0]

@@ -36,9 +36,11 @@ class ReplayMixin:
         for i, (op, sym, args) in enumerate(steps):
             req = {"op": op, "args": {"symbol": sym, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
             pre = self._values(eng, sym)
+            world_pre = eng.world  # replaced, never mutated: the whole state before this request
             reply = eng.handle({"id": i + 1, **req})
             records.append({"request": req, "reply": {k: v for k, v in reply.items() if k != "id"},
-                            "outcome": eng.last_outcome, "pre": pre, "post": self._values(eng, sym)})
+                            "outcome": eng.last_outcome, "pre": pre, "post": self._values(eng, sym),
+                            "world_pre": world_pre})
         return eng, records
 
     def _replay(self, ob, label, symbols, balance, steps, last_index, forall, prob) -> dict:
@@ -76,12 +78,14 @@ class ReplayMixin:
                 confirmed = mine != alt
             elif ob.kind == "frame":
                 other = prob["final"]["other"]
-                before = {**self._values_pre_other(pre_vals, eng, other)}
+                wp = records[last_index]["world_pre"]  # the other symbol as it was before the step
+                before = {**wp.contract_values[other], **wp.account, **wp.symbols[other]}
                 after = self._values(eng, other)
                 eb, ea = Env(before, self.interp.derived), Env(after, self.interp.derived)
                 diffs = {n: {"before": _dec(eb[n]), "after": _dec(ea[n])} for n in prob["final"]["names"]
                          if _safe(eb, n) != _safe(ea, n)}
-                values = {"other symbol": other, "changed": diffs}
+                values = {"other symbol": other, "changed": diffs,
+                          "formula": f"every field and derived value of {other} unchanged  ->  {not diffs}"}
                 confirmed = bool(diffs)
             elif ob.kind == "safety":
                 confirmed, values = self._confirm_safety(eng, records, last_index, sym)
@@ -107,6 +111,8 @@ class ReplayMixin:
             vec_steps.append(("query", sym, {}))
             vec_steps += self._realise_with(f, sym, forall, eng)
         vec_steps.append(("query", sym, {}))
+        if ob.kind == "frame":  # the other symbol, which the step should have left alone
+            vec_steps.append(("query", prob["final"]["other"], {}))
         if ob.kind != "safety":  # no conformance vector expects INTERNAL
             cx["vector"] = self._vector_from_steps(ob, symbols, balance, vec_steps, inv, title)
         cx["text"] = _render_scenario(cx)
@@ -140,12 +146,6 @@ class ReplayMixin:
     def _values(self, eng: ReferenceEngine, sym: str) -> dict:
         w = eng.world
         return {**w.contract_values[sym], **w.account, **w.symbols[sym]}
-
-    def _values_pre_other(self, pre_vals, eng, other):
-        # the other symbol before the last step: its own fields (unchanged) with the account before
-        w = eng.world
-        acct = {k: pre_vals[k] for k in w.account}
-        return {**w.contract_values[other], **acct, **w.symbols[other]}
 
     def _named(self, vals: Mapping[str, Any]) -> dict:
         """State fields and every derived value (where defined), for people."""
