@@ -17,6 +17,7 @@ The package holds one concern per module, and `Prover` composes them:
     cumulative       `sequence` formulas by induction over ghost variables (runs of any length)
     runtime_safety   definedness in the interpreter's evaluation order; finite-decimal replies
     render           counterexamples as text for people
+    sanity           warnings: a conclusion restating an assumption, an --against assumption pinning an input
     against          `--against` definitions
     envs             environments reading `old.X` / `init.X`
 
@@ -77,12 +78,13 @@ from .replay import ReplayMixin, contract_json
 from .runtime_safety import RuntimeSafetyMixin
 from .results import (ERROR, KINDS, PROVED, RL_CORE, RL_MINIMISE, RL_NLSAT, RL_RELAXED, RL_SPLIT, STATUSES, UNKNOWN,
                       VACUOUS, VIOLATED, CaseResult, Goal, Obligation, Result, SymWorld, exit_code)
+from .sanity import SanityMixin
 from .sequences import SequencesMixin
 from .worlds import WorldsMixin
 
 
 class Prover(ObligationsMixin, DischargeMixin, IsolationMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
-             MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, RuntimeSafetyMixin, ProverBase):
+             MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, RuntimeSafetyMixin, SanityMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 
 

@@ -120,6 +120,11 @@ class DischargeMixin:
             core, reason, model = r.core, r.reason, r.model
             if status == UNKNOWN and r1.status == "unknown":
                 reason = f"{reason}; relaxed/nlsat: {r1.reason}"
+        if status == PROVED:
+            with self.using(EXACT):
+                res.warnings += self.case_warnings(ob, label, g)
+        if ob.kind == "equivalence":
+            res.assumed += [n for n, _ in g.assumptions if n not in res.assumed]
         cr = CaseResult(label, status, 0.0, core if status != VACUOUS else [], reason)
         if status == VACUOUS:
             cr.reason = "the assumptions contradict each other: " + ", ".join(core)

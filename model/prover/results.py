@@ -79,6 +79,9 @@ class Result:
     statement: str
     cases: list[CaseResult] = field(default_factory=list)
     message: str = ""
+    # sanity (sanity.py): a conclusion restating an assumption, an assumption pinning an input
+    warnings: list[str] = field(default_factory=list)
+    assumed: list[str] = field(default_factory=list)  # every assumption of an equivalence goal, named
 
     def to_json(self) -> dict:
         d = asdict(self)
