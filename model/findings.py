@@ -1,0 +1,71 @@
+"""Findings: what the proved bounds imply for the rulebook's own contracts, for the docs.
+
+INV-liq-fund proves that at a liquidation whose notional at the mark is n, the insurance fund
+receives at most n × (mmr − buffer) − maintenance_amount of the tier of n. Where that bound is
+below zero for every notional of a tier, the fund pays on every liquidation in that tier (and where
+it is at most zero, it never gains). The bound is linear in n, so it is read at the tier's ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .numbers import format_decimal
+from .rulebook import Rulebook
+
+FUND_BOUND = "INV-liq-fund"
+_NEEDS = ("liquidation_buffer_rate", "maintenance_margin_rate", "maintenance_amount", "max_notional")
+
+
+@dataclass(frozen=True)
+class Finding:
+    invariant: str  # the proof it rests on
+    symbol: str
+    tier: int  # 1-based
+    text: str
+
+
+def _pct(x: Fraction) -> str:
+    return format_decimal(x * 100) + "%"
+
+
+def _least(b: Fraction, mmr: Fraction, amt: Fraction) -> str:
+    """What the fund pays at least, at notional n: n × (buffer − rate) + amount, in words."""
+    amount = format_decimal(amt)
+    if b > mmr:
+        return f"at least {_pct(b - mmr)} of the notional" + (f" plus {amount}" if amt else "")
+    if b == mmr:
+        return f"at least {amount}"
+    return f"at least {amount} less {_pct(mmr - b)} of the notional"
+
+
+def fund_findings(rb: Rulebook) -> list[Finding]:
+    """Per contract and tier: where INV-liq-fund's bound on the fund's take is never positive."""
+    if FUND_BOUND not in {i.id for i in rb.invariants}:
+        return []
+    out = []
+    for sym in sorted(rb.contracts):
+        c = rb.contracts[sym]
+        if "liquidation_buffer_rate" not in c.params or not all(k in c.tiers[0] for k in _NEEDS[1:]):
+            continue
+        b = c.params["liquidation_buffer_rate"]
+        lo = Fraction(0)
+        for k, t in enumerate(c.tiers, 1):
+            mmr, amt, hi = t["maintenance_margin_rate"], t["maintenance_amount"], t["max_notional"]
+            at_lo, at_hi = lo * (mmr - b) - amt, hi * (mmr - b) - amt
+            rng = f"notional above {format_decimal(lo)} up to {format_decimal(hi)}" if k > 1 else \
+                f"notional up to {format_decimal(hi)}"
+            if at_hi < 0 and at_lo <= 0:
+                least = _least(b, mmr, amt)
+                out.append(Finding(FUND_BOUND, sym, k,
+                                   f"{sym} tier {k} ({rng}): the liquidation buffer {_pct(b)} exceeds what maintenance "
+                                   f"keeps (rate {_pct(mmr)}, amount {format_decimal(amt)}), so the insurance fund PAYS "
+                                   f"on every liquidation in this tier, {least}."))
+            elif at_hi <= 0 and at_lo <= 0:
+                out.append(Finding(FUND_BOUND, sym, k,
+                                   f"{sym} tier {k} ({rng}): the liquidation buffer {_pct(b)} equals the maintenance "
+                                   f"rate {_pct(mmr)} (amount {format_decimal(amt)}), so the insurance fund never "
+                                   f"gains from a liquidation in this tier."))
+            lo = hi
+    return out
