@@ -102,6 +102,7 @@ class CounterexamplesMixin:
             symbols = [a_sym]
         tag = f"cx{depth}"
         w, path = self.reset_world(symbols, tag)
+        w0 = w
         steps = []
         for i in range(depth):
             w, taken, info = self.bmc_step(w, self.prefix_choices(symbols), f"{tag}.s{i + 1}")
@@ -161,6 +162,10 @@ class CounterexamplesMixin:
             facts += afacts
             final = {"action": ob.action, "symbol": a_sym, "other": b_sym, "args": args, "run": run, "world": w,
                      "before": before, "after": after, "names": names}
+        elif ob.kind == "cumulative":
+            target, asm, afacts, final = self._bmc_cumulative(ob, label, c, w0, w, steps, tag)
+            path += asm
+            facts += afacts
         elif ob.kind == "safety":
             target, afacts, final = self._bmc_safety(ob, label, c, w, tag)
             facts += afacts

@@ -92,6 +92,77 @@ class CumulativeMixin:
         return Goal(goal, hyps + [hyp] + assumptions, facts + afacts + be.take_facts(),
                     final={"action": ob.action, "symbol": sym, "args": args, "world": w, "run": run})
 
+    def _bmc_cumulative(self, ob: Obligation, label: str, c, w0, w, steps, tag: str):
+        """A violation from reset: the totals summed over the prefix steps and the step under proof
+        (or none: the base case), the sequence formula false after it (see counterexamples)."""
+        be, f = self.be, ob.formal
+        sym = ob.contracts[0]
+        names = list(f.defines(None))
+        init_env = be.env(c, w0.view(sym))
+        totals = {n: z3.RealVal(0) for n in names}
+        for info in steps:
+            for r in info["runs"]:
+                if r["action"] in f.actions and r["symbol"] == sym:
+                    env = self._trans_env(f, r["action"], r["contract"], r["run"])
+                    for n in names:
+                        totals[n] = totals[n] + z3.If(r["applied"], env[n].v, z3.RealVal(0))
+        if ob.action is None:
+            env = self._seq_env(f, c, w.view(sym), {n: SV(v) for n, v in totals.items()}, init_env, f.defines(None))
+            return b_not_(be.compile_expr(f.sequence, env).v), [], [], {"world": w, "symbol": sym}
+        side = self._side(label)
+        args, run, asm, afacts = self._action_step(ob.action, c, w.view(sym), f"{tag}.last", side)
+        if ob.action in f.actions:
+            tenv = self._trans_env(f, ob.action, c, run)
+            totals = {n: totals[n] + tenv[n].v for n in names}
+        env = self._seq_env(f, c, run.post, {n: SV(v) for n, v in totals.items()}, init_env, f.defines(ob.action))
+        final = {"action": ob.action, "symbol": sym, "args": args, "run": run, "world": w}
+        return b_not_(be.compile_expr(f.sequence, env).v), asm, afacts, final
+
+    def _confirm_cumulative(self, ob: Obligation, eng, records, sym) -> tuple[bool, dict]:
+        """The sequence formula on the replayed run (interpreter): `init.X` in the state after reset,
+        `total.D` the sum of D over the successful steps, read after the last step."""
+        from fractions import Fraction
+
+        from ..interpreter import Env
+        from ..interpreter import compile_expr as icompile
+        from .envs import _CEnv
+        f = ob.formal
+        names = list(f.defines(None))
+        init = records[0]["pre"] if records else self._values(eng, sym)
+        totals = {n: Fraction(0) for n in names}
+        for rec in records:
+            req = rec["request"]
+            if not rec["reply"].get("ok") or req["op"] not in f.actions:
+                continue
+            args = {k: _arg(self.rb, req["op"], k, v) for k, v in req["args"].items() if k != "symbol"}
+            _value, named = self._eval_transition(f, req["op"], rec["pre"], rec["post"], rec["outcome"], args)
+            for n in names:
+                totals[n] += Fraction(str(named["defined"][n]["after"]))
+        final = records[-1]["post"] if records else init
+        lazy = {**self.interp.derived, **{n: icompile(e) for n, e in f.defines(None).items()}}
+        env = _CEnv({**final, **{f"total.{n}": v for n, v in totals.items()}}, lazy, None,
+                    prefixes={"init.": Env(init, self.interp.derived)})
+        value = icompile(f.sequence)(env)
+        return value is False, {"totals": {n: _show(v) for n, v in totals.items()},
+                                "formula": f"{ast_text(f.sequence)}  ->  {value}"}
+
+
+def b_not_(x):
+    from ..z3backend import b_not
+    return as_bool(b_not(as_bool(x)))
+
+
+def _arg(rb, action: str, name: str, v):
+    """A request argument as the interpreter reads it (decimal strings as Fractions)."""
+    from ..numbers import parse_decimal
+    x = next((a for a in rb.actions[action].args if a.name == name), None)
+    return parse_decimal(v) if x is not None and x.ty.kind == "num" and isinstance(v, str) else v
+
+
+def _show(v) -> str:
+    from .results import _dec
+    return str(_dec(v))
+
 
 def ast_text(e) -> str:
     from ..printer import to_text

@@ -87,6 +87,8 @@ class ReplayMixin:
                 values = {"other symbol": other, "changed": diffs,
                           "formula": f"every field and derived value of {other} unchanged  ->  {not diffs}"}
                 confirmed = bool(diffs)
+            elif ob.kind == "cumulative":
+                confirmed, values = self._confirm_cumulative(ob, eng, records, sym)
             elif ob.kind == "safety":
                 confirmed, values = self._confirm_safety(eng, records, last_index, sym)
         except Exception as e:
