@@ -11,7 +11,7 @@ from fractions import Fraction
 import z3
 
 from ..parser import parse
-from ..z3backend import SV, as_bool, b_and, b_not, b_or, new_solver, q, satisfiable, sv_equal
+from ..z3backend import SV, as_bool, b_not, b_or, new_solver, q, satisfiable, sv_equal
 from .base import be_contract
 from .render import _render_values
 from .results import UNKNOWN, ERROR, _dec, Obligation, Goal, _Found
