@@ -294,6 +294,8 @@ class RuntimeSafetyMixin:
             values["stored without a decimal form"] = bad
             q = eng.handle({"id": "q", "op": "query", "args": {"symbol": sym}})
             values["next query"] = {k: v for k, v in q.items() if k != "id"}
-            values["formula"] = f"stored without a decimal form: {', '.join(sorted(bad))}"
+            nq = values["next query"]
+            then = "INTERNAL" if not nq.get("ok") else "ok"
+            values["formula"] = f"stored without a decimal form: {', '.join(sorted(bad))} (the next query answers {then})"
             return True, values
         return False, values
