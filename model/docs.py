@@ -337,6 +337,7 @@ class Builder:
             "notes": self.notes(), "errors": self.errors(), "flags": self.flags(), "ccxt": self.ccxt(), "ccxt_extra": CCXT_EXTRA,
             "inputs": self.input_summary(), "proof_summary": self.proof_summary(),
             "venues": docs_venues.section(self, self.inputs.venue_diff),
+            "findings": self.findings(),
         }
         ctx["toc"] = self.toc(ctx)
         return ctx
@@ -855,6 +856,13 @@ class Builder:
                         "seconds": f"{sum(secs):.2f} s" if secs else "—", "assumptions": assumptions,
                         "vectors": len(self.vec_by_rule.get(inv.id, ()))})
         return out
+
+    def findings(self) -> list[dict]:
+        """What the proved bounds imply for the shipped contracts (model/findings.py), with the
+        status of the proof each rests on."""
+        from .findings import fund_findings
+        return [{"text": f.text, "invariant": f.invariant, "status": self.overall(self.proof_index.get(f.invariant, []))}
+                for f in fund_findings(self.rb)]
 
     def other_proofs(self) -> list[dict]:
         doc = self.inputs.proofs

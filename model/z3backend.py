@@ -341,6 +341,14 @@ class Backend:
         self._rmemo: dict[int, tuple[Any, frozenset]] = {}
         self._lemmas: dict = {}  # every solve_tier built: (term, the tier cases)
         self._fresh = itertools.count()
+        # runtime safety (prover/runtime_safety.py): when set, called as tracer(expr, env, guard) for
+        # every expression the interpreter evaluates in run_action, `guard` the condition under which
+        # the interpreter reaches it (its evaluation order: arguments, checks, effects, reply)
+        self.tracer = None
+
+    def _trace(self, e, env, guard) -> None:
+        if self.tracer is not None and e is not None:
+            self.tracer(e, env, guard)
 
     # -- facts -------------------------------------------------------------------------------
     def take_facts(self) -> list[Any]:
@@ -760,15 +768,20 @@ class Backend:
         valid = []
         for x in a.args:
             if x.valid is not None:
+                self._trace(x.valid, venv, b_and(b_not(args[x.name].null), *[as_bool(v) for v in valid]))
                 valid.append(b_or(args[x.name].null, self.compile_expr(x.valid, venv).v))
         valid_t = b_and(*[as_bool(v) for v in valid])
         checks, errors, passed = [], [], []
         for c in a.checks:
+            self._trace(c.when, root, b_and(valid_t, *passed))
             applies = self.compile_expr(c.when, root).v if c.when is not None else z3.BoolVal(True)
             env = root
             if c.with_:
+                for _, x in c.with_:
+                    self._trace(x, root, b_and(valid_t, *passed, as_bool(applies)))
                 env = SymEnv(self, {**values, **{n: self.compile_expr(x, root) for n, x in c.with_}},
                              self.derived, root, contract)
+            self._trace(c.require, env, b_and(valid_t, *passed, as_bool(applies)))
             req = as_bool(self.compile_expr(c.require, env).v)
             reached = b_and(*passed)
             passes = b_or(b_not(applies), req)
@@ -777,11 +790,18 @@ class Backend:
             errors.append((c.id, c.error, refuses))
             passed.append(as_bool(passes))
         ok = b_and(*passed)
-        state_out, env_out, local = self._apply(a.effects, dict(values), root, root, self.derived)
+        done = b_and(valid_t, ok)
+        state_out, env_out, local = self._apply(a.effects, dict(values), root, root, self.derived, done)
         final = SymEnv(self, {**state_out, **local}, self.derived, root, contract) if local else env_out
         result: dict[str, Any] = {}
         for r in a.result:
+            self._trace(r.when, final, done)
             when = self.compile_expr(r.when, final).v if r.when is not None else None
+            if self.tracer is not None:
+                shown = b_and(done, as_bool(when)) if when is not None else done
+                for v in (r.view or ()):
+                    self._trace(ast.Name(v), final, shown)
+                self._trace(r.expr, final, shown)
             if r.view is not None:
                 val: Any = {v: final[v] for v in r.view}
             else:
@@ -794,11 +814,18 @@ class Backend:
         return ActionRun(name, valid_t, checks, ok, errors, dict(state), post, {**lets, **local}, result,
                          as_bool(liquidated), root, post_env)
 
-    def _apply(self, effects: Sequence[Effect], state: dict, env: SymEnv, root: SymEnv, lazy):
-        """Effects in order on a flat state (contract values + fields); returns (state, env, locals)."""
+    def _apply(self, effects: Sequence[Effect], state: dict, env: SymEnv, root: SymEnv, lazy, guard=True):
+        """Effects in order on a flat state (contract values + fields); returns (state, env, locals).
+        `guard`: when the interpreter runs these effects (for the tracer)."""
         local: dict[str, SV] = {}
         for eff in effects:
+            self._trace(eff.when, env, guard)
             when = self.compile_expr(eff.when, env).v if eff.when is not None else None
+            g = b_and(guard, as_bool(when)) if when is not None else guard
+            if self.tracer is not None:
+                for _, x in eff.assignments:
+                    self._trace(x, env, g)
+                self._trace(eff.cond, env, g)
             if eff.kind == "set":
                 updates = {n: self.compile_expr(x, env) for n, x in eff.assignments}
                 new = {**state, **updates}
@@ -818,8 +845,10 @@ class Backend:
                     cond = b_and(when, cond)
                     when = None
                 liq_env = SymEnv(self, state, self.liq_lazy, root, env.contract)
+                gl = b_and(guard, cond)
+                self._trace(ast.Name("fill_price"), liq_env, gl)
                 fill = liq_env["fill_price"]
-                liq_state, _, _ = self._apply(self.rb.liquidation.effects, state, liq_env, liq_env, self.derived)
+                liq_state, _, _ = self._apply(self.rb.liquidation.effects, state, liq_env, liq_env, self.derived, gl)
                 new = {k: merge(cond, liq_state[k], state[k]) if k in liq_state else state[k] for k in state}
                 prev_l = local.get("liquidated", SV(z3.BoolVal(False), kind="bool"))
                 prev_f = local.get("fill_price", NULL)

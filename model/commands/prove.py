@@ -144,6 +144,12 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
     for row in rows:
         lines.append(f"{row[0]:<{w[0]}}  {row[1]:<{w[1]}}  {row[2]:<{w[2]}}  {row[3]:>{w[3]}}  "
                      f"{row[4] if show_proved_assumptions else ''}".rstrip())
+    for r in results:  # what an --against proof assumed, and every sanity warning
+        if r["kind"] == "equivalence":
+            lines.append(f"{r['id']}: claim {r['statement']}")
+            lines.append(f"  assuming: {', '.join(r.get('assumed') or []) or 'nothing'}")
+        for w in r.get("warnings") or []:
+            lines.append(f"WARNING {r['id']}: {w}")
     details = [r for r in results if r["status"] != PROVED]
     for r in details:
         lines.append("")

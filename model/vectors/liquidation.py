@@ -19,7 +19,8 @@ from .thresholds import Derive, on_grid
 
 LIQ_FLAGS = ("PrematureLiquidation", "MissedLiquidation", "LiquidationPrice", "LiquidationFill", "WholeLiquidation")
 LIQ_RULES = ("INV-liq-root", "INV-liq-beyond", "INV-liq-safe", "N-liquidation-price", "N-liquidation-trigger",
-             "N-liquidation-fill", "INV-no-partial", "INV-balance-moves")
+             "N-liquidation-fill", "INV-no-partial", "INV-balance-moves", "INV-liq-fill", "INV-liq-fund",
+             "INV-reported-rounding")
 
 
 def _mult(m: Market) -> Fraction:
@@ -127,7 +128,8 @@ def funding(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
                                f"(equity - maintenance margin = {dec(fee0)})",
                                [*opened(m, side, size, margin), q(m), req("apply_funding", symbol=m.symbol, rate=rate), q(m)],
                                ("FundingDirection", "MissedLiquidation", "PrematureLiquidation", "LiquidationFill"),
-                               ("N-funding", "N-liquidation-trigger", "INV-covered", "INV-conservation"))
+                               ("N-funding", "N-liquidation-trigger", "INV-covered", "INV-conservation", "INV-liq-fill",
+                                "INV-liq-fund", "INV-fee-rounded"))
         # both directions of payment, on both sides
         size = m.nice_size(1)
         margin = round_to(m.notional(size) * 4 / m.tiers[0]["max_leverage"], m.money, "up")
@@ -135,7 +137,7 @@ def funding(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
             for rate in (Fraction(1, 10000), Fraction(-1, 10000), Fraction(0)):
                 yield spec(f"apply_funding: {m.symbol} {side} at rate {dec(rate)} (positive: longs pay, shorts receive)",
                            [*opened(m, side, size, margin), req("apply_funding", symbol=m.symbol, rate=rate), q(m)],
-                           ["FundingDirection"], ["N-funding", "INV-conservation"])
+                           ["FundingDirection"], ["N-funding", "INV-conservation", "INV-fee-rounded"])
 
 
 def rounding(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:

@@ -1,0 +1,178 @@
+"""Discharging one obligation: the portfolio of encodings and solvers per case (RELAXED with the
+default solver, then nlsat, then EXACT), vacuity, and the hand-off to counterexample search.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from fractions import Fraction
+
+import z3
+
+from ..numbers import is_terminating
+from ..z3backend import EXACT, RELAXED, check, minimal_core, nlsat_check, q, satisfiable, to_fraction
+from .render import _why
+from .results import PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, _RANK, CaseResult, Result, Obligation, Goal, _Found
+
+
+class DischargeMixin:
+    """Runs obligations: every case, vacuity, counterexamples; never raises."""
+
+    def run(self, ob: Obligation) -> Result:
+        """Discharge one obligation (sequences included)."""
+        if ob.kind == "sequence":
+            res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
+                         list(ob.contracts), ob.title, ob.statement)
+            t0 = time.perf_counter()
+            try:
+                self.discharge_sequence(ob, res)
+                res.status = max((c.status for c in res.cases), key=lambda s: _RANK[s]) if res.cases else PROVED
+                res.assumptions = ([f"contract:{c}" for c in ob.contracts] + sorted(
+                    {a for c in res.cases if c.status == PROVED for a in c.assumptions})) if res.status == PROVED else []
+            except Exception as e:
+                res.status = ERROR
+                res.message = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=6)}"
+            res.seconds = time.perf_counter() - t0
+            return res
+        return self.discharge(ob)
+
+    def discharge(self, ob: Obligation) -> Result:
+        """Run one obligation: every case, vacuity, counterexample search; never raises."""
+        t0 = time.perf_counter()
+        res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
+                     list(ob.contracts), ob.title, ob.statement)
+        try:
+            if ob.id.endswith("/formal") and isinstance(ob.data, str):
+                res.status, res.message = ERROR, ob.data
+                return res
+            for label in ob.cases:
+                self._case(ob, label, res)
+            res.status = max((c.status for c in res.cases), key=lambda s: _RANK[s]) if res.cases else PROVED
+            used = sorted({a for c in res.cases if c.status == PROVED for a in c.assumptions})
+            if ob.kind not in ("parameter", "parametric"):  # proved with the profile's concrete values
+                used = [f"contract:{c}" for c in ob.contracts] + used
+            res.assumptions = used if res.status == PROVED else []
+        except Exception as e:  # a bug or an unsupported construct: an honest ERROR, with the trace
+            res.status = ERROR
+            res.message = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=6)}"
+        finally:
+            res.seconds = time.perf_counter() - t0
+        return res
+
+    def _case(self, ob: Obligation, label: str, res: Result) -> None:
+        """One case, by a portfolio: (1) the RELAXED encoding with nlsat, complete for nonlinear real
+        arithmetic (a proof there is a proof: the relaxation over-approximates); its unsat core by
+        `minimal_core`; then the EXACT assumptions' satisfiability (vacuity). (2) Else the EXACT
+        encoding with the default solver, tracked assumptions and the rounding lemmas: proved,
+        violated (a model of the exact semantics, then a scenario from reset), vacuous or unknown."""
+        t0 = time.perf_counter()
+        deadline = t0 + max(self.timeout, 0.001) * 2
+        with self.using(EXACT):
+            g = self.goal(ob, label)
+            be = self.be
+            g.facts = g.facts + be.take_facts()
+        if g.witness:
+            r = satisfiable(g.goal, g.assumptions, g.facts, self.timeout)
+            st = {"sat": PROVED, "unsat": VIOLATED, "unknown": UNKNOWN}[r.status]
+            cr = CaseResult(label, st, time.perf_counter() - t0, [], r.reason)
+            if r.status == "sat":
+                cr.witness = self._witness(g, r.model)
+            elif r.status == "unsat":
+                cr.reason = (f"no state satisfying the invariants lets the check {label}"
+                             + (f" (excluded by {', '.join(r.core)})" if r.core else ""))
+                res.message = (res.message + "\n" if res.message else "") + f"{label}: {cr.reason}"
+            res.cases.append(cr)
+            return
+        status, core, reason, model = None, [], "", None
+        with self.using(RELAXED):
+            gr = self.goal(ob, label)
+            bx = self.be
+            facts_r = gr.facts + bx.take_facts()
+            facts_r += bx.rounding_lemmas([gr.goal] + [a for _, a in gr.assumptions] + facts_r)
+        # (1) relaxed, default solver with tracked assumptions (the core comes with the proof);
+        # (2) relaxed, nlsat (complete for real arithmetic; core by deletion); (3) exact, below
+        proved_relaxed = False
+        r1 = check(gr.goal, gr.assumptions, facts_r, self.timeout, vacuity=False, rlimit=RL_RELAXED)
+        if r1.status == "proved":
+            core, proved_relaxed = r1.core, True
+        elif time.perf_counter() < deadline:
+            r1 = nlsat_check(gr.goal, gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
+            if r1.status == "proved":
+                core, complete = minimal_core(gr.goal, gr.assumptions, facts_r, min(self.timeout, 2.0),
+                                              try_default=False, rlimit=RL_CORE)
+                proved_relaxed = True
+                if not complete:
+                    reason = "unsat core not minimised (time)"
+        if proved_relaxed:
+            v = self._vacuity(g, gr, facts_r)
+            if v.status == "sat":
+                status = PROVED
+            elif v.status == "unsat":
+                status, core = VACUOUS, v.core
+            else:
+                status, reason = UNKNOWN, "vacuity check: " + v.reason
+        else:
+            lemmas = be.rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
+            left = max(0.001, min(self.timeout, deadline - time.perf_counter()))
+            r = check(g.goal, g.assumptions, g.facts, left, vacuity=True, lemmas=lemmas)
+            status = {"proved": PROVED, "violated": VIOLATED, "vacuous": VACUOUS, "unknown": UNKNOWN}[r.status]
+            core, reason, model = r.core, r.reason, r.model
+            if status == UNKNOWN and r1.status == "unknown":
+                reason = f"{reason}; relaxed/nlsat: {r1.reason}"
+        if status == PROVED:
+            with self.using(EXACT):
+                res.warnings += self.case_warnings(ob, label, g)
+        if ob.kind == "equivalence":
+            res.assumed += [n for n, _ in g.assumptions if n not in res.assumed]
+        cr = CaseResult(label, status, 0.0, core if status != VACUOUS else [], reason)
+        if status == VACUOUS:
+            cr.reason = "the assumptions contradict each other: " + ", ".join(core)
+            res.message = (res.message + "\n" if res.message else "") + f"{label}: {cr.reason}"
+        if status == UNKNOWN:
+            res.message = (res.message + "\n" if res.message else "") + f"{label}: unknown ({_why(reason)})"
+        if status == VIOLATED:
+            with self.using(EXACT):
+                cx = self.counterexample(ob, label, g, model)
+            if cx.get("confirmed") is False and cx.get("status") == UNKNOWN:
+                cr.status = UNKNOWN
+                cr.reason = cx.get("note", "")
+            elif cx.get("confirmed") is False:
+                cr.status = ERROR
+                cr.reason = cx.get("note", "")
+            if res.counterexample is None or (res.counterexample.get("confirmed") is not True and cx.get("confirmed")):
+                res.counterexample = cx
+            res.message = (res.message + "\n" if res.message else "") + f"{label}: {cx.get('note', '')}".rstrip(": ")
+        cr.seconds = time.perf_counter() - t0
+        res.cases.append(cr)
+
+    def _vacuity(self, g: Goal, gr: Goal, facts_r):
+        """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
+        incomplete with integers and products), nlsat on the RELAXED assumptions: unsatisfiable there
+        means unsatisfiable (the relaxation over-approximates); satisfiable gives values that, pinned
+        in the EXACT problem (all at once, then one by one), make a witness easy to check."""
+        v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
+        if v.status != "unknown":
+            return v
+        r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
+        if r.status == "proved":  # the relaxed assumptions alone are unsatisfiable
+            core, _ = minimal_core(z3.BoolVal(False), gr.assumptions, facts_r, min(self.timeout, 2.0), rlimit=RL_CORE)
+            return _Found(None, None, status="unsat", core=core)
+        if r.status != "violated":
+            return v
+        pins = []
+        for d in r.model.decls():
+            if d.arity() != 0 or d.range() != z3.RealSort() or "!" in d.name():
+                continue
+            val = to_fraction(r.model[d])
+            if val is None:
+                continue
+            if not is_terminating(val):
+                val = Fraction(round(val * 10 ** 8), 10 ** 8)
+            pins.append(z3.Real(d.name()) == q(val))
+        for attempt in ([pins] + [[p] for p in pins]):
+            w = satisfiable(z3.And(*attempt) if attempt else z3.BoolVal(True), g.assumptions, g.facts,
+                            self.timeout, rlimit=RL_RELAXED)
+            if w.status == "sat":
+                return w
+        return v

@@ -1,0 +1,146 @@
+"""Sanity checks of proved obligations, like Certora's: a proof that says nothing is flagged.
+
+1. A conclusion that merely restates an assumption. After a case is PROVED, its conclusion is
+   checked again with everything the action and the rulebook define made free: the state after
+   the action, the action's lets, `liquidated` and `fill_price`, and every derived value (before and
+   after) become fresh variables; the invariant's own `define`s, the arguments and the state before
+   stay. If the conclusion still follows from the assumptions, the proof never used what the
+   action does or what the definitions say: it restates an assumption (a warning, the status stays).
+2. `--against` assumptions that pin a free input. For each numeric name the auditor's formula or
+   assumption reads (state fields and derived values), a value allowed by the assumptions is
+   found, and then a second one differing from it by more than a tiny amount (10^-6 relative,
+   10^-9 absolute); if there is none, the assumption pins that input to a point or a tiny range and
+   the equivalence is proved only there (e.g. `leverage == 1` makes a wrong formula agree).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import z3
+
+from .. import ast
+from ..z3backend import SV, SymEnv, as_bool, check, q, satisfiable, to_fraction
+from .base import be_contract
+from .envs import _TEnv
+from .results import Goal, Obligation
+
+RL_SANITY = 300_000  # each sanity check: a slice of solver work (a warning is only given on unsat)
+_RESTATE_KINDS = ("transition", "preservation", "fact")
+
+
+class SanityMixin:
+    """Warnings about proofs that say less than they seem to."""
+
+    def _fresh_named(self, names, tag: str, like: dict) -> dict[str, SV]:
+        """Fresh variables for `names`, of the kind of the same name in `like` (SVs) or of the
+        rulebook's derived values (numbers otherwise)."""
+        be = self.be
+        types = {d.name: d.ty for d in self.rb.derived}
+        out = {}
+        for n in names:
+            sv, ty = like.get(n), types.get(n)
+            kind = sv.kind if sv is not None else (ty.kind if ty is not None else "num")
+            enum = sv.enum if sv is not None else (ty.enum if ty is not None else None)
+            if kind == "bool":
+                out[n] = SV(z3.Bool(f"{tag}.{n}"), kind="bool")
+            elif kind == "enum":
+                v = z3.Int(f"{tag}.{n}") if be.enum_sort == "int" else z3.Real(f"{tag}.{n}")
+                out[n] = SV(v, z3.Bool(f"{tag}.{n}.null"), "enum", enum)
+            else:
+                out[n] = SV(z3.Real(f"{tag}.{n}"), z3.Bool(f"{tag}.{n}.null"))
+        return out
+
+    def _abstract_goal(self, ob: Obligation, label: str, g: Goal):
+        """The conclusion with the action's effects and the rulebook's definitions made free."""
+        be, f, fin = self.be, ob.formal, g.final or {}
+        sym = ob.contracts[0]
+        c = be_contract(self, sym)
+        derived = [d.name for d in self.rb.derived]
+        tag = f"san.{ob.kind}"
+        if ob.kind == "fact":
+            st = fin["world"].view(fin["symbol"])
+            vals = {**c.values(), **st, **{k: v for k, v in fin.get("forall", {}).items()}}
+            vals.update(self._fresh_named(derived, f"{tag}.d", {}))
+            env = SymEnv(be, vals, dict(f.defines(None)), None, c)
+            return as_bool(be.compile_expr(f.formula, env).v)
+        run = fin["run"]
+        post = be.symbolic_state(f"{tag}.post.")
+        lets = [n for n, _ in self.rb.actions[ob.action].lets]
+        if ob.kind == "preservation":
+            env = SymEnv(be, {**c.values(), **post, **self._fresh_named(derived, f"{tag}.d", {})}, {}, None, c)
+            return as_bool(be.compile_expr(f.formula, env).v)
+        args = {f"arg.{k}": v for k, v in fin["args"].items()}
+        locals_ = self._fresh_named(lets + ["liquidated", "fill_price"], f"{tag}.l", run.locals)
+        locals_["liquidated"] = SV(z3.Bool(f"{tag}.liquidated"), kind="bool")
+        pre = SymEnv(be, {**c.values(), **run.pre, **args, **locals_,
+                          **self._fresh_named(derived, f"{tag}.old", {})}, dict(f.defines(ob.action)), None, c)
+        env = _TEnv(be, {**c.values(), **post, **args, **locals_, **self._fresh_named(derived, f"{tag}.new", {})},
+                    dict(f.defines(ob.action)), None, c, old=pre)
+        return as_bool(be.compile_expr(f.formula, env).v)
+
+    def restates_assumption(self, ob: Obligation, label: str, g: Goal) -> str | None:
+        """A warning when a PROVED case's conclusion follows from its assumptions alone."""
+        if ob.kind not in _RESTATE_KINDS or ob.formal is None or not g.final:
+            return None
+        try:
+            goal = self._abstract_goal(ob, label, g)
+        except (KeyError, TypeError):
+            return None
+        r = check(goal, g.assumptions, g.facts + self.be.take_facts(), min(self.timeout, 2.0), vacuity=False,
+                  rlimit=RL_SANITY)
+        if r.status != "proved":
+            return None
+        what = "the definitions of the derived values" if ob.kind == "fact" else "the action's effects and lets"
+        used = ", ".join(r.core) if r.core else "no assumption at all"
+        return (f"{label}: the conclusion follows from the assumptions alone ({used}), without {what}: "
+                f"it restates an assumption")
+
+    def case_warnings(self, ob: Obligation, label: str, g: Goal) -> list[str]:
+        """Every sanity warning of a PROVED case (never raises: a failed check gives no warning)."""
+        try:
+            w = self.restates_assumption(ob, label, g)
+            return ([w] if w else []) + self.pinned_inputs(ob, label, g)
+        except Exception as e:  # pragma: no cover - a sanity check must not turn a proof into an error
+            return [f"{label}: sanity check not run ({type(e).__name__}: {e})"]
+
+    def pinned_inputs(self, ob: Obligation, label: str, g: Goal) -> list[str]:
+        """Warnings for an `--against` assumption that pins an input to a point or a tiny range."""
+        entry = ob.data or {}
+        if ob.kind != "equivalence" or entry.get("assume") is None:
+            return []
+        be = self.be
+        _mine, _alt, env = (g.final or {})["against"]
+        state_names = {f.name for f in self.rb.state} | {d.name for d in self.rb.derived}
+        read = sorted((ast.names(entry["assume"]) | ast.names(entry["expr"])) & state_names)
+        out = []
+        for n in read:
+            sv = env[n]
+            if sv.kind != "num" or sv.v is None:
+                continue
+            first = satisfiable(z3.Not(as_bool(sv.null)), g.assumptions, g.facts, min(self.timeout, 2.0),
+                                rlimit=RL_SANITY * 3)
+            if first.status != "sat":
+                continue
+            x0 = to_fraction(first.model.eval(sv.v, model_completion=True))
+            if x0 is None:
+                continue
+            eps = max(abs(x0) / 10 ** 6, Fraction(1, 10 ** 9))
+            away = z3.And(z3.Not(as_bool(sv.null)), z3.Or(sv.v > q(x0 + eps), sv.v < q(x0 - eps)))
+            second = satisfiable(away, g.assumptions, g.facts, min(self.timeout, 2.0), rlimit=RL_SANITY * 3)
+            if second.status != "unsat":
+                continue
+            point = satisfiable(z3.And(z3.Not(as_bool(sv.null)), sv.v != q(x0)), g.assumptions, g.facts,
+                                min(self.timeout, 2.0), rlimit=RL_SANITY * 3).status == "unsat"
+            shown = _show(x0)
+            out.append(f"{label}: the assumption pins {n} to " + (f"exactly {shown}" if point else
+                       f"within {_show(eps)} of {shown}") + ": the formula is proved equal only there")
+        return out
+
+
+def _show(x: Fraction) -> str:
+    from ..numbers import format_decimal
+    try:
+        return format_decimal(x)
+    except ValueError:
+        return f"{x.numerator}/{x.denominator}"

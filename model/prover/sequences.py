@@ -1,0 +1,269 @@
+"""Bounded model checking: every sequence of `depth` requests from reset keeps every state and
+transition invariant and every `sequence` formula; proved step by step, counterexamples replayed.
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from ..interpreter import Env
+from ..interpreter import compile_expr as icompile
+from ..printer import to_text
+from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not, check, nlsat_check, satisfiable
+from .base import be_contract
+from .envs import _TEnv, _CEnv
+from .render import _render_scenario
+from .results import PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_NLSAT, RL_SPLIT, _dec, CaseResult, Result, Obligation, SymWorld
+
+
+class SequencesMixin:
+    """Builds and discharges the bounded sequence obligations."""
+
+    def build_sequence(self, ob: Obligation) -> dict:
+        """The bounded model check of `ob.data` steps from reset, in the active backend: the path
+        (reset, each step's request taken and its state equations), each step's goals (the
+        transition invariants of every possible request, the state invariants and the shape of the
+        state after it, the `sequence` formulas), and per step the case split of its start state."""
+        be = self.be
+        sym = ob.contracts[0]
+        w0, path = self.reset_world([sym], "q")
+        init_env = be.env(be_contract(self, sym), w0.view(sym))
+        trans = [f for f in self.of_kind("transition")]
+        states = self.state_invariants()
+        w = w0
+        totals: dict[str, dict[str, SV]] = {f.id: {} for f in trans if f.sequence is not None}
+        steps, step_goals, splits = [], [], []
+        choices = [(a, sym) for a in self.rb.actions]
+        for i in range(ob.data):
+            pre_w = w
+            w, taken, info = self.bmc_step(w, choices, f"q.s{i + 1}")
+            path.append((f"step {i + 1}", taken))
+            steps.append(info)
+            goals = []
+            contrib: dict[str, dict[str, list]] = {fid: {} for fid in totals}
+            for r in info["runs"]:
+                a, run, c = r["action"], r["run"], r["contract"]
+                for f in trans:
+                    if a not in f.actions:
+                        continue
+                    env = self._trans_env(f, a, c, run)
+                    g = as_bool(be.compile_expr(f.formula, env).v)
+                    if f.assume is not None:
+                        g = z3.Implies(as_bool(be.compile_expr(f.assume, env).v), g)
+                    goals.append((f"{f.id} ({a}, step {i + 1})", z3.Implies(r["applied"], g)))
+                    if f.id in totals:
+                        for n in f.defines(None):
+                            contrib[f.id].setdefault(n, []).append(z3.If(r["applied"], env[n].v, z3.RealVal(0)))
+            for fid, per in contrib.items():
+                for n, terms in per.items():
+                    prev = totals[fid].get(n)
+                    step_sum = z3.Sum(*terms) if len(terms) > 1 else terms[0]
+                    totals[fid][n] = SV(step_sum if prev is None else prev.v + step_sum)
+            env_w = be.env(be_contract(self, sym), w.view(sym))
+            for f in states:
+                goals.append((f"{f.id} (after step {i + 1})", as_bool(be.compile_expr(f.formula, env_w).v)))
+            goals.append((f"position shape (after step {i + 1})", self.shape(w.view(sym))))
+            for f in trans:
+                if f.sequence is None:
+                    continue
+                vals = {f"total.{n}": v for n, v in totals[f.id].items()}
+                senv = _TEnv(be, {**be_contract(self, sym).values(), **w.view(sym), **vals},
+                             {**be.derived, **f.defines(None)}, None, be_contract(self, sym), init=init_env)
+                goals.append((f"{f.id} sequence (after step {i + 1})", as_bool(be.compile_expr(f.sequence, senv).v)))
+            step_goals.append(goals)
+            splits.append(self._side_splits(pre_w, sym))
+        return {"path": path, "steps": steps, "goals": step_goals, "splits": splits, "facts": be.take_facts(),
+                "w0": w0, "sym": sym}
+
+    @staticmethod
+    def _step_assumptions(seq: dict, i: int):
+        """(all assumptions for step i's goals, the induction-step subsets to try first)."""
+        path, step_goals = seq["path"], seq["goals"]
+        earlier = []
+        for j in range(i):
+            earlier.append((f"transition invariants of step {j + 1}",
+                            b_and(*[g for lbl, g in step_goals[j] if "after step" not in lbl])))
+            earlier.append((f"state invariants after step {j + 1}",
+                            b_and(*[g for lbl, g in step_goals[j] if "after step" in lbl])))
+        asm = [p for p in path if not p[0].startswith("step ")] + [p for p in path if p[0].startswith("step ")][: i + 1]
+        prev = [e for e in earlier if e[0] == f"state invariants after step {i}"]
+        this = [p for p in path if p[0] == f"step {i + 1}"]
+        return asm + earlier, ([prev, this + prev] if i > 0 else [])
+
+    def discharge_sequence(self, ob: Obligation, res: Result) -> None:
+        """Each goal of step i, by a portfolio: RELAXED/nlsat first as an induction step (the state
+        invariants after step i-1, with or without step i's equations: subsets of the assumptions,
+        so a proof from them is a proof), then from the whole path; else the EXACT encoding (the
+        same subsets, split by side and request, then the whole path). Vacuity: the path of each
+        step is satisfiable in the EXACT encoding."""
+        t0 = time.perf_counter()
+        with self.using(RELAXED):
+            R = self.build_sequence(ob)
+            bx = self.be
+        with self.using(EXACT):
+            X = self.build_sequence(ob)
+            be = self.be
+        sym = X["sym"]
+        for i, goals in enumerate(X["goals"]):
+            t1 = time.perf_counter()
+            full, locals_ = self._step_assumptions(X, i)
+            full_r, locals_r = self._step_assumptions(R, i)
+            core: set[str] = set()
+            status, reason, failing, bad = PROVED, "", [], None
+            for k, (lbl, goal) in enumerate(goals):
+                tg = time.perf_counter()
+                goal_r = R["goals"][i][k][1]
+                r = None
+                for asm_r in locals_r + [full_r]:
+                    lem = bx.rounding_lemmas([goal_r] + [a for _, a in asm_r] + R["facts"], [goal_r])
+                    r = nlsat_check(goal_r, asm_r, R["facts"] + lem, self.timeout, rlimit=RL_NLSAT // 2)
+                    if r.status == "proved":
+                        r.core = sorted(n for n, _ in asm_r)
+                        break
+                if r.status != "proved":
+                    for local in locals_:
+                        lem = be.rounding_lemmas([goal] + [a for _, a in local], [goal])
+                        cases = X["splits"][i - 1]
+                        if local is not locals_[0] and "after step" in lbl:  # which request made this state
+                            sel = X["steps"][i]["sel"]
+                            cases = [(f"{a} & {n}", z3.And(c, sel == j)) for n, c in cases
+                                     for j, a in enumerate(x["action"] for x in X["steps"][i]["runs"])]
+                        r = self._split_check(goal, local, X["facts"], lem, cases)
+                        if r.status == "proved":
+                            break
+                if r.status != "proved":
+                    lem = be.rounding_lemmas([goal] + [a for _, a in full] + X["facts"], [goal])
+                    r = check(goal, full, X["facts"], self.timeout, vacuity=False, lemmas=lem)
+                if self.debug:
+                    print(f"  {lbl}: {r.status} {time.perf_counter() - tg:.3f}s")
+                if r.status == "proved":
+                    core |= set(r.core)
+                    continue
+                if r.status == "violated":
+                    status, failing, bad = VIOLATED, [lbl], r
+                    break
+                status, reason = UNKNOWN, f"{lbl}: {r.reason}"
+                break
+            if status == PROVED:
+                v = satisfiable(z3.BoolVal(True), full, X["facts"], self.timeout)
+                if v.status == "unsat":
+                    status, reason = VACUOUS, "the path is infeasible: " + ", ".join(v.core)
+                elif v.status == "unknown":
+                    status, reason = UNKNOWN, "vacuity check: " + v.reason
+            cr = CaseResult(f"step {i + 1}", status, time.perf_counter() - t1, sorted(core), reason)
+            if status == VIOLATED:
+                prob = {"target": b_not(b_and(*[g for _, g in goals])), "path": full, "facts": X["facts"],
+                        "steps": X["steps"][: i + 1], "final": None, "symbols": [sym], "reset": X["w0"], "tag": "q",
+                        "depth": i + 1}
+                with self.using(EXACT):
+                    cx = self._scenario_sequence(ob, prob, bad, failing)
+                res.counterexample = res.counterexample or cx
+                res.message = f"step {i + 1}: violated: {', '.join(failing)}"
+                cr.reason = res.message
+            elif status in (UNKNOWN, VACUOUS):
+                res.message = f"step {i + 1}: {status.lower()}: {reason}"
+            res.cases.append(cr)
+            if status != PROVED:
+                break
+        res.seconds = time.perf_counter() - t0
+
+    def _side_splits(self, world: SymWorld, sym: str) -> list[tuple[str, Any]]:
+        """Cases covering every state of `sym`: no position, or a position of each side."""
+        st = world.symbols[sym]
+        hp = as_bool(st["has_position"].v)
+        out = [("case: no position", z3.Not(hp))]
+        if self.side_enum:
+            fld = next(f.name for f in self.rb.state if f.scope == "position" and f.ty.kind == "enum")
+            for v in self.sides:
+                out.append((f"case: {v}", z3.And(hp, st[fld].v == self.be.enum_val(self.be.enum_index[self.side_enum][v]))))
+        return out
+
+    def _split_check(self, goal, assumptions, facts, lemmas, cases):
+        """`check` under each case of a split: proved when proved in every case, the remainder (none of
+        the cases) included, so the split is always exhaustive; the first other outcome otherwise."""
+        core: set[str] = set()
+        last = None
+        cases = list(cases) + [("case: none of the above", z3.Not(z3.Or(*[c for _, c in cases])))]
+        for _, c in cases:
+            r = check(goal, assumptions, facts + [c], self.timeout, vacuity=False, lemmas=lemmas, rlimit=RL_SPLIT)
+            if r.status != "proved":
+                return r
+            core |= set(r.core)
+            last = r
+        last.core = sorted(core)
+        return last
+
+    def _scenario_sequence(self, ob, prob, r, failing) -> dict:
+        model, balance, steps = self._concrete_scenario(prob, r, "q")
+        sym = prob["symbols"][0]  # a sequence acts on one symbol
+        eng, records = self._run_scenario([sym], balance, steps)
+        trace = [{"request": rec["request"], "reply": rec["reply"]} for rec in records]
+        states = [records[0]["pre"] if records else self._values(eng, sym)] + [rec["post"] for rec in records]
+        outcomes = [rec["outcome"] for rec in records]
+        vals = self._values(eng, sym)
+        confirmed, values = self._confirm_sequence(failing, steps, trace, states, outcomes)
+        values["final state"] = self._named(vals)
+        cx = {"case": "bmc", "invariant": ", ".join(sorted({x.split(" ")[0] for x in failing})), "confirmed": confirmed,
+              "status": VIOLATED if confirmed else ERROR,
+              "note": ("violated along a sequence: " + ", ".join(failing)) if confirmed else
+                      "the interpreter does not confirm the violation found by Z3 (a backend disagreement)",
+              "balance": _dec(balance), "steps": trace, "last_step": len(trace), "free": {},
+              "values": values}
+        vec_steps = [(t["request"]["op"], sym, {k: v for k, v in t["request"]["args"].items() if k != "symbol"}) for t in trace]
+        vec_steps.append(("query", sym, {}))
+        cx["vector"] = self._vector_from_steps(ob, [sym], balance, vec_steps, cx["invariant"],
+                                               f"sequence violating {cx['invariant']}")
+        cx["text"] = _render_scenario(cx)
+        return cx
+
+    def _confirm_sequence(self, failing, steps, trace, states, outcomes) -> tuple[bool, dict]:
+        """Evaluate the failing goal of a sequence on the replayed states (interpreter semantics)."""
+        import re
+        values: dict = {}
+        for lbl in failing:
+            m = re.match(r"^(\S+) \((\w+), step (\d+)\)$", lbl)
+            try:
+                if m:
+                    inv, action, i = m.group(1), m.group(2), int(m.group(3)) - 1
+                    if steps[i][0] != action or not trace[i]["reply"]["ok"]:
+                        continue
+                    v, named = self._eval_transition(self.formals[inv], action, states[i], states[i + 1], outcomes[i],
+                                                     steps[i][2])
+                    values[lbl] = named
+                    if v is False:
+                        return True, values
+                    continue
+                m = re.match(r"^(\S+) \(after step (\d+)\)$", lbl)
+                if m and m.group(1) in self.formals:
+                    i = int(m.group(2))
+                    v = icompile(self.formals[m.group(1)].formula)(Env(states[i], self.interp.derived))
+                    values[lbl] = {"state": self._named(states[i])}
+                    if v is False:
+                        return True, values
+                    continue
+                m = re.match(r"^(\S+) sequence \(after step (\d+)\)$", lbl)
+                if m:
+                    f, n = self.formals[m.group(1)], int(m.group(2))
+                    totals: dict[str, Any] = {}
+                    for i in range(n):
+                        if not trace[i]["reply"]["ok"]:
+                            continue
+                        _, named = self._eval_transition(f, steps[i][0], states[i], states[i + 1], outcomes[i],
+                                                         steps[i][2])
+                        for k, d in (named.get("defined") or {}).items():
+                            totals[k] = totals.get(k, Fraction(0)) + Fraction(d["after"])
+                    init = Env(states[0], self.interp.derived)
+                    env = _CEnv({**states[n], **{f"total.{k}": v for k, v in totals.items()}},
+                                {**self.interp.derived, **{k: icompile(e) for k, e in f.defines(None).items()}},
+                                None, old=None, prefixes={"init.": init})
+                    v = icompile(f.sequence)(env)
+                    values[lbl] = {"totals": _dec(totals), "formula": f"{to_text(f.sequence)}  ->  {v}"}
+                    if v is False:
+                        return True, values
+            except Exception as e:  # reported with the values, never hidden
+                values[lbl] = {"error": f"{type(e).__name__}: {e}"}
+        return False, values
