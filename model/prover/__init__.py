@@ -9,6 +9,8 @@ The package holds one concern per module, and `Prover` composes them:
     worlds           symbolic states and steps (fresh, after reset, one action, one BMC step)
     goals            goals of the state-level kinds (initial ... equivalence)
     parameters       goals and counterexamples of the contract-level kinds (parameter, parametric)
+    anycontract      the symbolic contract of ANY number of tiers (every-contract proofs), its soundness
+    lemmas           the induction lemmas on tiers those proofs rest on
     counterexamples  a violation searched again from reset as a reachable scenario
     minimise         small readable numbers for a scenario
     replay           scenarios replayed by the interpreter, confirmation, conformance vectors
@@ -63,6 +65,7 @@ from .base import ProverBase, be_contract
 from .counterexamples import CounterexamplesMixin
 from .discharge import DischargeMixin
 from .goals import GoalsMixin
+from .lemmas import LemmasMixin
 from .minimise import MinimiseMixin
 from .obligations import ObligationsMixin
 from .parameters import ParametersMixin
@@ -73,7 +76,7 @@ from .sequences import SequencesMixin
 from .worlds import WorldsMixin
 
 
-class Prover(ObligationsMixin, DischargeMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
+class Prover(ObligationsMixin, DischargeMixin, GoalsMixin, LemmasMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
              MinimiseMixin, ReplayMixin, SequencesMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 

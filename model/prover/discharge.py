@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import replace
 from fractions import Fraction
 
 import z3
@@ -13,7 +14,7 @@ import z3
 from ..numbers import is_terminating
 from ..z3backend import EXACT, RELAXED, check, minimal_core, nlsat_check, q, satisfiable, to_fraction
 from .render import _why
-from .results import PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, _RANK, CaseResult, Result, Obligation, Goal, _Found
+from .results import RL_RELAXED_GENERAL, PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, _RANK, CaseResult, Result, Obligation, Goal, _Found
 
 
 class DischargeMixin:
@@ -23,7 +24,7 @@ class DischargeMixin:
         """Discharge one obligation (sequences included)."""
         if ob.kind == "sequence":
             res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
-                         list(ob.contracts), ob.title, ob.statement)
+                         list(ob.contracts), ob.title, ob.statement, scope=ob.scope)
             t0 = time.perf_counter()
             try:
                 self.discharge_sequence(ob, res)
@@ -41,13 +42,13 @@ class DischargeMixin:
         """Run one obligation: every case, vacuity, counterexample search; never raises."""
         t0 = time.perf_counter()
         res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
-                     list(ob.contracts), ob.title, ob.statement)
+                     list(ob.contracts), ob.title, ob.statement, scope=ob.scope)
         try:
             if ob.id.endswith("/formal") and isinstance(ob.data, str):
                 res.status, res.message = ERROR, ob.data
                 return res
             for label in ob.cases:
-                self._case(ob, label, res)
+                (self._case_parameter if ob.kind == "parameter" else self._case)(ob, label, res)
             res.status = max((c.status for c in res.cases), key=lambda s: _RANK[s]) if res.cases else PROVED
             used = sorted({a for c in res.cases if c.status == PROVED for a in c.assumptions})
             if ob.kind not in ("parameter", "parametric"):  # proved with the profile's concrete values
@@ -93,7 +94,8 @@ class DischargeMixin:
         # (1) relaxed, default solver with tracked assumptions (the core comes with the proof);
         # (2) relaxed, nlsat (complete for real arithmetic; core by deletion); (3) exact, below
         proved_relaxed = False
-        r1 = check(gr.goal, gr.assumptions, facts_r, self.timeout, vacuity=False, rlimit=RL_RELAXED)
+        r1 = check(gr.goal, gr.assumptions, facts_r, self.timeout, vacuity=False,
+                   rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL)
         if r1.status == "proved":
             core, proved_relaxed = r1.core, True
         elif time.perf_counter() < deadline:
@@ -105,7 +107,7 @@ class DischargeMixin:
                 if not complete:
                     reason = "unsat core not minimised (time)"
         if proved_relaxed:
-            v = self._vacuity(g, gr, facts_r)
+            v = self._vacuity(g, gr, facts_r, ob, label)
             if v.status == "sat":
                 status = PROVED
             elif v.status == "unsat":
@@ -141,11 +143,27 @@ class DischargeMixin:
         cr.seconds = time.perf_counter() - t0
         res.cases.append(cr)
 
-    def _vacuity(self, g: Goal, gr: Goal, facts_r):
+    def _vacuity_on_contract(self, ob: Obligation, label: str):
+        """A general obligation's assumptions are satisfiable when the same obligation's assumptions
+        over a concrete contract are: every concrete instance is a model of the symbolic contract's
+        assumptions (anycontract.py, soundness), and the concrete problem is far easier for Z3."""
+        first = self.contracts[0]
+        if ob.kind == "frame":
+            label = f"{first}>{next((c for c in self.contracts if c != first), first)}"
+        with self.using(EXACT):
+            gc = self.goal(replace(ob, contracts=(first,)), label)
+            facts = gc.facts + self.be.take_facts()
+        return satisfiable(z3.BoolVal(True), gc.assumptions, facts, self.timeout, rlimit=RL_RELAXED)
+
+    def _vacuity(self, g: Goal, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
         """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
         incomplete with integers and products), nlsat on the RELAXED assumptions: unsatisfiable there
         means unsatisfiable (the relaxation over-approximates); satisfiable gives values that, pinned
         in the EXACT problem (all at once, then one by one), make a witness easy to check."""
+        if ob is not None and not ob.contracts and self.contracts:
+            w = self._vacuity_on_contract(ob, label)
+            if w.status == "sat":
+                return w
         v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
         if v.status != "unknown":
             return v

@@ -4,8 +4,6 @@ reachability and equivalence (what each case asks of Z3).
 
 from __future__ import annotations
 
-
-
 from ..formal import Formal
 from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and, b_or, sv_equal
 from .base import be_contract
@@ -16,13 +14,25 @@ class GoalsMixin:
     """Builds the goal of a case for each kind (dispatch by kind name)."""
 
     def goal(self, ob: Obligation, label: str) -> Goal:
-        return getattr(self, "_goal_" + ob.kind)(ob, label)
+        """The goal of one case; a general obligation (no contract named) is built over fresh
+        AnyContracts and gets their assumptions (anycontract.py) once the goal is complete."""
+        if ob.contracts or ob.kind == "lemma":
+            return getattr(self, "_goal_" + ob.kind)(ob, label)
+        self._anys = {}
+        g = getattr(self, "_goal_" + ob.kind)(ob, label)
+        g.assumptions = g.assumptions + self.any_assumptions()
+        return g
+
+    def any_assumptions(self) -> list:
+        """What the AnyContracts of the goal just built assume (domains, lookups, family 8, lemmas)."""
+        family8 = self.of_kind("parameter")
+        return [a for c in self._anys.values() for a in c.assumptions(family8)]
 
     def _side(self, label: str) -> str | None:
         return label if label in self.sides else None
 
     def _goal_initial(self, ob: Obligation, label: str) -> Goal:
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, path = self.reset_world([sym], "r")
         env = self.be.env(be_contract(self, sym), w.view(sym))
         goal = as_bool(self.be.compile_expr(ob.formal.formula, env).v)
@@ -30,7 +40,7 @@ class GoalsMixin:
 
     def _goal_transition(self, ob: Obligation, label: str, state_formula: Formal | None = None) -> Goal:
         side = self._side(label)
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], side)
         c = be_contract(self, sym)
         args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "x", side)
@@ -64,7 +74,7 @@ class GoalsMixin:
 
     def _goal_fact(self, ob: Obligation, label: str) -> Goal:
         side = self._side(label)
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], side)
         c = be_contract(self, sym)
         fvars, assume, goal, base, hyp = self._fact_env(ob.formal, c, w.view(sym), "v")
@@ -93,7 +103,7 @@ class GoalsMixin:
                            "names": names, "before": before, "after": after, "syms": syms})
 
     def _goal_reachability(self, ob: Obligation, label: str) -> Goal:
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], None, "q")
         c = be_contract(self, sym)
         args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "rq")
@@ -114,7 +124,7 @@ class GoalsMixin:
 
     def _goal_equivalence(self, ob: Obligation, label: str) -> Goal:
         side = self._side(label)
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         entry = ob.data
         be = self.be
         w, hyps, facts = self.fresh_world([sym], side)
