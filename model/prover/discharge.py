@@ -126,9 +126,20 @@ class DischargeMixin:
         if status == VACUOUS:
             cr.reason = "the assumptions contradict each other: " + ", ".join(core)
             res.message = (res.message + "\n" if res.message else "") + f"{label}: {cr.reason}"
+        decided = False  # a general UNKNOWN decided by a concrete scenario
+        if status == UNKNOWN and not ob.contracts:
+            # a general goal Z3 cannot decide: a scenario on a concrete contract, confirmed by the
+            # interpreter, still decides it (the search is the same as for a violation)
+            with self.using(EXACT):
+                cx = self.counterexample(ob, label, g, model)
+            if cx.get("confirmed"):
+                status = cr.status = VIOLATED
+                decided = True
+                res.counterexample = res.counterexample or cx
+                res.message = (res.message + "\n" if res.message else "") + f"{label}: {cx.get('note', '')}"
         if status == UNKNOWN:
             res.message = (res.message + "\n" if res.message else "") + f"{label}: unknown ({_why(reason)})"
-        if status == VIOLATED:
+        if status == VIOLATED and not decided:
             with self.using(EXACT):
                 cx = self.counterexample(ob, label, g, model)
             if cx.get("confirmed") is False and cx.get("status") == UNKNOWN:
