@@ -114,7 +114,10 @@ def compare_step(step, reply: dict, index: int | None, op: str, out: list) -> No
                     return
                 found: list = []
                 compare_value(expected, result, "result", found)
+                tolerance = getattr(step, "tolerance", None)
                 for path, exp, got in found:
+                    if tolerance and within(exp, got, tolerance.get(path[len("result."):])):
+                        continue
                     out.append(Diff(index, op, path, exp, got))
             return
         out.append(Diff(index, op, "ok", True, ok))
@@ -129,6 +132,16 @@ def compare_step(step, reply: dict, index: int | None, op: str, out: list) -> No
         return
     out.append(Diff(index, op, "ok", False, ok))
     out.append(Diff(index, op, "error.code", step.expect_error, MISSING))
+
+
+def within(expected: Any, got: Any, tolerance: str | None) -> bool:
+    """True when a step's tolerance for this field admits the reply: both decimal strings, at most
+    `tolerance` apart (a venue's published example printed with its own rounding)."""
+    if tolerance is None or type(expected) is not str or type(got) is not str:
+        return False
+    if _fullmatch(expected) is None or _fullmatch(got) is None:
+        return False
+    return abs(Decimal(expected) - Decimal(got)) <= Decimal(tolerance)
 
 
 def error_code(reply: dict) -> Any:

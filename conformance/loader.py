@@ -57,6 +57,8 @@ class Step:
     expect_error: str | None
     expect_result: dict | None
     comment: str | None = None
+    #: absolute tolerances by dotted path under result (a venue's published example), else None
+    tolerance: dict | None = None
 
     @property
     def request(self) -> dict:
@@ -315,7 +317,7 @@ def _build(doc: dict, path: str, stem: str | None) -> VectorFile:
                 if not (error == "UNSUPPORTED"):
                     ops.add(op)
                 steps.append(Step(si, op, args, tail, tail.encode("utf-8"), ok, error, result,
-                                  raw_step.get("comment")))
+                                  raw_step.get("comment"), raw_step.get("tolerance")))
             cases.append(Case(
                 id=cid, title=raw_case["title"], rules=tuple(raw_case["rules"]), flags=flags,
                 level=raw_case["level"], source=raw_case["source"], steps=tuple(steps), file=file,

@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .diagnostics import SpecError
+from .commands.venue_option import venue_option, venue_rulebook
 from .rulebook import load_rulebook
 
 SPEC_HELP = "the rulebook directory (default: the shipped rulebook)"
@@ -52,11 +53,13 @@ def _check_invariant_formulas(rb) -> None:
 @main.command()
 @click.argument("path", required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(path, fmt):
+@venue_option
+def check(path, fmt, venue):
     """Validate a rulebook: structure, names, units, cycles, references (exit 0, or 1 listing every error)."""
     try:
         rb = load_rulebook(path)
         _check_invariant_formulas(rb)
+        rb = venue_rulebook(rb, venue)
     except SpecError as e:
         if fmt == "json":
             click.echo(json.dumps({"ok": False, "errors": [
@@ -69,13 +72,13 @@ def check(path, fmt):
         sys.exit(1)
     summary = {"ok": True, "rulebook": rb.name, "version": rb.version, "path": rb.path,
                "actions": len(rb.actions), "checks": sum(1 for _ in rb.checks()), "derived": len(rb.derived),
-               "invariants": len(rb.invariants), "contracts": sorted(rb.contracts)}
+               "invariants": len(rb.invariants), "contracts": sorted(rb.contracts), **({"venue": venue} if venue else {})}
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(f"ok: {rb.name} {rb.version} ({rb.path}): {summary['actions']} actions, {summary['checks']} checks, "
                    f"{summary['derived']} derived values, {summary['invariants']} invariants, "
-                   f"contracts {', '.join(summary['contracts'])}")
+                   f"contracts {', '.join(summary['contracts'])}" + (f" (venue {venue})" if venue else ""))
 
 
 @main.command()
@@ -83,7 +86,8 @@ def check(path, fmt):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--spec", type=click.Path(), help=SPEC_HELP)
 @click.option("--balance", default="10000", show_default=True, help="starting balance when FILE does not begin with reset")
-def simulate(file, fmt, spec, balance):
+@venue_option
+def simulate(file, fmt, spec, balance, venue):
     """Run the protocol requests in FILE (YAML or JSON, '-' for stdin) and show replies and positions.
 
     Without a leading reset, every contract profile of the rulebook is loaded with --balance.
@@ -92,7 +96,7 @@ def simulate(file, fmt, spec, balance):
     from .simulate import render_json, render_text
     from .simulate import simulate as run
 
-    engine = ReferenceEngine(_load(spec))
+    engine = ReferenceEngine(venue_rulebook(_load(spec), venue))
     text = sys.stdin.read() if file == "-" else None
     try:
         pairs, engine = run(file if file != "-" else "<stdin>", text, balance, engine)

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import jinja2
 
-from . import ast
+from . import ast, docs_venues
 from .conformance.compare import compare_value
 from .engine import ReferenceEngine, contract_json
 from .interpreter import Env, compile_expr, solve_tier, tier_index
@@ -63,6 +63,7 @@ class Inputs:
     vector_problems: tuple[str, ...] = ()
     proofs: Mapping[str, Any] | None = None
     proof_problem: str | None = None
+    venue_diff: Mapping[str, Any] | None = None  # generated_docs/venue-diff.json (docs_venues)
 
 
 def load_vectors(directory: Path | None) -> tuple[tuple[VectorCase, ...], tuple[str, ...], tuple[str, ...]]:
@@ -179,11 +180,14 @@ def _dec(v: Any) -> Any:
     return v
 
 
-def _matches(expected: Any, got: Any) -> bool:
-    """Whether a reply's result meets a vector's expectation, by the conformance runner's rules."""
+def _matches(expected: Any, got: Any, tolerance: Mapping | None = None) -> bool:
+    """Whether a reply's result meets a vector's expectation, by the conformance runner's rules
+    (a step's tolerances included)."""
+    from .conformance.compare import within
+
     diffs: list = []
     compare_value(expected, got, "result", diffs)
-    return not diffs
+    return not [d for d in diffs if not within(d[1], d[2], (tolerance or {}).get(d[0][len("result."):]))]
 
 
 # =========================================================================== ccxt
@@ -220,6 +224,8 @@ CCXT: dict[str, tuple[str, str, str]] = {
     "lot_size": ("precision.amount", "Market", "with precisionMode TICK_SIZE; limits.amount.min"),
     "money_step": ("—", "", "exchange-specific"),
     "liquidation_buffer_rate": ("—", "", "exchange-specific (insurance-fund clearance fee)"),
+    "taker_fee_rate": ("taker", "Market, fetchTradingFee", "the venue's taker fee rate; reserved in maintenance margin"),
+    "maintenance_basis": ("—", "", "exchange-specific: whether maintenance is on the mark or the entry value"),
     "max_notional": ("maxNotional", "fetchLeverageTiers", "the tier's minNotional is the previous tier's maxNotional"),
     "maintenance_margin_rate": ("maintenanceMarginRate", "fetchLeverageTiers",
                                 "Position.maintenanceMarginPercentage is maintenance_margin / notional"),
@@ -331,6 +337,7 @@ class Builder:
             "invariants": self.invariants(), "other_proofs": self.other_proofs(), "trace": self.trace(),
             "notes": self.notes(), "errors": self.errors(), "flags": self.flags(), "ccxt": self.ccxt(), "ccxt_extra": CCXT_EXTRA,
             "inputs": self.input_summary(), "proof_summary": self.proof_summary(),
+            "venues": docs_venues.section(self, self.inputs.venue_diff),
         }
         ctx["toc"] = self.toc(ctx)
         return ctx
@@ -357,6 +364,8 @@ class Builder:
             {"id": "sec-notes", "title": "Interpretation notes", "children": []},
             {"id": "sec-errors", "title": "Error codes", "children": []},
             *([{"id": "sec-flags", "title": "Conformance flags", "children": []}] if ctx["flags"] else []),
+            *([{"id": "sec-venues", "title": "Venues", "children": sub(
+                (p["anchor"], p["name"]) for p in ctx["venues"]["presets"])}] if ctx.get("venues") else []),
             {"id": "sec-ccxt", "title": "Protocol names and ccxt", "children": []},
             {"id": "sec-inputs", "title": "About this document", "children": []},
         ]
@@ -537,7 +546,7 @@ class Builder:
             return None
         engine = ReferenceEngine(rb)
         c = rb.contracts[spec.symbol]
-        contract = contract_json(c)
+        contract = contract_json(c, rb)
         reply = engine.handle({"id": 0, "op": "reset", "args": {"contracts": {spec.symbol: contract},
                                                                  "available_balance": spec.balance}})
         if not reply["ok"]:
@@ -672,7 +681,7 @@ class Builder:
                     got = {"ok": None}
                 same = got.get("ok") is not None and bool(got.get("ok")) == bool(exp.get("ok")) and (
                     (got.get("error") or {}).get("code") == exp.get("error") if not exp.get("ok")
-                    else _matches(exp.get("result", {}), got.get("result", {})))
+                    else _matches(exp.get("result", {}), got.get("result", {}), st.get("tolerance")))
                 if not same:
                     agree, where = False, i
             args = [(k, fmt_json(v)) for k, v in (req.get("args") or {}).items() if k != "symbol"]
@@ -1230,7 +1239,7 @@ def default_vectors_dir(spec_dir: Path) -> Path | None:
 def gather_inputs(vectors_dir: Path | None, proofs_path: Path | None) -> Inputs:
     cases, files, problems = load_vectors(vectors_dir)
     proofs, problem = load_proofs(proofs_path)
-    return Inputs(cases, files, problems, proofs, problem)
+    return docs_venues.with_table(Inputs(cases, files, problems, proofs, problem), proofs_path)
 
 
 def stale_files(out_dir: Path, files: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -50,9 +50,23 @@ def to_json_value(v: Any) -> Any:
     return v
 
 
-def contract_json(c: Contract) -> dict:
-    """A contract as the protocol's CONTRACT object (the `reset` argument)."""
-    return {**to_json_value(dict(c.params)), "tiers": [to_json_value(dict(t)) for t in c.tiers]}
+def contract_json(c: Contract, rb: Rulebook | None = None) -> dict:
+    """A contract as the protocol's CONTRACT object (the `reset` argument). Parameters the
+    protocol added as optional are left out at their default, so an engine that predates them
+    reads every contract that does not use them."""
+    omit = {p.name for p in (rb or _shipped()).params if p.optional and c.params.get(p.name) == p.default}
+    params = {k: v for k, v in c.params.items() if k not in omit}
+    return {**to_json_value(params), "tiers": [to_json_value(dict(t)) for t in c.tiers]}
+
+
+def _shipped() -> Rulebook:
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = load_rulebook()
+    return _SHIPPED
+
+
+_SHIPPED: Rulebook | None = None
 
 
 class ReferenceEngine:
@@ -138,7 +152,13 @@ class ReferenceEngine:
             raise Refusal("INVALID_ARGUMENT", f"contract {symbol} must be an object")
         params = {}
         for p in self.rb.params:
-            if p.name in spec:
+            if p.name in spec and p.enum:
+                values = self.rb.enums[p.enum]
+                if spec[p.name] not in values:
+                    raise Refusal("INVALID_ARGUMENT", f"contract {symbol}: {p.name}: {spec[p.name]!r} is not one of "
+                                                      f"{', '.join(values)}")
+                params[p.name] = spec[p.name]
+            elif p.name in spec:
                 params[p.name] = self.decimal(spec, p.name, f"contract {symbol}: ")
             elif p.default is not None:
                 params[p.name] = p.default

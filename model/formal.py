@@ -63,7 +63,7 @@ class Names:
         self.checker = Checker(rb.units)
         self.base: dict[str, Ty] = {}
         for p in rb.params:
-            self.base[p.name] = rb.units.num(p.unit)
+            self.base[p.name] = Ty("enum", enum=p.enum) if p.enum else rb.units.num(p.unit)
         for f in rb.state:
             self.base[f.name] = f.ty
         for d in rb.derived:

@@ -36,11 +36,16 @@ class Unit:
 
 @dataclass(frozen=True)
 class Param:
+    """A contract parameter or tier field. `unit` names the unit of a number, or the enumeration
+    of an enum-valued parameter (`enum` set, values and default are then its value names)."""
+
     name: str
     unit: str
     domain: ast.Expr
-    default: Fraction | None
+    default: Fraction | str | None
     description: str
+    enum: str | None = None
+    optional: bool = False  # a protocol addition: left out of CONTRACT at its default
 
 
 @dataclass(frozen=True)
@@ -184,10 +189,11 @@ class Flag:
 
 @dataclass(frozen=True)
 class Contract:
-    """A contract's parameters as exact numbers; `tiers` is a tuple of {field: value} mappings."""
+    """A contract's parameters as exact numbers (an enum-valued parameter as its value name);
+    `tiers` is a tuple of {field: value} mappings."""
 
     symbol: str
-    params: Mapping[str, Fraction]
+    params: Mapping[str, Fraction | str]
     tiers: tuple[Mapping[str, Fraction], ...]
 
 
@@ -363,6 +369,14 @@ class _Builder:
                 errors[inv.id] = str(e)
         return replace(rb, formals=formals, formal_errors=errors)
 
+    def enum_value(self, text, enum: str) -> str | None:
+        """An enumeration value given as text, checked against the enumeration's values."""
+        values = self.enums.get(enum, ())
+        if str(text) not in values:
+            self.err(text, f"'{text}' is not a {enum} (one of {', '.join(values)}){did_you_mean(str(text), values)}")
+            return None
+        return str(text)
+
     def decimal(self, text) -> Fraction | None:
         """A number written in the rulebook: a plain decimal (N-numbers), else an error at its place."""
         try:
@@ -460,8 +474,15 @@ class _Builder:
         params = []
         for name, p in doc["parameters"].items():
             e, _ = self.typed(p["domain"], Scope(dict(param_tys), self.enums, tier_tys), "bool", f"domain of '{name}': ")
-            default = self.decimal(p["default"]) if "default" in p else None
-            params.append(Param(str(name), str(p["unit"]), e, default, str(p.get("description", ""))))
+            ty = param_tys.get(str(name))
+            enum = ty.enum if ty is not None and ty.kind == "enum" else None
+            if ty is not None and ty.kind not in ("num", "enum"):
+                self.err(p, f"parameter '{name}' must be a number with a unit or an enumeration value")
+            default = None
+            if "default" in p:
+                default = self.enum_value(p["default"], enum) if enum else self.decimal(p["default"])
+            params.append(Param(str(name), str(p.get("unit", p.get("type"))), e, default,
+                                str(p.get("description", "")), enum, bool(p.get("optional", False))))
 
         # state -------------------------------------------------------------------------------
         state = []
@@ -784,7 +805,7 @@ class _Builder:
         values = {}
         for p in params:
             if p.name in spec:
-                values[p.name] = self.decimal(spec[p.name])
+                values[p.name] = self.enum_value(spec[p.name], p.enum) if p.enum else self.decimal(spec[p.name])
             elif p.default is not None:
                 values[p.name] = p.default
             else:

@@ -38,7 +38,7 @@ def read_requests(text: str, name: str) -> list[dict]:
 def default_reset(rb, balance: str = "10000") -> dict:
     """A reset with every contract profile of the rulebook."""
     from .engine import contract_json
-    contracts = {s: contract_json(c) for s, c in rb.contracts.items()}
+    contracts = {s: contract_json(c, rb) for s, c in rb.contracts.items()}
     return {"id": 0, "op": "reset", "args": {"contracts": contracts, "available_balance": balance}}
 
 

@@ -58,6 +58,7 @@ _ACTION = {
     "additionalProperties": False,
 }
 _DECIMAL = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+_WORD = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_]*$"}  # an enumeration value
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -79,9 +80,11 @@ SCHEMA = {
             "type": "object", "required": ["values"],
             "properties": {"values": {**_STRS, "minItems": 1}, "description": _STR}, "additionalProperties": False}},
         "errors": {"type": "object", "additionalProperties": _STR},
-        "parameters": {"type": "object", "additionalProperties": {
-            "type": "object", "required": ["unit", "domain"],
-            "properties": {"unit": _STR, "domain": _EXPR, "default": _DECIMAL, "description": _STR},
+        "parameters": {"type": "object", "additionalProperties": {  # a number with a unit, or an enum
+            "type": "object", "required": ["domain"],
+            "properties": {"unit": _STR, "type": _STR, "domain": _EXPR, "default": {"anyOf": [_DECIMAL, _WORD]},
+                           "optional": {"type": "boolean"}, "description": _STR},
+            "oneOf": [{"required": ["unit"]}, {"required": ["type"]}],
             "additionalProperties": False}},
         "tier_fields": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["unit", "domain"],
@@ -120,7 +123,7 @@ SCHEMA = {
             "type": "object",
             "properties": {"tiers": {"type": "array", "minItems": 1, "items": {
                 "type": "object", "additionalProperties": _DECIMAL}}},
-            "additionalProperties": {"anyOf": [_DECIMAL, {"type": "array"}]},
+            "additionalProperties": {"anyOf": [_DECIMAL, _WORD, {"type": "array"}]},
             "required": ["tiers"]}},
         "flags": {"type": "object", "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_]*$"}, "additionalProperties": {
             "type": "object", "required": ["meaning", "if_wrong"],

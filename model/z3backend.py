@@ -211,9 +211,15 @@ class SymContract:
     tiers: list[dict[str, Any]]
     facts: list[tuple[str, Any]] = field(default_factory=list)
     concrete: Contract | None = None
+    enums: dict[str, str] = field(default_factory=dict)  # enum-valued parameter -> its enumeration
+
+    def sv(self, name: str) -> SV:
+        """A parameter as a symbolic value (an enum-valued one as its value's index)."""
+        e = self.enums.get(name)
+        return SV(self.params[name], kind="enum", enum=e) if e else SV(self.params[name])
 
     def values(self) -> dict[str, SV]:
-        out = {k: SV(v) for k, v in self.params.items()}
+        out = {k: self.sv(k) for k in self.params}
         for k, v in self.tiers[0].items():
             out[f"first_tier.{k}"] = SV(v)
         for k, v in self.tiers[-1].items():
@@ -434,8 +440,16 @@ class Backend:
     def concrete_contract(self, contract: Contract | str) -> SymContract:
         """A contract profile (or a Contract) with every parameter and tier field a Z3 numeral."""
         c = self.rb.contracts[contract] if isinstance(contract, str) else contract
-        return SymContract(c.symbol, {k: q(v) for k, v in c.params.items()},
-                           [{k: q(v) for k, v in t.items()} for t in c.tiers], [], c)
+        return SymContract(c.symbol, {k: self._param_term(k, v) for k, v in c.params.items()},
+                           [{k: q(v) for k, v in t.items()} for t in c.tiers], [], c, self._param_enums())
+
+    def _param_enums(self) -> dict[str, str]:
+        return {p.name: p.enum for p in self.rb.params if p.enum}
+
+    def _param_term(self, name: str, v: Any):
+        """A parameter's value as a numeral (an enum-valued one as its value's index)."""
+        e = self._param_enums().get(name)
+        return self.enum_val(self.enum_index[e][v]) if e else q(v)
 
     def symbolic_contract(self, name: str, n_tiers: int, bind: Contract | str | None = None,
                           params: Iterable[str] | None = None) -> SymContract:
@@ -451,12 +465,13 @@ class Backend:
         facts: list[tuple[str, Any]] = []
         for p in self.rb.params:
             if p.name in sym_params or bound is None:
-                ps[p.name] = z3.Real(f"{name}.{p.name}")
+                sort = z3.Int if p.enum and self.enum_sort == "int" else z3.Real
+                ps[p.name] = sort(f"{name}.{p.name}")
             else:
-                ps[p.name] = q(bound.params[p.name])
+                ps[p.name] = self._param_term(p.name, bound.params[p.name])
         tiers = [{f.name: z3.Real(f"{name}.tiers[{k}].{f.name}") for f in self.rb.tier_fields} for k in range(1, n_tiers + 1)]
-        c = SymContract(name, ps, tiers, facts, None)
-        penv = SymEnv(self, {k: SV(v) for k, v in ps.items()})
+        c = SymContract(name, ps, tiers, facts, None, self._param_enums())
+        penv = SymEnv(self, {k: c.sv(k) for k in ps})
         for p in self.rb.params:
             if p.name in sym_params or bound is None:
                 facts.append((f"domain:{p.name}", self.compile_expr(p.domain, penv).v))
@@ -467,7 +482,7 @@ class Backend:
         if bound is not None:
             for p in self.rb.params:
                 if p.name in sym_params:
-                    facts.append((f"{bound.symbol}.{p.name}", ps[p.name] == q(bound.params[p.name])))
+                    facts.append((f"{bound.symbol}.{p.name}", ps[p.name] == self._param_term(p.name, bound.params[p.name])))
             for k, (t, row) in enumerate(zip(tiers, bound.tiers), 1):
                 facts.append((f"{bound.symbol}.tiers[{k}]", z3.And(*[t[f] == q(row[f]) for f in t])))
         return c
@@ -623,7 +638,10 @@ class Backend:
             if isinstance(pair, z3.BoolRef):
                 return SV(pair if e.op == "==" else b_not(pair), kind="bool")
             other, idx = pair
-            eq = b_and(b_not(other.null), other.v == idx)
+            if _is_false(other.null) and z3.is_arith(other.v) and (z3.is_int_value(other.v) or z3.is_rational_value(other.v)):
+                eq = z3.BoolVal(z3.is_true(z3.simplify(other.v == idx)))  # a concrete value: decided here
+            else:
+                eq = b_and(b_not(other.null), other.v == idx)
             return SV(eq if e.op == "==" else b_not(eq), kind="bool")
         if e.op in ("==", "!="):
             if a.nullable or b.nullable:

@@ -22,6 +22,7 @@ from ..cli import SPEC_HELP, _load
 from ..docs import (PROOF_REPORT, default_out_dir, default_vectors_dir, gather_inputs, render, stale_files,
                     write_files)
 from ..rulebook import default_spec_dir
+from .venue_option import venue_option, venue_rulebook
 
 
 @click.command("docs")
@@ -33,9 +34,10 @@ from ..rulebook import default_spec_dir
 @click.option("--proofs", "proofs_path", type=click.Path(dir_okay=False),
               help=f"the prover's JSON report (default: OUT/{PROOF_REPORT})")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 listing the files that are stale or missing")
-def command(spec, out, vectors_dir, proofs_path, check):
+@venue_option
+def command(spec, out, vectors_dir, proofs_path, check, venue):
     """Render the rulebook as generated_docs/rulebook.md and generated_docs/index.html."""
-    rb = _load(spec)
+    rb = venue_rulebook(_load(spec), venue)
     spec_dir = Path(spec) if spec else default_spec_dir()
     out_dir = Path(out) if out else default_out_dir(spec_dir)
     vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)

@@ -22,6 +22,7 @@ from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalEr
                       load_against)
 from ..prover.scopes import scope_lines, scopes
 from ..rulebook import load_rulebook
+from .venue_option import venue_option, venue_rulebook
 
 _WORKER: dict = {}
 
@@ -225,6 +226,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 
 
 @click.command("prove")
+@venue_option
 @click.option("--spec", type=click.Path(), help="the rulebook directory (default: the shipped rulebook)")
 @click.option("--contract", "contracts", multiple=True, help="only these contract profiles (repeatable)")
 @click.option("--only", multiple=True, help="only obligations whose id matches this glob, or of this invariant id (repeatable)")
@@ -244,7 +246,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
               help="prove every obligation per contract (proofs about those contracts only) instead of once for "
                    "every contract satisfying the family-8 invariants")
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
-            no_minimize, per_contract):
+            no_minimize, per_contract, venue):
     """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
 
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
@@ -257,6 +259,7 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         for d in e.diagnostics:
             click.echo(f"error: {d}", err=True)
         sys.exit(1)
+    rb = venue_rulebook(rb, venue)
     unknown = [c for c in contracts if c not in rb.contracts]
     if unknown:
         click.echo(f"error: unknown contract(s) {', '.join(unknown)}; the rulebook has {', '.join(rb.contracts)}", err=True)
@@ -288,7 +291,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     if vectors_out:
         write_vectors(rb, results, vectors_out)
     options = {"depth": depth, "timeout": timeout, "jobs": n_jobs, "contracts": list(contracts) or sorted(rb.contracts),
-               "against": str(against) if against else None, "per_contract": per_contract}
+               "against": str(against) if against else None, "per_contract": per_contract,
+               **({"venue": venue} if venue else {})}
     doc = report_json(rb, results, seconds, options)
     if output:
         write_report(Path(output), doc)
@@ -298,5 +302,5 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     if fmt == "json":
         click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
-        click.echo(report_text(rb, results, seconds))
+        click.echo(report_text(rb, results, seconds) + (f" [venue {venue}]" if venue else ""))
     sys.exit(_exit(results))

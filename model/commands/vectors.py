@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from .venue_option import venue_option, venue_rulebook
+
 
 @click.command("vectors")
 @click.option("--spec", type=click.Path(), help="the rulebook directory (default: the shipped rulebook)")
@@ -29,7 +31,8 @@ import click
 @click.option("--counterexamples", "cx_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="a counterexamples.json written by `marginspec prove --vectors-out` (repeatable)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_files, fmt):
+@venue_option
+def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_files, fmt, venue):
     """Generate conformance/vectors/*.json from the rulebook (byte-identical from run to run).
 
     Sources: boundaries of every check (at the threshold and one step either side, every tier and
@@ -43,7 +46,7 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
     from ..vectors.writer import check as check_files
     from ..vectors.writer import write
 
-    rb = _load(spec)
+    rb = venue_rulebook(_load(spec), venue)
     out_dir = Path(out) if out else default_out_dir()
     cov_path = out_dir.parent / COVERAGE_FILE
     t0 = time.perf_counter()

@@ -61,6 +61,16 @@ def is_any(sym: str | None) -> bool:
     return sym in (ANY, ANY2)
 
 
+def mm_argument(rb) -> str:
+    """The name maintenance_margin looks its tier up by (`tier(NAME).f`; "maintenance_notional" with
+    the venue parameters, "notional" before them): MM as a function of that notional."""
+    names = {n.notional.name for n in ast.walk(rb.derived_by_name()["maintenance_margin"].expr)
+             if isinstance(n, ast.TierField) and isinstance(n.notional, ast.Name)}
+    if len(names) != 1:
+        raise ValueError("maintenance_margin must look up its tier at one named notional")
+    return names.pop()
+
+
 @dataclass(eq=False)
 class Slot:
     """One tier the formulas read: its fields, `lo` (the previous tier's max_notional, meaningful
@@ -89,12 +99,23 @@ class Slot:
 class AnyContract(SymContract):
     """A contract with symbolic parameters and an unknown number of tiers (see the module docstring)."""
 
-    def __init__(self, be: Backend, name: str):
+    def __init__(self, be: Backend, name: str, fixed: dict[str, str] | None = None):
+        """`fixed`: values of enum-valued parameters this case fixes (a case split over them)."""
         rb = be.rb
-        params = {p.name: z3.Real(f"{name}.{p.name}") for p in rb.params}
-        super().__init__(name, params, [], [], None)
-        penv = SymEnv(be, {k: SV(v) for k, v in params.items()})
-        self.facts = [(f"domain:{p.name}", as_bool(be.compile_expr(p.domain, penv).v)) for p in rb.params]
+        fixed = fixed or {}
+        enums = {p.name: p.enum for p in rb.params if p.enum}
+        params = {}
+        for p in rb.params:
+            if p.name in fixed:
+                params[p.name] = be.enum_val(be.enum_index[p.enum][fixed[p.name]])
+            elif p.enum and be.enum_sort == "int":
+                params[p.name] = z3.Int(f"{name}.{p.name}")
+            else:
+                params[p.name] = z3.Real(f"{name}.{p.name}")
+        super().__init__(name, params, [], [], None, enums)
+        penv = SymEnv(be, {k: self.sv(k) for k in params})
+        self.facts = [(f"domain:{p.name}", as_bool(be.compile_expr(p.domain, penv).v)) for p in rb.params
+                      if p.name not in fixed]
         self.be = be
         self.slots: list[Slot] = []
         self._lookups: dict[int, Slot] = {}
@@ -118,7 +139,7 @@ class AnyContract(SymContract):
         return s
 
     def values(self) -> dict[str, SV]:
-        out = {k: SV(v) for k, v in self.params.items()}
+        out = {k: self.sv(k) for k in self.params}
         for k, v in self.first_slot.fields.items():
             out[f"first_tier.{k}"] = SV(v)
         for k, v in self.last_slot.fields.items():
@@ -171,8 +192,8 @@ class AnyContract(SymContract):
     def mm_at(self, s: Slot, x):
         """The rulebook's maintenance_margin at notional x, in tier `s` (the derived value's own
         formula, read in a one-tier view of the contract)."""
-        one = SymContract(self.symbol, self.params, [s.fields], [], None)
-        env = SymEnv(self.be, {**one.values(), "notional": SV(x)}, self.be.derived, None, one)
+        one = SymContract(self.symbol, self.params, [s.fields], [], None, self.enums)
+        env = SymEnv(self.be, {**one.values(), mm_argument(self.be.rb): SV(x)}, self.be.derived, None, one)
         return self.be._n(env["maintenance_margin"])
 
     def domains(self, t: Slot):
@@ -182,7 +203,7 @@ class AnyContract(SymContract):
 
     def instance(self, f, t: Slot, nxt: Slot | None = None):
         """A family-8 invariant (`over: tiers` at t, `over: tier_pairs` at (t, nxt)) as a Z3 Bool."""
-        vals = {**{k: SV(v) for k, v in self.params.items()}, **{f"tier.{k}": SV(v) for k, v in t.fields.items()}}
+        vals = {**self.values(), **{f"tier.{k}": SV(v) for k, v in t.fields.items()}}
         if nxt is not None:
             vals.update({f"next_tier.{k}": SV(v) for k, v in nxt.fields.items()})
         return as_bool(self.be.compile_expr(f.formula, SymEnv(self.be, vals, {}, None, self)).v)

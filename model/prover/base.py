@@ -36,6 +36,7 @@ class ProverBase:
         self._mode = EXACT
         self._cache: dict = {}
         self._anys: dict = {}  # the AnyContracts of the goal being built, by (symbol, mode)
+        self._any_fixed: dict = {}  # the enum-valued parameters the case being built fixes
         self.debug = False
         self.per_contract = per_contract
 
@@ -79,7 +80,7 @@ def be_contract(p: ProverBase, sym: str) -> SymContract:
     if is_any(sym):  # a fresh AnyContract per goal (its slots are the goal's own)
         key = (sym, p._mode)
         if key not in p._anys:
-            p._anys[key] = AnyContract(p.be, sym)
+            p._anys[key] = AnyContract(p.be, sym, p._any_fixed if sym == ANY else None)
         return p._anys[key]
     key = ("contract", sym, p._mode)
     if key not in p._cache:

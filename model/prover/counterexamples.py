@@ -59,7 +59,7 @@ class CounterexamplesMixin:
             vals.update({k: _dec(be.value(model, v)) for k, v in fin["state"].items()})
         if "contract" in fin:
             c = fin["contract"]
-            vals["contract"] = {k: _dec(be.value(model, SV(v))) for k, v in c.params.items()}
+            vals["contract"] = {k: _dec(be.value(model, c.sv(k))) for k in c.params}
             vals["tiers"] = [{k: _dec(be.value(model, SV(v))) for k, v in t.items()} for t in c.tiers]
         if "world" in fin and "symbol" in fin:
             st = fin["world"].view(fin["symbol"])

@@ -4,6 +4,9 @@ reachability and equivalence (what each case asks of Z3).
 
 from __future__ import annotations
 
+import itertools
+from typing import Sequence
+
 from ..formal import Formal
 from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and, b_or, sv_equal
 from .base import be_contract
@@ -19,6 +22,7 @@ class GoalsMixin:
         if ob.contracts or ob.kind == "lemma":
             return getattr(self, "_goal_" + ob.kind)(ob, label)
         self._anys = {}
+        self._any_fixed = self._enum_case(label)
         g = getattr(self, "_goal_" + ob.kind)(ob, label)
         g.assumptions = g.assumptions + self.any_assumptions()
         return g
@@ -29,7 +33,21 @@ class GoalsMixin:
         return [a for c in self._anys.values() for a in c.assumptions(family8)]
 
     def _side(self, label: str) -> str | None:
-        return label if label in self.sides else None
+        head = label.split(", ", 1)[0]
+        return head if head in self.sides else None
+
+    def enum_param_cases(self, sides: Sequence[str]) -> tuple[str, ...]:
+        """Case labels over the sides and every value of each enum-valued contract parameter
+        ("long, maintenance_basis=mark"): a parametric fact is proved for each value separately,
+        which together cover every contract (the values are the parameter's whole domain)."""
+        enums = [(p.name, self.rb.enums[p.enum]) for p in self.rb.params if p.enum]
+        combos = [", ".join(f"{n}={v}" for n, v in zip([n for n, _ in enums], vals))
+                  for vals in itertools.product(*[vs for _, vs in enums])]
+        return tuple(f"{s}, {c}" if c else s for s in sides for c in combos)
+
+    def _enum_case(self, label: str) -> dict[str, str]:
+        """The enum-valued parameters a case label fixes."""
+        return dict(part.split("=", 1) for part in label.split(", ")[1:])
 
     def _goal_initial(self, ob: Obligation, label: str) -> Goal:
         sym = self.subject(ob)

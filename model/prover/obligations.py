@@ -36,7 +36,7 @@ class ObligationsMixin:
         """Family 8 per contract; everything else once, for every contract satisfying family 8."""
         rb = self.rb
         out = self._formal_errors()
-        sides = tuple(s or "any" for s in self.sides)
+        sides = self.enum_param_cases(tuple(s or "any" for s in self.sides))  # and each contract-enum value
         out += self._parameters()
         family8 = tuple(f.id for f in self.of_kind("parameter"))
         for name, (title, cases) in LEMMAS.items():
@@ -67,7 +67,7 @@ class ObligationsMixin:
     def _against(self, entry: dict, contracts: tuple[str, ...]) -> Obligation:
         return Obligation(f"against/{entry['name']}" + "".join(f"/{c}" for c in contracts), "equivalence",
                           f"{entry['name']} equals the auditor's formula", tuple(entry.get("invariants", ())),
-                          None, None, contracts, None, ("any",),
+                          None, None, contracts, None, ("any",) if contracts else self.enum_param_cases(("any",)),
                           entry["text"] + (f"  (assuming {entry['assume_text']})" if entry.get("assume_text") else ""),
                           data=entry)
 
@@ -117,7 +117,7 @@ class ObligationsMixin:
         for f in self.of_kind("fact"):
             for n in tier_counts:
                 out.append(Obligation(f"{f.id}/any-{n}-tiers", "parametric", f.inv.title, (f.id,), f.inv.family, None,
-                                      (), f, sides, f.text(), data=n))
+                                      (), f, self.enum_param_cases(sides), f.text(), data=n))
         for f in self.state_invariants():
             for c in self.contracts:
                 out.append(Obligation(f"{f.id}/reset/{c}", "initial", f.inv.title, (f.id,), f.inv.family, None, (c,),

@@ -86,9 +86,13 @@ class ParametersMixin:
         side = self._side(label)
         be = self.be
         n = ob.data
-        key = ("parametric", n, self._mode)
+        fixed = self._enum_case(label)
+        key = ("parametric", n, self._mode, tuple(sorted(fixed.items())))
         if key not in self._cache:
             c = be.symbolic_contract(f"T{n}", n)
+            for name, value in fixed.items():  # this case's value of an enum-valued parameter
+                c.params[name] = be.enum_val(be.enum_index[c.enums[name]][value])
+                c.facts = [(k, v) for k, v in c.facts if k != f"domain:{name}"]
             tier_hyps = []
             for f in self.of_kind("parameter"):
                 if f.over in ("tiers", "tier_pairs"):
@@ -233,7 +237,7 @@ class ParametersMixin:
         be = self.be
         fin = g.final
         c = fin["contract"]
-        params = {k: be.value(model, SV(v)) for k, v in c.params.items()}
+        params = {k: be.value(model, c.sv(k)) for k in c.params}
         tiers = tuple({k: be.value(model, SV(v)) for k, v in t.items()} for t in c.tiers)
         contract = Contract("T", params, tiers)
         state = {k: be.value(model, v) for k, v in fin["state"].items()}

@@ -222,7 +222,7 @@ class ReplayMixin:
 
 
 def contract_json(rb: Rulebook, symbol: str) -> dict:
-    return engine_contract_json(rb.contracts[symbol])
+    return engine_contract_json(rb.contracts[symbol], rb)
 
 
 def _req_value(v):

@@ -17,7 +17,8 @@ from typing import Callable, Iterable
 
 from ..engine import ReferenceEngine
 from ..rulebook import Rulebook
-from . import boundaries, counterexamples, errors, known_answers, liquidation, mutant_cases, traces, z3_boundaries
+from . import (boundaries, counterexamples, errors, known_answers, liquidation, mutant_cases, traces, venue_cases,
+               z3_boundaries)
 from .cases import CaseSpec
 from .recorder import record
 from .writer import document, dumps
@@ -40,6 +41,10 @@ SOURCES: tuple[tuple[str, str, Callable[[Rulebook], Iterable[CaseSpec]]], ...] =
                "every step.", traces.generate),
     ("counterexamples", "Counterexamples the prover found against the rulebook's invariants.", counterexamples.generate),
     ("mutants", "Cases that tell the rulebook apart from mutants the other vectors did not catch.", mutant_cases.generate),
+    ("venues", "The venue parameters (taker fee reserve, maintenance basis): the venues' published worked examples "
+               "within their printed rounding, the rulebook's known answers for the parameters, and for every "
+               "contract that carries them, cases whose expected replies differ from the defaults'.",
+     venue_cases.generate),
 )
 
 COVERAGE_FILE = "coverage.json"

@@ -30,6 +30,9 @@ class CaseSpec:
     balance: str = "10000"
     contracts: tuple[tuple[str, Any], ...] | None = None  # (symbol, contract JSON); None: the profiles
     group: str | None = None  # a group title; None: derived from contracts and balance
+    # A venue's published values replacing the reference engine's in the expectation: (step index,
+    # dotted path under the result, published decimal, absolute tolerance; "0": exact).
+    published: tuple[tuple[int, str, str, str], ...] = ()
 
 
 def req(op: str, **args) -> dict:
@@ -50,6 +53,6 @@ def dec(x: Fraction | int | str) -> str:
 
 
 def profile_contracts(rb: Rulebook, symbols=DEFAULT_SYMBOLS) -> tuple[tuple[str, Any], ...]:
-    return tuple((s, contract_json(rb.contracts[s])) for s in symbols if s in rb.contracts)
+    return tuple((s, contract_json(rb.contracts[s], rb)) for s in symbols if s in rb.contracts)
 
 

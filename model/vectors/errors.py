@@ -191,7 +191,7 @@ def states(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
 def resets(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     """reset refuses malformed contracts (N-reset) and keeps the state it had."""
     m = markets(rb)[0]
-    good = contract_json(m.contract)
+    good = contract_json(m.contract, rb)
     size = m.mid_size(1)
     margin = round_to(d.minimum_margin(m.contract, size, m.mark), m.money, "up") * 4
     pos = [req("set_mark_price", symbol=m.symbol, price=m.mark),

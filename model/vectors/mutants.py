@@ -278,14 +278,15 @@ def prepare(documents: Sequence[dict]) -> list[PreparedCase]:
         for g in d["groups"]:
             reset = {"id": 0, "op": "reset", "args": {"contracts": g["contracts"], "available_balance": g["available_balance"]}}
             for c in g["cases"]:
-                steps = tuple(({"id": i + 1, "op": s["request"]["op"], "args": s["request"]["args"]}, s["expect"])
+                steps = tuple(({"id": i + 1, "op": s["request"]["op"], "args": s["request"]["args"]},
+                               {**s["expect"], "tolerance": s["tolerance"]} if "tolerance" in s else s["expect"])
                               for i, s in enumerate(c["steps"]))
                 out.append(PreparedCase(c["id"], reset, steps, frozenset(r["op"] for r, _ in steps)))
     return out
 
 
 def matches(reply: dict, expect: dict) -> bool:
-    from ..conformance.compare import compare_value
+    from ..conformance.compare import compare_value, within
 
     if expect["ok"]:
         if reply.get("ok") is not True:
@@ -294,7 +295,8 @@ def matches(reply: dict, expect: dict) -> bool:
         if exp:
             diffs: list = []
             compare_value(exp, reply.get("result"), "result", diffs)
-            return not diffs
+            tol = expect.get("tolerance") or {}
+            return not [d for d in diffs if not within(d[1], d[2], tol.get(d[0][len("result."):]))]
         return True
     return reply.get("ok") is False and reply.get("error", {}).get("code") == expect["error"]
 

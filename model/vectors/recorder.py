@@ -158,6 +158,23 @@ PREFIX = {"boundary": "bnd", "error": "err", "trace": "trc", "mutant": "mut", "c
           "known_answer": "ka"}
 
 
+def _publish(step: dict, path: str, value: str, tol: str, title: str) -> None:
+    """Put a venue's published value into a step's expectation, with its tolerance; the reference
+    engine's value must lie within it (else the rulebook does not reproduce the example)."""
+    from decimal import Decimal
+
+    parent, key = step["expect"]["result"], path.split(".")
+    for part in key[:-1]:
+        parent = parent[part]
+    got = parent[key[-1]]
+    if got is None or abs(Decimal(got) - Decimal(value)) > Decimal(tol):
+        raise ValueError(f"{title}: the reference engine gives {path} = {got}, the venue publishes {value} "
+                         f"(tolerance {tol})")
+    parent[key[-1]] = value
+    if Decimal(tol) != 0:
+        step["tolerance"] = {path: tol}
+
+
 def record(rb: Rulebook, spec: CaseSpec, engine: ReferenceEngine | None = None) -> tuple[str, str, dict, dict]:
     """(group title, balance, contracts, case) for `spec`, every expectation from the reference engine."""
     engine = engine or ReferenceEngine(rb)
@@ -174,6 +191,8 @@ def record(rb: Rulebook, spec: CaseSpec, engine: ReferenceEngine | None = None) 
         "steps": [{"request": {"op": s.request["op"], "args": s.request.get("args", {})},
                    "expect": expect_of(s.reply)} for s in trace],
     }
+    for i, path, value, tol in spec.published:
+        _publish(case["steps"][i], path, value, tol, spec.title)
     if spec.comment:
         case["comment"] = spec.comment
     title = spec.group or f"{' and '.join(contracts)}, available balance {spec.balance}"

@@ -162,6 +162,9 @@ function fmt(x) {
 
 // ------------------------------------------------------------------------- contracts
 
+const CONTRACT_FIELDS = ['contract_multiplier', 'tick_size', 'lot_size', 'money_step', 'liquidation_buffer_rate',
+  'taker_fee_rate', 'maintenance_basis', 'tiers'];
+
 function parseContract(symbol, raw) {
   const where = `contract ${symbol}: `;
   if (!isObject(raw)) throw invalid(`contract ${symbol} must be an object`);
@@ -173,8 +176,17 @@ function parseContract(symbol, raw) {
     buffer: has(raw, 'liquidation_buffer_rate')
       ? decimalField(raw, 'liquidation_buffer_rate', where)
       : DEFAULT_BUFFER,
+    // Protocol v1 additions (venue parameters), optional with their defaults.
+    fee: has(raw, 'taker_fee_rate') ? decimalField(raw, 'taker_fee_rate', where) : ZERO,
+    basis: has(raw, 'maintenance_basis') ? raw.maintenance_basis : 'mark',
     tiers: [],
   };
+  // A field this engine does not implement could change the rules: refuse it, never ignore it.
+  for (const key of Object.keys(raw)) {
+    if (!CONTRACT_FIELDS.includes(key)) throw invalid(`${where}unknown field ${key} (not implemented by this engine)`);
+  }
+  if (c.fee.sign() < 0 || c.fee.ge(ONE)) throw invalid(`${where}taker_fee_rate must be in [0, 1)`);
+  if (c.basis !== 'mark' && c.basis !== 'entry') throw invalid(`${where}maintenance_basis must be mark or entry`);
   for (const key of ['multiplier', 'tick', 'lot', 'moneyStep']) {
     if (c[key].sign() <= 0) throw invalid(`${where}${key} must be > 0`);
   }
@@ -222,17 +234,25 @@ function figures(c, pos, mark, margin = pos.margin) {
   const upnl = D.mul(n).mul(mark.sub(pos.entry));
   const equity = margin.add(upnl);
   const tier = tierFor(c, notional);
-  const mm = notional.mul(tier.mmr).sub(tier.amount);
+  // Maintenance margin on the mark or the entry notional, with the taker fee reserved on top of the rate.
+  const basisNotional = c.basis === 'entry' ? n.mul(pos.entry) : notional;
+  const mmTier = tierFor(c, basisNotional);
+  const mm = basisNotional.mul(mmTier.mmr.add(c.fee)).sub(mmTier.amount);
   return { d, D, n, notional, upnl, equity, tier, mm };
 }
 
 function liquidationPrice(c, pos, f) {
   let root = null;
-  for (const t of c.tiers) {
-    // L_k = (N*E - d*(M + A_k)) / (N*(1 - d*mmr_k))
-    root = f.n.mul(pos.entry).sub(f.D.mul(pos.margin.add(t.amount)))
-      .div(f.n.mul(ONE.sub(f.D.mul(t.mmr))));
-    if (f.n.mul(root).le(t.maxNotional)) break;
+  if (c.basis === 'entry') {
+    // maintenance margin does not move with the mark: L = E - d*(M - MM)/N
+    root = pos.entry.sub(f.D.mul(pos.margin.sub(f.mm)).div(f.n));
+  } else {
+    for (const t of c.tiers) {
+      // L_k = (N*E - d*(M + A_k)) / (N*(1 - d*(mmr_k + f)))
+      root = f.n.mul(pos.entry).sub(f.D.mul(pos.margin.add(t.amount)))
+        .div(f.n.mul(ONE.sub(f.D.mul(t.mmr.add(c.fee)))));
+      if (f.n.mul(root).le(t.maxNotional)) break;
+    }
   }
   if (root.sign() <= 0) return null;
   return f.d === 1 ? root.ceilTo(c.tick) : root.floorTo(c.tick);

@@ -1,0 +1,466 @@
+"""`marginspec diff A B`: where two venues' (or contract files') liquidation rules disagree, decided
+by Z3 over every position, and by how much.
+
+For each contract symbol in both A and B, over one symbolic position (side, size, entry, margin,
+mark) in the domain below, Z3 decides whether the liquidation decision (`liquidatable` at the mark)
+and the liquidation root (`liquidation_root`) are the same under both. Where they are not, a small
+readable position that tells them apart is shown (both roots and prices, both decisions), checked
+with the exact interpreter. The largest relative difference of the root, |L_A - L_B| / L_B, over
+the domain is given as a proved bound: for two contracts that differ only in the taker fee rate
+(mark basis, same tiers) it is the closed form max over tiers of |f_A - f_B| / (1 - mmr_k - f_A)
+(long) and |f_A - f_B| / (1 + mmr_k + f_A) (short) — the root's ratio in one tier is
+(1 - mmr - f_B) / (1 - mmr - f_A), and concavity of equity - maintenance margin bounds it across
+tiers — and Z3 shows that no position exceeds it (unsat) and that one attains it (sat). For other
+pairs Z3 either finds positions beyond any stated size (no finite bound) or encloses the supremum
+between two proved values.
+
+The domain: size > 0, entry > 0, margin > 0, mark > 0; leverage at entry (N·E / margin) between 1
+and 100; the entry notional within the last tier of both contracts; for the root, both roots
+positive (both venues show a liquidation price).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Mapping
+
+import z3
+
+from .numbers import format_decimal, round_to
+from .rulebook import Contract, Rulebook
+
+LEVERAGE = (Fraction(1), Fraction(100))
+LARGE = Fraction(10) ** 6  # "no finite bound": Z3 finds positions beyond this relative difference
+EPSILON = Fraction(1, 10 ** 9)  # "approached": some position comes this close to a bound
+TIMEOUT = 30.0
+DOMAIN = ("size > 0, entry > 0, margin > 0, mark > 0; leverage at entry (N·E / margin) from 1 to 100; entry "
+          "notional within the last tier of both contracts; for roots: both roots > 0; every tier, both sides")
+
+
+# ----------------------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class Position:
+    side: str
+    size: Fraction
+    entry: Fraction
+    margin: Fraction
+    mark: Fraction
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A position that tells A and B apart, with what each says about it."""
+
+    position: Position
+    root_a: Fraction
+    root_b: Fraction
+    price_a: Fraction | None
+    price_b: Fraction | None
+    liquidatable_a: bool
+    liquidatable_b: bool
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The largest relative difference of the root over the domain.
+
+    kind: 'zero' (roots equal), 'exact' (value proved: none exceeds it, one attains it),
+    'unbounded' (positions beyond `value` exist), 'enclosed' (the supremum lies in [lo, value]),
+    'unknown' (a solver time-out)."""
+
+    kind: str
+    value: Fraction | None = None
+    lo: Fraction | None = None
+    formula: str = ""
+    attained: str = ""
+
+
+@dataclass(frozen=True)
+class PairDiff:
+    symbol: str
+    params_a: Mapping[str, Any]
+    params_b: Mapping[str, Any]
+    decisions: str  # 'equal' | 'differ' | 'unknown'
+    roots: str
+    witness: Witness | None
+    bound: Bound
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    a: str
+    b: str
+    pairs: tuple[PairDiff, ...]
+    only_a: tuple[str, ...] = ()
+    only_b: tuple[str, ...] = ()
+    domain: str = DOMAIN
+
+    @property
+    def equal(self) -> bool:
+        return all(p.decisions == "equal" and p.roots == "equal" for p in self.pairs)
+
+    @property
+    def undecided(self) -> bool:
+        return any("unknown" in (p.decisions, p.roots) for p in self.pairs)
+
+
+# ----------------------------------------------------------------------------------------- Z3
+@dataclass
+class _Encoding:
+    """One symbolic position read under contract A and contract B (same variables)."""
+
+    side: str
+    facts: list
+    liq_a: Any
+    liq_b: Any
+    root_a: Any
+    root_b: Any
+    vars: dict = field(default_factory=dict)
+
+
+def _encode(rb: Rulebook, a: Contract, b: Contract, side: str) -> _Encoding:
+    from .z3backend import EXACT, SV, Backend, as_bool
+
+    be = Backend(rb, EXACT)
+    ca, cb = be.concrete_contract(a), be.concrete_contract(b)
+    st = be.symbolic_state("diff.", side=side, has_position=True)
+    st["mark_price"] = SV(st["mark_price"].v)  # a mark is set (not null)
+    ea, eb = be.env(ca, st), be.env(cb, st)
+    size, entry, margin, mark = (st[n].v for n in ("size", "entry_price", "isolated_margin", "mark_price"))
+    n_a = size * ca.params["contract_multiplier"]
+    facts = [size > 0, entry > 0, margin > 0, mark > 0,
+             n_a * entry >= LEVERAGE[0] * margin, n_a * entry <= LEVERAGE[1] * margin,
+             size * ca.params["contract_multiplier"] * entry <= ca.tiers[-1]["max_notional"],
+             size * cb.params["contract_multiplier"] * entry <= cb.tiers[-1]["max_notional"]]
+    enc = _Encoding(side, facts, as_bool(ea["liquidatable"].v), as_bool(eb["liquidatable"].v),
+                    ea["liquidation_root"].v, eb["liquidation_root"].v,
+                    {"size": size, "entry": entry, "margin": margin, "mark": mark})
+    enc.facts += be.take_facts()
+    return enc
+
+
+def _sat(formula, facts) -> tuple[str, Any]:
+    from .z3backend import satisfiable
+
+    r = satisfiable(formula, (), facts, TIMEOUT)
+    return r.status, r.model
+
+
+def _rel_gt(enc: _Encoding, v: Fraction, strict: bool = True):
+    """|L_A - L_B| > v·L_B (or >= when not strict), both roots positive."""
+    from .z3backend import q
+
+    d = enc.root_a - enc.root_b
+    lim = q(v) * enc.root_b
+    cmp = (lambda x: x > lim) if strict else (lambda x: x >= lim)
+    return z3.And(enc.root_a > 0, enc.root_b > 0, z3.Or(cmp(d), cmp(-d)))
+
+
+# ----------------------------------------------------------------------------------------- compare
+def compare(rb: Rulebook, a_name: str, a: Mapping[str, Contract], b_name: str, b: Mapping[str, Contract]) -> DiffReport:
+    pairs = tuple(compare_contracts(rb, s, a[s], b[s]) for s in a if s in b)
+    return DiffReport(a_name, b_name, pairs, tuple(s for s in a if s not in b), tuple(s for s in b if s not in a))
+
+
+def compare_contracts(rb: Rulebook, symbol: str, a: Contract, b: Contract) -> PairDiff:
+    sides = _sides(rb)
+    encs = {s: _encode(rb, a, b, s) for s in sides}
+    dec, roots = [], []
+    for s, e in encs.items():
+        dec.append(_sat(z3.Xor(e.liq_a, e.liq_b), e.facts)[0])
+        roots.append(_sat(z3.And(e.root_a != e.root_b, e.root_a > 0, e.root_b > 0), e.facts)[0])
+    decisions, root_status = _verdict(dec), _verdict(roots)
+    witness = None
+    if "differ" in (decisions, root_status):
+        witness = readable_witness(rb, symbol, a, b) or _model_witness(rb, symbol, a, b, encs)
+    bound = Bound("zero") if root_status == "equal" else largest_relative_difference(rb, a, b, encs)
+    return PairDiff(symbol, _venue_params(rb, a), _venue_params(rb, b), decisions, root_status, witness, bound)
+
+
+def _sides(rb: Rulebook) -> tuple[str, ...]:
+    f = next(f for f in rb.state if f.scope == "position" and f.ty.kind == "enum")
+    return rb.enums[f.ty.enum]
+
+
+def _verdict(statuses) -> str:
+    if "sat" in statuses:
+        return "differ"
+    return "unknown" if "unknown" in statuses else "equal"
+
+
+def _venue_params(rb: Rulebook, c: Contract) -> dict:
+    return {p.name: c.params[p.name] for p in rb.params if p.optional}
+
+
+# ----------------------------------------------------------------------------------------- bound
+def fee_only(rb: Rulebook, a: Contract, b: Contract) -> bool:
+    """A and B differ only in taker_fee_rate, both on the mark basis, with the same tiers."""
+    same = all(a.params[p.name] == b.params[p.name] for p in rb.params if p.name != "taker_fee_rate")
+    return same and a.tiers == b.tiers and a.params.get("maintenance_basis", "mark") == "mark" and \
+        "taker_fee_rate" in a.params
+
+
+def closed_form_candidates(a: Contract, b: Contract) -> list[tuple[Fraction, str, str]]:
+    """Per tier and side, the relative difference of the roots when both lie in that tier:
+    long |fA - fB| / (1 - mmr - fA), short |fA - fB| / (1 + mmr - ... + fA); largest first."""
+    fa, fb = a.params["taker_fee_rate"], b.params["taker_fee_rate"]
+    out = []
+    for k, t in enumerate(a.tiers, 1):
+        m = t["maintenance_margin_rate"]
+        out.append((abs(fa - fb) / (1 - m - fa), "long", f"|{_d(fa)} - {_d(fb)}| / (1 - {_d(m)} - {_d(fa)})"
+                                                            f", long with both roots in tier {k}"))
+        out.append((abs(fa - fb) / (1 + m + fa), "short", f"|{_d(fa)} - {_d(fb)}| / (1 + {_d(m)} + {_d(fa)})"
+                                                             f", short with both roots in tier {k}"))
+    return sorted(out, key=lambda x: -x[0])
+
+
+def largest_relative_difference(rb: Rulebook, a: Contract, b: Contract, encs: Mapping[str, _Encoding]) -> Bound:
+    if fee_only(rb, a, b):
+        for v, side, text in closed_form_candidates(a, b):
+            st, _ = _sat(_rel_gt(encs[side], v, strict=False), encs[side].facts)
+            if st == "unknown":
+                return Bound("unknown", formula=text)
+            if st != "sat":
+                continue  # no position of the domain has both roots in that tier
+            beyond = [_sat(_rel_gt(e, v), e.facts)[0] for e in encs.values()]
+            if beyond == ["unsat"] * len(beyond):
+                return Bound("exact", v, formula=text.split(",")[0], attained="attained by a " + text.split(", ", 1)[1])
+            return Bound("unknown", formula=f"{text}: Z3 did not confirm it as the bound ({beyond})")
+    return _enclose(encs)
+
+
+def _exceeded(encs: Mapping[str, _Encoding], v: Fraction) -> str:
+    """'sat' when some position of the domain has a relative difference above v, else 'unsat' or 'unknown'."""
+    st = [_sat(_rel_gt(e, v), e.facts)[0] for e in encs.values()]
+    return "sat" if "sat" in st else ("unknown" if "unknown" in st else "unsat")
+
+
+def _enclose(encs: Mapping[str, _Encoding], steps: int = 20) -> Bound:
+    """A proved bound without a closed form: the least power of two not exceeded, bisection to a
+    bracket [lo, hi], then the simplest fraction in it, accepted when Z3 shows that no position
+    exceeds it and that some come within EPSILON of it; else the bracket itself."""
+    hi = Fraction(1)
+    while (st := _exceeded(encs, hi)) == "sat":
+        hi *= 2
+        if hi > LARGE:
+            return Bound("unbounded", LARGE, formula="positions whose roots differ by more than 10^6 times L_B exist")
+    if st == "unknown":
+        return Bound("unknown", formula=f"Z3 could not decide whether {_d(hi)} is exceeded")
+    lo = hi / 2 if hi > 1 else Fraction(0)
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        st = _exceeded(encs, mid)
+        if st == "unknown":
+            break
+        lo, hi = (mid, hi) if st == "sat" else (lo, mid)
+    cand = _simplest(lo, hi)
+    if _exceeded(encs, cand) == "unsat" and _exceeded(encs, cand - EPSILON) == "sat":
+        attained = [_sat(_rel_gt(e, cand, strict=False), e.facts)[0] for e in encs.values()]
+        how = "attained by a position" if "sat" in attained else f"approached within {_d(EPSILON)}, not attained"
+        return Bound("exact", cand, formula="", attained=how)
+    return Bound("enclosed", hi, lo, formula=f"the supremum lies in [{_d(lo)}, {_d(hi)}] (Z3: a position exceeds "
+                                             f"the first, none the second)")
+
+
+def _simplest(lo: Fraction, hi: Fraction) -> Fraction:
+    """The fraction with the smallest denominator in [lo, hi] (Stern-Brocot descent)."""
+    a, b, c, d = 0, 1, 1, 0  # lo side a/b, hi side c/d
+    while True:
+        m = Fraction(a + c, b + d)
+        if m < lo:
+            a, b = a + c, b + d
+        elif m > hi:
+            c, d = a + c, b + d
+        else:
+            return m
+
+
+# ----------------------------------------------------------------------------------------- witnesses
+def _state(engine, symbol: str) -> dict:
+    w = engine.world
+    return {**w.contract_values[symbol], **w.account, **w.symbols[symbol]}
+
+
+def _at(rb: Rulebook, symbol: str, c: Contract, pos: Position, mark: Fraction | None = None):
+    """The derived values of `pos` under contract `c` at `mark` (None: refused at open)."""
+    from .engine import ReferenceEngine, contract_json
+
+    e = ReferenceEngine(rb)
+    e.handle({"id": 0, "op": "reset", "args": {"contracts": {symbol: contract_json(c, rb)},
+                                               "available_balance": format_decimal(pos.margin * 2 + 1)}})
+    e.handle({"id": 1, "op": "set_mark_price", "args": {"symbol": symbol, "price": format_decimal(pos.entry)}})
+    r = e.handle({"id": 2, "op": "open_position", "args": {"symbol": symbol, "side": pos.side,
+                                                          "size": format_decimal(pos.size),
+                                                          "margin": format_decimal(pos.margin)}})
+    if not r["ok"]:
+        return None
+    vals = _state(e, symbol)
+    vals["mark_price"] = pos.mark if mark is None else mark
+    return e.interp.derived_values(vals)
+
+
+def _witness(rb: Rulebook, symbol: str, a: Contract, b: Contract, pos: Position) -> Witness | None:
+    da, db = _at(rb, symbol, a, pos), _at(rb, symbol, b, pos)
+    if da is None or db is None:
+        return None
+    return Witness(pos, da["liquidation_root"], db["liquidation_root"], da["liquidation_price"],
+                   db["liquidation_price"], bool(da["liquidatable"]), bool(db["liquidatable"]))
+
+
+def readable_witness(rb: Rulebook, symbol: str, a: Contract, b: Contract) -> Witness | None:
+    """A position with round numbers, openable under both contracts, whose roots differ and whose
+    mark lies between them (so the decisions differ): tier by tier, both sides, a few leverages."""
+    from .vectors.market import MARKS, Market
+
+    m = Market(symbol, a, MARKS.get(symbol, a.params["tick_size"] * 10000))
+    for k in range(1, len(a.tiers) + 1):
+        for side in _sides(rb):
+            for lev in (10, 5, 20, 2):
+                size = m.mid_size(k)
+                margin = round_to(m.notional(size) / lev, m.money, "up")
+                pos = Position(side, size, m.mark, margin, m.mark)
+                w = _witness(rb, symbol, a, b, pos)
+                if w is None or w.root_a == w.root_b or min(w.root_a, w.root_b) <= 0:
+                    continue
+                lo, hi = sorted((w.root_a, w.root_b))
+                mark = round_to((lo + hi) / 2, m.tick, "down")
+                if not lo < mark < hi and not (side == "long" and mark == hi) and not (side == "short" and mark == lo):
+                    mark = (lo + hi) / 2
+                w = _witness(rb, symbol, a, b, Position(side, size, m.mark, margin, mark))
+                if w is not None and w.liquidatable_a != w.liquidatable_b:
+                    return w
+    return None
+
+
+def _model_witness(rb, symbol, a, b, encs) -> Witness | None:
+    """The solver's own distinguishing position (when no round one was found), checked exactly."""
+    from .z3backend import to_fraction
+
+    for side, e in encs.items():
+        st, model = _sat(z3.Xor(e.liq_a, e.liq_b), e.facts)
+        if st != "sat":
+            continue
+        vals = {k: to_fraction(model.eval(v, model_completion=True)) for k, v in e.vars.items()}
+        if None in vals.values():
+            continue
+        w = _witness(rb, symbol, a, b, Position(side, vals["size"], vals["entry"], vals["margin"], vals["mark"]))
+        if w is not None:
+            return w
+    return None
+
+
+# ----------------------------------------------------------------------------------------- inputs
+def _d(x) -> str:
+    if isinstance(x, Fraction):
+        try:
+            return format_decimal(x)
+        except ValueError:
+            return f"{x.numerator}/{x.denominator}"
+    return str(x)
+
+
+def load_contracts_file(rb: Rulebook, path: str | Path) -> dict[str, Contract]:
+    """A contracts file: YAML or JSON mapping SYMBOL to the protocol's CONTRACT object, each
+    validated as `reset` validates it; problems are SpecErrors naming file:line:col."""
+    from .diagnostics import Diagnostic, SpecError
+    from .engine import Refusal, ReferenceEngine
+    from .venues import _plain
+    from .yamlsafe import load_yaml_file, mark_of
+
+    doc = load_yaml_file(Path(path), str(path))
+    if not isinstance(doc, dict) or not doc:
+        raise SpecError([Diagnostic(mark_of(doc), f"{path}: expected a mapping SYMBOL: CONTRACT")])
+    engine = ReferenceEngine(rb)
+    out, errs = {}, []
+    for sym, spec in doc.items():
+        try:
+            out[str(sym)] = engine.parse_contract(str(sym), _plain(spec))
+        except Refusal as r:
+            errs.append(Diagnostic(mark_of(spec) or mark_of(sym), r.message))
+    if errs:
+        raise SpecError(errs)
+    return out
+
+
+def resolve(rb: Rulebook, arg: str) -> dict[str, Contract]:
+    """A venue name (its parameters on the rulebook's contracts) or a contracts file."""
+    from .venues import apply_venue, load_venues
+
+    venues = load_venues(rb)
+    if arg in venues.venues:
+        return dict(apply_venue(rb, arg, venues).contracts)
+    if Path(arg).is_file():
+        return load_contracts_file(rb, arg)
+    venues.get(arg)  # raises with a "did you mean"
+    raise AssertionError("unreachable")
+
+
+# ----------------------------------------------------------------------------------------- output
+def to_json(r: DiffReport) -> dict:
+    def w(x: Witness | None):
+        if x is None:
+            return None
+        p = x.position
+        return {"side": p.side, "size": _d(p.size), "entry_price": _d(p.entry), "isolated_margin": _d(p.margin),
+                "mark_price": _d(p.mark), "a": {"root": _d(x.root_a), "liquidation_price": _d(x.price_a) if
+                                                  x.price_a is not None else None, "liquidatable": x.liquidatable_a},
+                "b": {"root": _d(x.root_b), "liquidation_price": _d(x.price_b) if x.price_b is not None else None,
+                      "liquidatable": x.liquidatable_b}}
+
+    return {"a": r.a, "b": r.b, "equal": r.equal, "domain": r.domain, "only_in_a": list(r.only_a),
+            "only_in_b": list(r.only_b),
+            "contracts": [{"symbol": p.symbol, "parameters": {"a": {k: _d(v) for k, v in p.params_a.items()},
+                                                              "b": {k: _d(v) for k, v in p.params_b.items()}},
+                           "liquidation_decisions": p.decisions, "liquidation_roots": p.roots,
+                           "distinguishing_position": w(p.witness),
+                           "largest_relative_root_difference": {
+                               "kind": p.bound.kind, "value": _d(p.bound.value) if p.bound.value is not None else None,
+                               "value_fraction": str(p.bound.value) if p.bound.value is not None else None,
+                               "lower": _d(p.bound.lo) if p.bound.lo is not None else None,
+                               "formula": p.bound.formula, "attained": p.bound.attained}}
+                          for p in r.pairs]}
+
+
+def render_text(r: DiffReport) -> str:
+    lines = [f"marginspec diff {r.a} {r.b}: {'EQUAL' if r.equal else 'DIFFERENT'}", f"domain: {r.domain}",
+             "relative difference of the root: |L_A - L_B| / L_B (A = {}, B = {})".format(r.a, r.b)]
+    for s in r.only_a:
+        lines.append(f"{s}: only in {r.a}")
+    for s in r.only_b:
+        lines.append(f"{s}: only in {r.b}")
+    for p in r.pairs:
+        lines.append("")
+        changed = [k for k in p.params_a if p.params_a[k] != p.params_b.get(k)]
+        lines.append(f"{p.symbol}: " + (", ".join(f"{k} {_d(p.params_a[k])} vs {_d(p.params_b[k])}" for k in changed)
+                                        or "same venue parameters"))
+        lines.append(f"  liquidation decisions: {p.decisions.upper()}; liquidation roots: {p.roots.upper()}")
+        if p.witness:
+            x, pos = p.witness, p.witness.position
+            lines.append(f"  a distinguishing position: {pos.side}, size {_d(pos.size)}, entry {_d(pos.entry)}, margin "
+                         f"{_d(pos.margin)}, mark {_d(pos.mark)}")
+            for name, root, price, liq in ((r.a, x.root_a, x.price_a, x.liquidatable_a),
+                                           (r.b, x.root_b, x.price_b, x.liquidatable_b)):
+                lines.append(f"    {name}: root {_approx(root)}, liquidation price {_d(price) if price is not None else 'none'}"
+                             f", at the mark {'liquidated' if liq else 'not liquidated'}")
+        b = p.bound
+        if b.kind == "zero":
+            lines.append("  largest relative difference of the root: 0 (the roots are equal)")
+        elif b.kind == "exact":
+            lines.append(f"  largest relative difference of the root: {b.formula + ' = ' if b.formula else ''}"
+                         f"{_approx(b.value)} (exact: {b.attained}; Z3: no position exceeds it)")
+        elif b.kind == "unbounded":
+            lines.append(f"  largest relative difference of the root: no finite bound: {b.formula}")
+        elif b.kind == "enclosed":
+            lines.append(f"  largest relative difference of the root: {b.formula}")
+        else:
+            lines.append(f"  largest relative difference of the root: unknown ({b.formula or 'solver time-out'})")
+    return "\n".join(lines) + "\n"
+
+
+def _approx(x: Fraction) -> str:
+    try:
+        return format_decimal(x)
+    except ValueError:
+        return f"{x.numerator}/{x.denominator} ≈ {format_decimal(round_to(x, Fraction(1, 10 ** 8), 'half_away'))}"
