@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ..formal import Formal
 from ..interpreter import Interpreter
-from ..rulebook import Rulebook
+from ..rulebook import Contract, Rulebook
 from ..z3backend import EXACT, Backend, SymContract
 from .anycontract import ANY, AnyContract, TierBackend, is_any
 
@@ -37,6 +37,7 @@ class ProverBase:
         self._cache: dict = {}
         self._anys: dict = {}  # the AnyContracts of the goal being built, by (symbol, mode)
         self._any_fixed: dict = {}  # the enum-valued parameters the case being built fixes
+        self.variants: dict[str, Contract] = {}  # contracts made for counterexamples (counterexamples.py)
         self.debug = False
         self.per_contract = per_contract
 
@@ -66,6 +67,10 @@ class ProverBase:
     def of_kind(self, kind: str) -> list[Formal]:
         return [f for f in self.formals.values() if f.kind == kind]
 
+    def contract_of(self, sym: str) -> Contract:
+        """A contract by symbol: the rulebook's, or a variant built for a counterexample search."""
+        return self.variants.get(sym) or self.rb.contracts[sym]
+
     def subject(self, ob) -> str:
         """The symbol an obligation is about: its contract, or ANY (every contract) for a general one."""
         return ob.contracts[0] if ob.contracts else ANY
@@ -84,5 +89,5 @@ def be_contract(p: ProverBase, sym: str) -> SymContract:
         return p._anys[key]
     key = ("contract", sym, p._mode)
     if key not in p._cache:
-        p._cache[key] = p.be.concrete_contract(sym)
+        p._cache[key] = p.be.concrete_contract(p.contract_of(sym))
     return p._cache[key]

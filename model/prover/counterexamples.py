@@ -12,6 +12,7 @@ from fractions import Fraction
 import z3
 
 from ..parser import parse
+from ..rulebook import Contract
 from ..z3backend import SV, as_bool, b_and, b_not, b_or, new_solver, q, satisfiable, sv_equal
 from .base import be_contract
 from .render import _render_values
@@ -71,7 +72,7 @@ class CounterexamplesMixin:
         """A violation over the symbolic contract (anycontract.py over-approximates) is only believed
         on a concrete contract: the scenario search from reset runs on the contracts under proof in
         turn (at most CX_CONTRACTS of them); the first scenario the interpreter confirms wins."""
-        tried = self.contracts[:CX_CONTRACTS]
+        tried = [self.case_contract(c, label) for c in self.contracts[:CX_CONTRACTS]]
         for sym in tried:
             lbl = label
             if ob.kind == "frame":
@@ -90,6 +91,18 @@ class CounterexamplesMixin:
                                   f"{self.prefix_depth} requests from reset on contract(s) {', '.join(tried) or '-'} "
                                   "reproduces it (the violation may need another contract, or the state may be "
                                   "unreachable)"))
+
+    def case_contract(self, sym: str, label: str) -> str:
+        """`sym`, or a variant of it with the enum-valued parameters the case fixes (e.g.
+        maintenance_basis=entry) when the contract has other values: a violation in that case
+        is searched on a contract of that case. Variants are named SYMBOL-value."""
+        fixed = self._enum_case(label)
+        c = self.rb.contracts[sym]
+        if all(c.params.get(k) == v for k, v in fixed.items()):
+            return sym
+        name = "-".join([sym] + [v for k, v in sorted(fixed.items()) if c.params.get(k) != v])
+        self.variants[name] = Contract(name, {**c.params, **fixed}, c.tiers)
+        return name
 
     def _cx_scenario(self, ob, label, g, model) -> dict:
         be = self.be
