@@ -12,8 +12,9 @@ What a proof over this contract assumes (named assumptions, so the unsat core sh
     domain:P, domain:tiers     each parameter's and each slot's field domains (spec/parameters.yaml)
     def:tier                   tier(x) is a slot with (first or lo < x) and (last or x <= max_notional)
     def:solve_tier             solve_tier picks a slot R whose condition holds (or R is last) and whose
-                               predecessor's condition fails (or R is first) — the real choice (the
-                               FIRST tier whose condition holds) satisfies this, so it over-approximates
+                               predecessor's condition fails (or R is first), as does the condition in
+                               every other slot before R — the real choice (the FIRST tier whose
+                               condition holds) satisfies this, so it over-approximates
     hyp:INV-... (family 8)     the `over: tiers` invariants at every slot; the `over: tier_pairs`
                                invariants between each slot and its predecessor (when not first)
     lemma:tier-order           for two slots a, b: equal max_notional -> the same tier (equal fields);
@@ -36,6 +37,12 @@ from tiers (i, j) to (i, j+1), through the boundary max_notional_j, using INV-ti
 INV-mm-continuous and the field domains / INV-born-safe of tier j+1). So every concrete instance is
 a model of the assumptions, and a goal that follows from them (unsat of its negation) holds for
 it. The number of tiers never enters: the slots are the only tiers a formula reads.
+
+The parameters are symbolic within their domains: any taker_fee_rate (family 8 then gives
+1/max_leverage > mmr + taker_fee_rate at every slot), any steps and multiplier. An enum-valued
+parameter (maintenance_basis) is either symbolic or, in the general obligations, fixed per case
+(`fixed`: the case label "long, maintenance_basis=entry"); the cases of an obligation cover every
+value of the enumeration, so together they cover every contract.
 
 The converse does not hold: a model of the assumptions need not be a real contract (tiers between
 two slots are left out), so a violation found here is only believed once a concrete contract and a
@@ -86,6 +93,7 @@ class Slot:
     at: Any = None
     pred: "Slot | None" = None
     defn: list = field(default_factory=list)
+    cond: Any = None  # solve slots: tier -> solve_tier's condition in that tier
 
     @property
     def hi(self):
@@ -185,6 +193,7 @@ class AnyContract(SymContract):
         r.at = at_slot(at, r.fields) if at is not None else None
         r.defn.append(z3.Or(at_slot(cond, r.fields), r.last))
         r.defn.append(z3.Or(r.first, z3.Not(at_slot(cond, r.pred.fields))))
+        r.cond = lambda t: at_slot(cond, t.fields)  # the condition in another tier (assumptions())
         self._solves[key] = (r, out, val.v, cond, null)
         return out
 
@@ -233,6 +242,11 @@ class AnyContract(SymContract):
                     add(f"hyp:{f.id}", z3.Implies(z3.Not(s.first), self.instance(f, s.pred)))
                 elif f.over == "tier_pairs":
                     add(f"hyp:{f.id}", z3.Implies(z3.Not(s.first), self.instance(f, s.pred, s)))
+        for r in self.slots:  # every tier before the one solve_tier picks fails its condition
+            if r.cond is not None:
+                for t in self.slots:
+                    if t is not r:
+                        add("def:solve_tier", z3.Implies(t.hi < r.hi, z3.Not(r.cond(t))))
         for i, a in enumerate(self.slots):
             for b in self.slots[i + 1:]:
                 same = z3.And(*[a.fields[k] == b.fields[k] for k in a.fields], a.first == b.first, a.last == b.last,

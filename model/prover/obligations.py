@@ -4,7 +4,10 @@ invariants' formal content, its actions and checks and the contracts under proof
 Two scopes. By default (`general_obligations`) every obligation about states, actions and facts is
 generated ONCE, over the symbolic contract of any number of tiers (anycontract.py; no contract
 named: scope "every-contract"), with the induction lemmas it rests on (kind `lemma`); each concrete
-contract then gets only its family-8 parameter obligations (scope "contract:SYMBOL"). With
+contract then gets only its family-8 parameter obligations (scope "contract:SYMBOL").
+Reachability and the bounded sequences from reset stay per contract (on the first
+SAMPLE_CONTRACTS contracts): over the symbolic contract a witness need not be a real contract,
+and the sequences' many tier lookups make the symbolic encoding too slow to be useful. With
 `per_contract` (CLI `--per-contract`) every obligation is generated per contract profile, as
 proofs about that profile only, plus the family-3 facts over any table of n tiers (`parametric`).
 """

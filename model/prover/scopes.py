@@ -18,13 +18,13 @@ def scopes(rb, results: list[dict]) -> dict:
     general = [r for r in results if r.get("scope") == "every-contract"]
     per: dict[str, list[dict]] = {}
     for r in results:
-        if r["kind"] == "parameter":
-            per.setdefault(r["contracts"][0], []).append(r)
+        if r.get("kind") == "parameter" and r.get("contracts"):
+            per.setdefault(str(r["contracts"][0]), []).append(r)
     contracts = {}
     for c in sorted(per):
         st = _worst(r["status"] for r in per[c])
         contracts[c] = {"parameters": "well formed" if st == PROVED else f"not well formed ({st})",
-                        "status": st, "failing": [r["invariants"][0] for r in per[c] if r["status"] != PROVED]}
+                        "status": st, "failing": [(r.get("invariants") or [r.get("id")])[0] for r in per[c] if r["status"] != PROVED]}
     return {"every-contract": {"assuming": family8, "obligations": len(general),
                                "status": _worst(r["status"] for r in general)},
             "contracts": contracts}

@@ -60,7 +60,7 @@ def test_rounded_down_liquidation_price_counterexample_reads_well(tmp_path):
     values = cx["values"]
     # the general obligation is refuted on a concrete contract, replayed from reset
     assert r["scope"] == "every-contract" and cx["contract"] == "BTCUSDT" and "BTCUSDT" in cx["note"]
-    assert cx["case"] == "long"
+    assert cx["case"] == "long, maintenance_basis=mark"  # the side, and the basis of the case
     # the named intermediate values: the state, and the state at the safe-side mark
     for name in ("notional", "equity", "maintenance_margin", "liquidation_root", "liquidation_price"):
         assert name in values["state"] and name in values["in that state"]

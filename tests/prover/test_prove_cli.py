@@ -12,6 +12,17 @@ from prover_support import FIXTURES, by_id, run_prove, run_prove_json
 AGAINST = FIXTURES / "against"
 
 
+def test_against_a_closed_form_is_proved_for_every_contract_only_under_its_venue_assumptions(tmp_path):
+    """Without the fee-free, mark-basis assumption the same closed form is wrong for some contracts:
+    VIOLATED, shown on a contract of the failing case and replayed by the interpreter."""
+    text = (AGAINST / "correct-long-tier1.yaml").read_text().replace("taker_fee_rate == 0 and maintenance_basis == 'mark' and ", "")
+    (tmp_path / "any-venue.yaml").write_text(text)
+    code, report, _ = run_prove_json("--against", str(tmp_path / "any-venue.yaml"))
+    (r,) = report["results"]
+    assert code == 1 and r["status"] == "VIOLATED" and r["counterexample"]["confirmed"] is True
+    assert r["counterexample"]["contract"] == "BTCUSDT-entry"
+
+
 def test_against_a_correct_closed_form_is_proved():
     code, report, _ = run_prove_json("--against", str(AGAINST / "correct-long-tier1.yaml"))
     assert code == 0

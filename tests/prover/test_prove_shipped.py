@@ -57,7 +57,9 @@ def test_obligations_are_generated_per_action_contract_and_side(shipped):
     for action in RB.actions:
         r = ids[f"INV-covered/{action}"]
         assert r["action"] == action and r["contracts"] == [] and r["scope"] == "every-contract"
-        assert [c["label"] for c in r["cases"]] == ["long", "short"]
+        # each side, and each maintenance basis (an enum-valued contract parameter: one case per value)
+        assert [c["label"] for c in r["cases"]] == [f"{side}, maintenance_basis={basis}" for side in ("long", "short")
+                                                    for basis in ("mark", "entry")]
         assert f"INV-isolation-frame/{action}" in ids
     for check in RB.checks():
         if check.origin is None:
@@ -100,7 +102,8 @@ def test_reports_json_output_and_junit(shipped):
     keys = {"id", "kind", "status", "seconds", "assumptions", "counterexample", "invariants"}
     assert all(keys <= set(r) for r in written["results"])
     assert written["invariants"]["INV-covered"]["status"] == "PROVED"
-    assert written["invariants"]["INV-covered"]["obligations"] >= 2 * len(RB.actions)
+    # once for every contract: after reset and after each action (then the bounded sequences)
+    assert written["invariants"]["INV-covered"]["obligations"] >= len(RB.actions) + 1
     suite = ET.parse(junit).getroot()
     assert suite.get("tests") == str(len(report["results"])) and suite.get("failures") == "0"
     assert suite.get("errors") == "0"
