@@ -59,6 +59,8 @@ import z3
 from .. import ast
 from ..z3backend import SV, Backend, SymContract, SymEnv, as_bool
 
+_TEMPLATES: dict = {}  # compiled tier formulas over placeholders (AnyContract._template)
+
 #: The symbols of the general obligations: any contract, and a second, independent one (frames).
 ANY, ANY2 = "*", "*2"
 HI = "max_notional"  # the field that orders the tiers (the lookups read it)
@@ -121,6 +123,7 @@ class AnyContract(SymContract):
             else:
                 params[p.name] = z3.Real(f"{name}.{p.name}")
         super().__init__(name, params, [], [], None, enums)
+        self.fixed = dict(fixed)
         penv = SymEnv(be, {k: self.sv(k) for k in params})
         self.facts = [(f"domain:{p.name}", as_bool(be.compile_expr(p.domain, penv).v)) for p in rb.params
                       if p.name not in fixed]
@@ -198,24 +201,54 @@ class AnyContract(SymContract):
         return out
 
     # -- what a proof over this contract assumes ---------------------------------------------------
+    # Each formula about a tier is compiled once per backend, contract name and fixed parameters,
+    # over placeholder tiers A (and B) and a placeholder notional X, then instantiated at a slot by
+    # substitution: building goals is Python time, and every goal has many slots.
+    def _template(self, key, build):
+        """The compiled template `key` (built by `build(placeholders)` on first use) and its placeholders."""
+        cache = _TEMPLATES.setdefault((id(self.be), self.symbol, tuple(sorted(self.fixed.items()))),
+                                      {"backend": self.be})  # the backend is kept: its id stays its own
+        if "A" not in cache:
+            for tag in "AB":
+                cache[tag] = {f.name: z3.Real(f"{self.symbol}.tpl{tag}.{f.name}") for f in self.be.rb.tier_fields}
+            cache["X"] = z3.Real(f"{self.symbol}.tplX")
+        if key not in cache:
+            cache[key] = build(cache)
+        return cache[key], cache
+
+    @staticmethod
+    def _at(template, *slots, x=None):
+        term, cache = template
+        pairs = [(cache[tag][k], t.fields[k]) for tag, t in zip("AB", slots) for k in cache[tag]]
+        if x is not None:
+            pairs.append((cache["X"], x))
+        return z3.substitute(term, *pairs)
+
     def mm_at(self, s: Slot, x):
         """The rulebook's maintenance_margin at notional x, in tier `s` (the derived value's own
         formula, read in a one-tier view of the contract)."""
-        one = SymContract(self.symbol, self.params, [s.fields], [], None, self.enums)
-        env = SymEnv(self.be, {**one.values(), mm_argument(self.be.rb): SV(x)}, self.be.derived, None, one)
-        return self.be._n(env["maintenance_margin"])
+        def build(ph):
+            one = SymContract(self.symbol, self.params, [ph["A"]], [], None, self.enums)
+            env = SymEnv(self.be, {**one.values(), mm_argument(self.be.rb): SV(ph["X"])}, self.be.derived, None, one)
+            return self.be._n(env["maintenance_margin"])
+        return self._at(self._template("mm", build), s, x=x)
 
     def domains(self, t: Slot):
         """The domains of a tier's fields (spec/parameters.yaml `tier_fields`)."""
-        tenv = SymEnv(self.be, {k: SV(v) for k, v in t.fields.items()})
-        return z3.And(*[as_bool(self.be.compile_expr(f.domain, tenv).v) for f in self.be.rb.tier_fields])
+        def build(ph):
+            tenv = SymEnv(self.be, {k: SV(v) for k, v in ph["A"].items()})
+            return z3.And(*[as_bool(self.be.compile_expr(f.domain, tenv).v) for f in self.be.rb.tier_fields])
+        return self._at(self._template("domains", build), t)
 
     def instance(self, f, t: Slot, nxt: Slot | None = None):
         """A family-8 invariant (`over: tiers` at t, `over: tier_pairs` at (t, nxt)) as a Z3 Bool."""
-        vals = {**self.values(), **{f"tier.{k}": SV(v) for k, v in t.fields.items()}}
-        if nxt is not None:
-            vals.update({f"next_tier.{k}": SV(v) for k, v in nxt.fields.items()})
-        return as_bool(self.be.compile_expr(f.formula, SymEnv(self.be, vals, {}, None, self)).v)
+        def build(ph):
+            # the parameters only (the same terms in every AnyContract of this key), never a slot
+            vals = {**{k: self.sv(k) for k in self.params}, **{f"tier.{k}": SV(v) for k, v in ph["A"].items()}}
+            if nxt is not None:
+                vals.update({f"next_tier.{k}": SV(v) for k, v in ph["B"].items()})
+            return as_bool(self.be.compile_expr(f.formula, SymEnv(self.be, vals, {}, None, None)).v)
+        return self._at(self._template(("instance", f.id, nxt is not None), build), *([t, nxt] if nxt else [t]))
 
     def mm_relation(self, s: Slot, x, t: Slot, y):
         """What lemma:mm says of (s, x) and (t, y): for x in s's range, y in t's range and x <= y,
