@@ -12,8 +12,8 @@ What a proof over this contract assumes (named assumptions, so the unsat core sh
     domain:P, domain:tiers     each parameter's and each slot's field domains (spec/parameters.yaml)
     def:tier                   tier(x) is a slot with (first or lo < x) and (last or x <= max_notional)
     def:solve_tier             solve_tier picks a slot R whose condition holds (or R is last) and whose
-                               predecessor's condition fails (or R is first), as does the condition in
-                               every other slot before R — the real choice (the FIRST tier whose
+                               predecessor's condition fails (or R is first); def:solve_tier-earlier:
+                               so does the condition in every other slot before R — the real choice (the FIRST tier whose
                                condition holds) satisfies this, so it over-approximates
     hyp:INV-... (family 8)     the `over: tiers` invariants at every slot; the `over: tier_pairs`
                                invariants between each slot and its predecessor (when not first)
@@ -59,6 +59,8 @@ import z3
 from .. import ast
 from ..z3backend import SV, Backend, SymContract, SymEnv, as_bool
 
+#: the name of the solve_tier facts about every earlier slot (a proof tries without them first)
+EARLIER = "def:solve_tier-earlier"
 _TEMPLATES: dict = {}  # compiled tier formulas over placeholders (AnyContract._template)
 
 #: The symbols of the general obligations: any contract, and a second, independent one (frames).
@@ -279,7 +281,7 @@ class AnyContract(SymContract):
             if r.cond is not None:
                 for t in self.slots:
                     if t is not r:
-                        add("def:solve_tier", z3.Implies(t.hi < r.hi, z3.Not(r.cond(t))))
+                        add(EARLIER, z3.Implies(t.hi < r.hi, z3.Not(r.cond(t))))
         for i, a in enumerate(self.slots):
             for b in self.slots[i + 1:]:
                 same = z3.And(*[a.fields[k] == b.fields[k] for k in a.fields], a.first == b.first, a.last == b.last,

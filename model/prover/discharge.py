@@ -14,6 +14,7 @@ import z3
 from ..numbers import is_terminating
 from ..z3backend import EXACT, RELAXED, check, minimal_core, nlsat_check, q, satisfiable, to_fraction
 from .render import _why
+from .anycontract import EARLIER
 from .results import RL_RELAXED_GENERAL, PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, _RANK, CaseResult, Result, Obligation, Goal, _Found
 
 
@@ -94,18 +95,21 @@ class DischargeMixin:
         # (1) relaxed, default solver with tracked assumptions (the core comes with the proof);
         # (2) relaxed, nlsat (complete for real arithmetic; core by deletion); (3) exact, below
         proved_relaxed = False
-        r1 = check(gr.goal, gr.assumptions, facts_r, self.timeout, vacuity=False,
-                   rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL)
-        if r1.status == "proved":
-            core, proved_relaxed = r1.core, True
-        elif time.perf_counter() < deadline:
-            r1 = nlsat_check(gr.goal, gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
+        for asm in self._relaxed_stages(ob, gr.assumptions):
+            r1 = check(gr.goal, asm, facts_r, self.timeout, vacuity=False,
+                       rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL)
             if r1.status == "proved":
-                core, complete = minimal_core(gr.goal, gr.assumptions, facts_r, min(self.timeout, 2.0),
-                                              try_default=False, rlimit=RL_CORE)
-                proved_relaxed = True
-                if not complete:
-                    reason = "unsat core not minimised (time)"
+                core, proved_relaxed = r1.core, True
+            elif time.perf_counter() < deadline:
+                r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
+                if r1.status == "proved":
+                    core, complete = minimal_core(gr.goal, asm, facts_r, min(self.timeout, 2.0),
+                                                  try_default=False, rlimit=RL_CORE)
+                    proved_relaxed = True
+                    if not complete:
+                        reason = "unsat core not minimised (time)"
+            if proved_relaxed:
+                break
         if proved_relaxed:
             v = self._vacuity(g, gr, facts_r, ob, label)
             if v.status == "sat":
@@ -153,6 +157,15 @@ class DischargeMixin:
             res.message = (res.message + "\n" if res.message else "") + f"{label}: {cx.get('note', '')}".rstrip(": ")
         cr.seconds = time.perf_counter() - t0
         res.cases.append(cr)
+
+    @staticmethod
+    def _relaxed_stages(ob: Obligation, assumptions: list) -> list[list]:
+        """The assumption sets a RELAXED proof is tried with, in order: a general goal first without
+        the solve_tier facts about every earlier tier (many, and rarely needed: they slow nlsat
+        down), then with them. A proof from fewer assumptions is a proof."""
+        if ob.contracts or not any(n == EARLIER for n, _ in assumptions):
+            return [assumptions]
+        return [[a for a in assumptions if a[0] != EARLIER], assumptions]
 
     def _vacuity_on_contract(self, ob: Obligation, label: str):
         """A general obligation's assumptions are satisfiable when the same obligation's assumptions
