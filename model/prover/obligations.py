@@ -14,6 +14,10 @@ proofs about that profile only, plus the family-3 facts over any table of n tier
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
+from typing import Mapping
+
+from .. import ast
 from ..printer import to_text
 from .anycontract import ANY, ANY2
 from .lemmas import LEMMAS
@@ -39,23 +43,26 @@ class ObligationsMixin:
         """Family 8 per contract; everything else once, for every contract satisfying family 8."""
         rb = self.rb
         out = self._formal_errors()
-        sides = self.enum_param_cases(tuple(s or "any" for s in self.sides))  # and each contract-enum value
+        plain = tuple(s or "any" for s in self.sides)
+
+        def sides(*read):  # each side, and each value of an enum-valued parameter the obligation reads
+            return self.enum_param_cases(plain) if self.reads_enum_parameter(*read) else plain
         out += self._parameters()
         family8 = tuple(f.id for f in self.of_kind("parameter"))
         for name, (title, cases) in LEMMAS.items():
             out.append(Obligation(f"lemma/{name}", "lemma", title, family8, 8, None, (), None, cases, title, data=name))
         for f in self.of_kind("fact"):
-            out.append(Obligation(f.id, "fact", f.inv.title, (f.id,), f.inv.family, None, (), f, sides, f.text()))
+            out.append(Obligation(f.id, "fact", f.inv.title, (f.id,), f.inv.family, None, (), f, sides(f), f.text()))
         for f in self.state_invariants():
             out.append(Obligation(f"{f.id}/reset", "initial", f.inv.title, (f.id,), f.inv.family, None, (), f,
                                   ("reset",), f.text()))
             for a in rb.actions:
                 out.append(Obligation(f"{f.id}/{a}", "preservation", f.inv.title, (f.id,), f.inv.family, a, (), f,
-                                      sides, f.text()))
+                                      sides(f, rb.actions[a]), f.text()))
         for f in self.of_kind("transition"):
             for a in f.actions:
                 out.append(Obligation(f"{f.id}/{a}", "transition", f.inv.title, (f.id,), f.inv.family, a, (), f,
-                                      sides, f.text()))
+                                      sides(f, rb.actions[a]), f.text()))
         for f in self.of_kind("frame"):
             for a in rb.actions:
                 out.append(Obligation(f"{f.id}/{a}", "frame", f.inv.title, (f.id,), f.inv.family, a, (), f,
@@ -66,6 +73,37 @@ class ObligationsMixin:
         for entry in self.against:
             out.append(self._against(entry, ()))
         return out
+
+    def reads_enum_parameter(self, *things) -> bool:
+        """Whether an invariant or action reads (through derived values, lets and, for an action
+        that can liquidate, the liquidation section) an enum-valued contract parameter. Only then
+        are its cases split by that parameter's values: a proof with the parameter symbolic covers
+        every value as well, the split only makes the solver's work smaller where it matters."""
+        enum_params = {p.name for p in self.rb.params if p.enum}
+        derived = self.rb.derived_by_name()
+        exprs: list = []
+        todo = list(things)
+        while todo:
+            x = todo.pop()
+            if isinstance(x, ast.Expr):
+                exprs.append(x)
+            elif isinstance(x, (list, tuple)):
+                todo += list(x)
+            elif isinstance(x, Mapping):
+                todo += list(x.values())
+            elif is_dataclass(x) and not isinstance(x, type):
+                todo += [getattr(x, f.name) for f in fields(x)]
+                if getattr(x, "kind", None) == "liquidate_if":
+                    todo.append(self.rb.liquidation)
+        seen: set[str] = set()
+        while exprs:
+            for n in ast.names(exprs.pop()):
+                if n in enum_params:
+                    return True
+                if n in derived and n not in seen:
+                    seen.add(n)
+                    exprs.append(derived[n].expr)
+        return False
 
     def _against(self, entry: dict, contracts: tuple[str, ...]) -> Obligation:
         return Obligation(f"against/{entry['name']}" + "".join(f"/{c}" for c in contracts), "equivalence",
