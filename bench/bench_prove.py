@@ -8,13 +8,16 @@ prints the wall-clock totals, then from the last JSON report the time per kind o
 the slowest obligations with the stage that decided them.
 
 What dominates, and why (measured on the 2-core machine this was written on, see the output):
-  * `parametric` (a liquidation fact for ANY well-formed 4-tier table): every tier field is a
-    variable, so the root's solve_tier and the tier lookups are products of unknowns; the long
-    side of INV-liq-safe needs nlsat (about 1 s) and its unsat core is then minimised by deletion.
-  * `sequence` (bounded model checking from reset, depth 3): two encodings of 3 steps x 9
-    requests are built (Python time) and about 150 goals are checked one by one.
+  * `fact` (the liquidation facts, proved once for every contract: a symbolic contract with any
+    number of tiers, each tier a formula reads a symbolic tier tied to the others by the family-8
+    invariants and the induction lemmas): nonlinear, decided by nlsat, then the unsat core is
+    minimised by deletion; each maintenance basis is its own case.
+  * `sequence` (bounded model checking from reset, depth 3, on the first two contracts): two
+    encodings of 3 steps x 9 requests are built (Python time) and about 150 goals are checked one
+    by one.
   * `transition` / `preservation`: many but cheap (tens of ms each); INV-add-moves-away is the
-    costliest of them (two liquidation prices across 4 tiers, compared through their roundings).
+    costliest of them (two liquidation prices, each from its own symbolic tier, compared through
+    their roundings).
 """
 
 from __future__ import annotations

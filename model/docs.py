@@ -30,6 +30,7 @@ from .interpreter import Env, compile_expr, solve_tier, tier_index
 from .mathml import Box, Formula, Ident, Literal, MathRenderer, Op, row, symbol_box
 from .numbers import format_decimal, parse_decimal
 from .printer import to_text
+from .prover.scopes import scope_lines, scopes
 from .rulebook import Action, Check, Effect, Rulebook
 
 OUTPUT_FILES = {"rulebook.md": ("md", "rulebook.md.j2"), "index.html": ("html", "index.html.j2")}  # name: (format, template)
@@ -726,7 +727,8 @@ class Builder:
         assumptions = r.get("assumptions") or []
         if not isinstance(assumptions, list):
             assumptions = [assumptions]
-        return {"id": str(r.get("id")), "kind": str(r.get("kind", "")), "status": status, "seconds": secs_text,
+        return {"id": str(r.get("id")), "kind": str(r.get("kind", "")), "scope": str(r.get("scope") or ""),
+                "status": status, "seconds": secs_text,
                 "raw_seconds": secs if isinstance(secs, (int, float)) else None,
                 "assumptions": [str(a) if not isinstance(a, (dict, list)) else json.dumps(a, sort_keys=True)
                                 for a in assumptions],
@@ -764,8 +766,8 @@ class Builder:
     KINDS = {
         "state": "holds in every reachable state: after reset and after every action",
         "transition": "relates the state before a successful action (old.x) to the state after it",
-        "fact": "holds for every open position of every contract, at any values satisfying the assumption",
-        "parameter": "holds for the parameters of every contract profile",
+        "fact": "holds for every open position of every contract satisfying the family-8 invariants, at any values satisfying the assumption",
+        "parameter": "holds for the parameters of each contract (checked per contract: its parameters are well formed)",
         "frame": "an action on one symbol leaves every other symbol's fields and derived values unchanged",
     }
     OVER = {"tiers": "each risk tier k", "tier_pairs": "each pair of consecutive tiers k and k + 1",
@@ -883,7 +885,10 @@ class Builder:
         for inv in self.rb.invariants:
             s = self.overall(self.proof_index.get(inv.id, []))
             counts[s] = counts.get(s, 0) + 1
-        return {"counts": sorted(counts.items()), "have_report": self.inputs.proofs is not None}
+        doc = self.inputs.proofs
+        results = [r for r in doc["results"] if isinstance(r, dict) and "status" in r and "kind" in r] if doc else []
+        return {"counts": sorted(counts.items()), "have_report": doc is not None,
+                "scopes": scope_lines(scopes(self.rb, results)) if results else []}
 
     # -- traceability ----------------------------------------------------------------------
     def cited_sources(self) -> dict[str, set[str]]:

@@ -21,6 +21,7 @@ from ..diagnostics import SpecError
 from .contracts_option import apply_contracts, contracts_option
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
+from ..prover.scopes import scope_lines, scopes
 from ..rulebook import load_rulebook
 from ..atomic import write_atomic, write_text_atomic
 from .options import SECONDS
@@ -96,6 +97,7 @@ def report_json(rb, results: list[dict], seconds: float, options: dict) -> dict:
         "options": options,
         "summary": {"obligations": len(results), **counts, "seconds": round(seconds, 3),
                     "exit_code": _exit(results)},
+        "scopes": scopes(rb, results),
         "invariants": per_inv,
         "results": results,
     }
@@ -137,13 +139,13 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
     rows = []
     for r in results:
         asm = ", ".join(a for a in r["assumptions"] if not a.startswith("contract:")) if r["status"] == PROVED else ""
-        rows.append((r["id"], r["kind"], r["status"], f"{r['seconds']:.3f}", asm))
-    w = [max(len(x[i]) for x in rows + [("id", "kind", "status", "time", "assumptions used")]) for i in range(4)]
-    lines = [f"{'id':<{w[0]}}  {'kind':<{w[1]}}  {'status':<{w[2]}}  {'time':>{w[3]}}  assumptions used",
-             f"{'-' * w[0]}  {'-' * w[1]}  {'-' * w[2]}  {'-' * w[3]}  {'-' * 16}"]
+        rows.append((r["id"], r["kind"], r.get("scope", ""), r["status"], f"{r['seconds']:.3f}", asm))
+    w = [max(len(x[i]) for x in rows + [("id", "kind", "scope", "status", "time", "assumptions used")]) for i in range(5)]
+    lines = [f"{'id':<{w[0]}}  {'kind':<{w[1]}}  {'scope':<{w[2]}}  {'status':<{w[3]}}  {'time':>{w[4]}}  assumptions used",
+             f"{'-' * w[0]}  {'-' * w[1]}  {'-' * w[2]}  {'-' * w[3]}  {'-' * w[4]}  {'-' * 16}"]
     for row in rows:
-        lines.append(f"{row[0]:<{w[0]}}  {row[1]:<{w[1]}}  {row[2]:<{w[2]}}  {row[3]:>{w[3]}}  "
-                     f"{row[4] if show_proved_assumptions else ''}".rstrip())
+        lines.append(f"{row[0]:<{w[0]}}  {row[1]:<{w[1]}}  {row[2]:<{w[2]}}  {row[3]:<{w[3]}}  {row[4]:>{w[4]}}  "
+                     f"{row[5] if show_proved_assumptions else ''}".rstrip())
     for r in results:  # what an --against proof assumed, and every sanity warning
         if r["kind"] == "equivalence":
             lines.append(f"{r['id']}: claim {r['statement']}")
@@ -169,6 +171,7 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
                 lines.append(f"    written as vector {cx['vector']['group']['cases'][0]['id']} in {cx['vector_file']}")
     counts = {s: sum(1 for r in results if r["status"] == s) for s in (PROVED, VIOLATED, VACUOUS, UNKNOWN, ERROR)}
     lines.append("")
+    lines += scope_lines(scopes(rb, results))
     lines.append(f"{len(results)} obligations in {seconds:.2f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                  + f" ({rb.name} {rb.version})")
     return "\n".join(lines)
@@ -248,8 +251,11 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--list", "list_only", is_flag=True, help="list the obligations without proving them")
 @click.option("--no-minimize", is_flag=True, help="keep the solver's counterexamples as found")
 @contracts_option
+@click.option("--per-contract", is_flag=True,
+              help="prove every obligation per contract (proofs about those contracts only) instead of once for "
+                   "every contract satisfying the family-8 invariants")
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
-            no_minimize, contracts_file, venue):
+            no_minimize, contracts_file, per_contract, venue):
     """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
 
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
@@ -282,7 +288,7 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
     prover = Prover(rb, depth=depth, timeout=timeout, contracts=list(contracts) or None, against=entries,
-                    minimize=not no_minimize)
+                    minimize=not no_minimize, per_contract=per_contract)
     obligations = prover.obligations()
     if against:  # an auditor's run proves the formulas, not the whole rulebook again
         obligations = [o for o in obligations if o.kind == "equivalence"]
@@ -311,7 +317,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     if vectors_out:
         write_vectors(rb, results, vectors_out)
     options = {"depth": depth, "timeout": timeout, "jobs": n_jobs, "contracts": list(contracts) or sorted(rb.contracts),
-               "against": str(against) if against else None, **({"venue": venue} if venue else {})}
+               "against": str(against) if against else None, "per_contract": per_contract,
+               **({"venue": venue} if venue else {})}
     doc = report_json(rb, results, seconds, options)
     try:
         if output:

@@ -10,6 +10,8 @@ The package holds one concern per module, and `Prover` composes them:
     goals            goals of the state-level kinds (initial ... equivalence)
     isolation        frame goals over one symbolic state for all symbols (arrays indexed by symbol)
     parameters       goals and counterexamples of the contract-level kinds (parameter, parametric)
+    anycontract      the symbolic contract of ANY number of tiers (every-contract proofs), its soundness
+    lemmas           the induction lemmas on tiers those proofs rest on
     counterexamples  a violation searched again from reset as a reachable scenario
     minimise         small readable numbers for a scenario
     replay           scenarios replayed by the interpreter, confirmation, conformance vectors
@@ -71,6 +73,7 @@ from .cumulative import CumulativeMixin
 from .discharge import DischargeMixin
 from .goals import GoalsMixin
 from .isolation import IsolationMixin
+from .lemmas import LemmasMixin
 from .minimise import MinimiseMixin
 from .obligations import ObligationsMixin
 from .parameters import ParametersMixin
@@ -83,8 +86,9 @@ from .sequences import SequencesMixin
 from .worlds import WorldsMixin
 
 
-class Prover(ObligationsMixin, DischargeMixin, IsolationMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
-             MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, RuntimeSafetyMixin, SanityMixin, ProverBase):
+class Prover(ObligationsMixin, DischargeMixin, IsolationMixin, GoalsMixin, LemmasMixin, ParametersMixin, WorldsMixin,
+             CounterexamplesMixin, MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, RuntimeSafetyMixin,
+             SanityMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 
 

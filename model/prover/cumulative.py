@@ -28,7 +28,7 @@ from .results import Goal, Obligation
 class CumulativeMixin:
     """Generates and builds the `cumulative` obligations (the ghost-variable induction)."""
 
-    def cumulative_obligations(self) -> list[Obligation]:
+    def cumulative_obligations(self, contracts) -> list[Obligation]:
         out = []
         sides = tuple(s or "any" for s in self.sides)
         for f in self.of_kind("transition"):
@@ -36,7 +36,7 @@ class CumulativeMixin:
                 continue
             stmt = f"induction over runs of any length: {ast_text(f.sequence)}"
             title = f"{f.inv.title}, for runs of any length (ghost totals, induction)"
-            for c in self.contracts:
+            for c in contracts:
                 out.append(Obligation(f"{f.id}/induction/reset/{c}", "cumulative", title, (f.id,), f.inv.family,
                                       None, (c,), f, ("reset",), stmt))
                 for a in self.rb.actions:

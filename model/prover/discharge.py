@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import replace
 from fractions import Fraction
 
 import z3
@@ -13,7 +14,8 @@ import z3
 from ..numbers import is_terminating
 from ..z3backend import EXACT, RELAXED, check, minimal_core, nlsat_check, q, satisfiable, to_fraction
 from .render import _why
-from .results import PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, _RANK, CaseResult, Result, Obligation, Goal, _Found
+from .anycontract import EARLIER
+from .results import RL_RELAXED_GENERAL, PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, _RANK, CaseResult, Result, Obligation, Goal, _Found
 
 
 class DischargeMixin:
@@ -23,7 +25,7 @@ class DischargeMixin:
         """Discharge one obligation (sequences included)."""
         if ob.kind == "sequence":
             res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
-                         list(ob.contracts), ob.title, ob.statement)
+                         list(ob.contracts), ob.title, ob.statement, scope=ob.scope)
             t0 = time.perf_counter()
             try:
                 self.discharge_sequence(ob, res)
@@ -41,13 +43,13 @@ class DischargeMixin:
         """Run one obligation: every case, vacuity, counterexample search; never raises."""
         t0 = time.perf_counter()
         res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
-                     list(ob.contracts), ob.title, ob.statement)
+                     list(ob.contracts), ob.title, ob.statement, scope=ob.scope)
         try:
             if ob.id.endswith("/formal") and isinstance(ob.data, str):
                 res.status, res.message = ERROR, ob.data
                 return res
             for label in ob.cases:
-                self._case(ob, label, res)
+                (self._case_parameter if ob.kind == "parameter" else self._case)(ob, label, res)
             res.status = max((c.status for c in res.cases), key=lambda s: _RANK[s]) if res.cases else PROVED
             used = sorted({a for c in res.cases if c.status == PROVED for a in c.assumptions})
             if ob.kind not in ("parameter", "parametric"):  # proved with the profile's concrete values
@@ -93,19 +95,23 @@ class DischargeMixin:
         # (1) relaxed, default solver with tracked assumptions (the core comes with the proof);
         # (2) relaxed, nlsat (complete for real arithmetic; core by deletion); (3) exact, below
         proved_relaxed = False
-        r1 = check(gr.goal, gr.assumptions, facts_r, self.timeout, vacuity=False, rlimit=RL_RELAXED)
-        if r1.status == "proved":
-            core, proved_relaxed = r1.core, True
-        elif time.perf_counter() < deadline:
-            r1 = nlsat_check(gr.goal, gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
+        for asm in self._relaxed_stages(ob, gr.assumptions):
+            r1 = check(gr.goal, asm, facts_r, self.timeout, vacuity=False,
+                       rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL)
             if r1.status == "proved":
-                core, complete = minimal_core(gr.goal, gr.assumptions, facts_r, min(self.timeout, 2.0),
-                                              try_default=False, rlimit=RL_CORE)
-                proved_relaxed = True
-                if not complete:
-                    reason = "unsat core not minimised (time)"
+                core, proved_relaxed = r1.core, True
+            elif time.perf_counter() < deadline:
+                r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
+                if r1.status == "proved":
+                    core, complete = minimal_core(gr.goal, asm, facts_r, min(self.timeout, 2.0),
+                                                  try_default=False, rlimit=RL_CORE)
+                    proved_relaxed = True
+                    if not complete:
+                        reason = "unsat core not minimised (time)"
+            if proved_relaxed:
+                break
         if proved_relaxed:
-            v = self._vacuity(g, gr, facts_r)
+            v = self._vacuity(g, gr, facts_r, ob, label)
             if v.status == "sat":
                 status = PROVED
             elif v.status == "unsat":
@@ -129,9 +135,20 @@ class DischargeMixin:
         if status == VACUOUS:
             cr.reason = "the assumptions contradict each other: " + ", ".join(core)
             res.message = (res.message + "\n" if res.message else "") + f"{label}: {cr.reason}"
+        decided = False  # a general UNKNOWN decided by a concrete scenario
+        if status == UNKNOWN and not ob.contracts:
+            # a general goal Z3 cannot decide: a scenario on a concrete contract, confirmed by the
+            # interpreter, still decides it (the search is the same as for a violation)
+            with self.using(EXACT):
+                cx = self.counterexample(ob, label, g, model)
+            if cx.get("confirmed"):
+                status = cr.status = VIOLATED
+                decided = True
+                res.counterexample = res.counterexample or cx
+                res.message = (res.message + "\n" if res.message else "") + f"{label}: {cx.get('note', '')}"
         if status == UNKNOWN:
             res.message = (res.message + "\n" if res.message else "") + f"{label}: unknown ({_why(reason)})"
-        if status == VIOLATED:
+        if status == VIOLATED and not decided:
             with self.using(EXACT):
                 cx = self.counterexample(ob, label, g, model)
             if cx.get("confirmed") is False and cx.get("status") == UNKNOWN:
@@ -146,11 +163,36 @@ class DischargeMixin:
         cr.seconds = time.perf_counter() - t0
         res.cases.append(cr)
 
-    def _vacuity(self, g: Goal, gr: Goal, facts_r):
+    @staticmethod
+    def _relaxed_stages(ob: Obligation, assumptions: list) -> list[list]:
+        """The assumption sets a RELAXED proof is tried with, in order: a general goal first without
+        the solve_tier facts about every earlier tier (many, and rarely needed: they slow nlsat
+        down), then with them. A proof from fewer assumptions is a proof."""
+        if ob.contracts or not any(n == EARLIER for n, _ in assumptions):
+            return [assumptions]
+        return [[a for a in assumptions if a[0] != EARLIER], assumptions]
+
+    def _vacuity_on_contract(self, ob: Obligation, label: str):
+        """A general obligation's assumptions are satisfiable when the same obligation's assumptions
+        over a concrete contract are: every concrete instance is a model of the symbolic contract's
+        assumptions (anycontract.py, soundness), and the concrete problem is far easier for Z3."""
+        first = self.contracts[0]
+        if ob.kind == "frame":
+            label = f"{first}>{next((c for c in self.contracts if c != first), first)}"
+        with self.using(EXACT):
+            gc = self.goal(replace(ob, contracts=(first,)), label)
+            facts = gc.facts + self.be.take_facts()
+        return satisfiable(z3.BoolVal(True), gc.assumptions, facts, self.timeout, rlimit=RL_RELAXED)
+
+    def _vacuity(self, g: Goal, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
         """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
         incomplete with integers and products), nlsat on the RELAXED assumptions: unsatisfiable there
         means unsatisfiable (the relaxation over-approximates); satisfiable gives values that, pinned
         in the EXACT problem (all at once, then one by one), make a witness easy to check."""
+        if ob is not None and not ob.contracts and self.contracts:
+            w = self._vacuity_on_contract(ob, label)
+            if w.status == "sat":
+                return w
         v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
         if v.status != "unknown":
             return v

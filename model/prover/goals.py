@@ -19,7 +19,20 @@ class GoalsMixin:
     """Builds the goal of a case for each kind (dispatch by kind name)."""
 
     def goal(self, ob: Obligation, label: str) -> Goal:
-        return getattr(self, "_goal_" + ob.kind)(ob, label)
+        """The goal of one case; a general obligation (no contract named) is built over fresh
+        AnyContracts and gets their assumptions (anycontract.py) once the goal is complete."""
+        if ob.contracts or ob.kind == "lemma":
+            return getattr(self, "_goal_" + ob.kind)(ob, label)
+        self._anys = {}
+        self._any_fixed = self._enum_case(label)
+        g = getattr(self, "_goal_" + ob.kind)(ob, label)
+        g.assumptions = g.assumptions + self.any_assumptions()
+        return g
+
+    def any_assumptions(self) -> list:
+        """What the AnyContracts of the goal just built assume (domains, lookups, family 8, lemmas)."""
+        family8 = self.of_kind("parameter")
+        return [a for c in self._anys.values() for a in c.assumptions(family8)]
 
     def _side(self, label: str) -> str | None:
         head = label.split(", ", 1)[0]
@@ -39,7 +52,7 @@ class GoalsMixin:
         return dict(part.split("=", 1) for part in label.split(", ")[1:])
 
     def _goal_initial(self, ob: Obligation, label: str) -> Goal:
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, path = self.reset_world([sym], "r")
         env = self.be.env(be_contract(self, sym), w.view(sym))
         goal = as_bool(self.be.compile_expr(ob.formal.formula, env).v)
@@ -47,7 +60,7 @@ class GoalsMixin:
 
     def _goal_transition(self, ob: Obligation, label: str, state_formula: Formal | None = None) -> Goal:
         side = self._side(label)
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], side)
         c = be_contract(self, sym)
         args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "x", side)
@@ -81,7 +94,7 @@ class GoalsMixin:
 
     def _goal_fact(self, ob: Obligation, label: str) -> Goal:
         side = self._side(label)
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], side)
         c = be_contract(self, sym)
         fvars, assume, goal, base, hyp = self._fact_env(ob.formal, c, w.view(sym), "v")
@@ -94,7 +107,7 @@ class GoalsMixin:
     # frame goals (one symbolic state for all symbols): isolation.py
 
     def _goal_reachability(self, ob: Obligation, label: str) -> Goal:
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], None, "q")
         c = be_contract(self, sym)
         args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "rq")
@@ -115,7 +128,7 @@ class GoalsMixin:
 
     def _goal_equivalence(self, ob: Obligation, label: str) -> Goal:
         side = self._side(label)
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         entry = ob.data
         be = self.be
         w, hyps, facts = self.fresh_world([sym], side)

@@ -58,7 +58,7 @@ class MinimiseMixin:
     def _grid(self, unit: str, symbol: str) -> Fraction:
         """The grid a value of `unit` is aligned to: the contract parameter of that unit (tick_size
         for prices, lot_size for sizes, money_step for money), 1 for leverage, 0.0001 for rates."""
-        c = self.rb.contracts[symbol]
+        c = self.contract_of(symbol)
         cands = [p.name for p in self.rb.params if p.unit == unit]
         if unit == "leverage":
             return Fraction(1)

@@ -30,7 +30,7 @@ class ReplayMixin:
         engine and one record per step: request, reply, the interpreter's Outcome, and the step
         symbol's values before and after."""
         eng = ReferenceEngine(self.rb)
-        contracts = {s: contract_json(self.rb, s) for s in symbols}
+        contracts = {s: engine_contract_json(self.contract_of(s), self.rb) for s in symbols}
         eng.handle({"id": 0, "op": "reset", "args": {"contracts": contracts, "available_balance": format_decimal(balance)}})
         records = []
         for i, (op, sym, args) in enumerate(steps):
@@ -206,7 +206,7 @@ class ReplayMixin:
         """A conformance vector case (format marginspec-vectors/1) replaying `steps`, the expected
         replies computed by the reference engine (the rulebook's semantics)."""
         eng = ReferenceEngine(self.rb)
-        contracts = {s: contract_json(self.rb, s) for s in symbols}
+        contracts = {s: engine_contract_json(self.contract_of(s), self.rb) for s in symbols}
         r0 = eng.handle({"id": 0, "op": "reset", "args": {"contracts": contracts, "available_balance": format_decimal(balance)}})
         requests = [{"op": op, "args": {"symbol": sym, **{k: _req_value(v) for k, v in args.items() if v is not None}}}
                     for op, sym, args in steps]

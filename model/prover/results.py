@@ -18,12 +18,13 @@ PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR = "PROVED", "VIOLATED", "UNKNOWN", "VA
 # solver, 11M/s for nlsat on this kind of problem); --timeout stays the wall-clock cap of each call.
 RL_RELAXED = 1_500_000  # relaxed encoding, default solver (tracked assumptions)
 RL_NLSAT = 25_000_000  # relaxed encoding, nlsat
+RL_RELAXED_GENERAL = 300_000  # the same first try for a general goal (nlsat usually decides those)
 RL_CORE = 3_000_000  # each deletion attempt when minimising an nlsat proof's core
 RL_SPLIT = 1_000_000  # each case of a split (sequences)
 RL_MINIMISE = 400_000  # each attempt to simplify one number of a counterexample
 STATUSES = (PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR)
 _RANK = {PROVED: 0, UNKNOWN: 1, VACUOUS: 2, VIOLATED: 3, ERROR: 4}
-KINDS = ("parameter", "fact", "parametric", "initial", "preservation", "transition", "frame",
+KINDS = ("parameter", "lemma", "fact", "parametric", "initial", "preservation", "transition", "frame",
          "reachability", "sequence", "equivalence", "cumulative", "safety")
 
 
@@ -82,6 +83,7 @@ class Result:
     # sanity (sanity.py): a conclusion restating an assumption, an assumption pinning an input
     warnings: list[str] = field(default_factory=list)
     assumed: list[str] = field(default_factory=list)  # every assumption of an equivalence goal, named
+    scope: str = ""  # every-contract | contract:SYMBOL | contracts:A,B (see Obligation.scope)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -104,6 +106,16 @@ class Obligation:
     cases: tuple[str, ...] = ()
     statement: str = ""
     data: Any = None  # kind-specific (check id, against entry, depth)
+
+    @property
+    def scope(self) -> str:
+        """What a PROVED result covers: every contract satisfying the family-8 invariants (no contract
+        named: the obligation is over the symbolic contract of any number of tiers), or the named ones."""
+        if not self.contracts:
+            return "every-contract"
+        if len(self.contracts) == 1:
+            return f"contract:{self.contracts[0]}"
+        return "contracts:" + ",".join(self.contracts)
 
 
 @dataclass

@@ -203,10 +203,10 @@ def _decimal_or_null(dec: _Decimal, sv: SV):
 class RuntimeSafetyMixin:
     """Generates and builds the `safety` obligations and confirms their counterexamples."""
 
-    def safety_obligations(self) -> list[Obligation]:
+    def safety_obligations(self, contracts) -> list[Obligation]:
         out = []
         for a in self.rb.actions:
-            for c in self.contracts:
+            for c in contracts:
                 out.append(Obligation(f"safety/{a}/{c}", "safety", f"{a} never answers INTERNAL", (), None, a, (c,),
                                       None, SAFETY_CASES,
                                       "every expression the interpreter evaluates is defined, and every reply and "

@@ -54,7 +54,7 @@ class SanityMixin:
     def _abstract_goal(self, ob: Obligation, label: str, g: Goal):
         """The conclusion with the action's effects and the rulebook's definitions made free."""
         be, f, fin = self.be, ob.formal, g.final or {}
-        sym = ob.contracts[0]
+        sym = self.subject(ob)
         c = be_contract(self, sym)
         derived = [d.name for d in self.rb.derived]
         tag = f"san.{ob.kind}"

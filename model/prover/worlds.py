@@ -11,6 +11,7 @@ import z3
 
 from ..formal import Formal
 from ..z3backend import SV, SymContract, as_bool, b_and, b_or, merge
+from .anycontract import is_any
 from .base import be_contract
 from .envs import _TEnv
 from .results import SymWorld
@@ -23,7 +24,8 @@ class WorldsMixin:
         """A world of fresh variables (one side fixed) and the state invariants of each symbol as
         named hypotheses (`hyp:INV-x`, `hyp:INV-x@SYM` with several symbols)."""
         key = ("world", tuple(symbols), side, tag, self._mode)
-        if key in self._cache:
+        general = any(is_any(s.split("#", 1)[0]) for s in symbols)  # its contract is the goal's own
+        if key in self._cache and not general:
             return self._cache[key]
         be = self.be
         account = be.symbolic_state(f"{tag}.", scopes=("account",))
@@ -38,7 +40,8 @@ class WorldsMixin:
                 name = f"hyp:{f.id}" + (f"@{s}" if len(symbols) > 1 else "")
                 hyps.append((name, as_bool(be.compile_expr(f.formula, env).v)))
         facts = be.take_facts()
-        self._cache[key] = (w, hyps, facts)
+        if not general:
+            self._cache[key] = (w, hyps, facts)
         return w, hyps, facts
 
     def fresh_world_frame(self, syms):

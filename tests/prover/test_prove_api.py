@@ -60,10 +60,15 @@ def test_formal_content_is_typed():
 def test_prover_api_one_obligation():
     rb = load_rulebook()
     p = Prover(rb, timeout=10)
-    ob = next(o for o in p.obligations() if o.id == "INV-leverage-cap/set_leverage/BTCUSDT")
+    ob = next(o for o in p.obligations() if o.id == "INV-leverage-cap/set_leverage")
     r = p.run(ob)
-    assert r.status == "PROVED" and r.invariants == ["INV-leverage-cap"]
+    assert r.status == "PROVED" and r.invariants == ["INV-leverage-cap"] and r.scope == "every-contract"
     assert any(a.startswith("check:set_leverage") for a in r.assumptions)
+    # the same obligation per contract profile (--per-contract): proved with that profile's values
+    p1 = Prover(rb, timeout=10, per_contract=True)
+    ob1 = next(o for o in p1.obligations() if o.id == "INV-leverage-cap/set_leverage/BTCUSDT")
+    r1 = p1.run(ob1)
+    assert r1.status == "PROVED" and r1.scope == "contract:BTCUSDT" and "contract:BTCUSDT" in r1.assumptions
 
 
 def test_backend_modes_share_the_api():

@@ -55,10 +55,13 @@ def test_broken_rulebook_is_violated_with_a_counterexample(name, tmp_path):
 
 def test_rounded_down_liquidation_price_counterexample_reads_well(tmp_path):
     spec = patched_spec("long-liq-rounded-down", tmp_path)
-    code, report, _ = run_prove_json("--spec", str(spec), "--only", "INV-liq-safe/BTCUSDT")
-    cx = by_id(report)["INV-liq-safe/BTCUSDT"]["counterexample"]
+    code, report, _ = run_prove_json("--spec", str(spec), "--only", "INV-liq-safe")
+    r = by_id(report)["INV-liq-safe"]
+    cx = r["counterexample"]
     values = cx["values"]
-    assert cx["case"] == "long"
+    # the general obligation is refuted on a concrete contract, replayed from reset
+    assert r["scope"] == "every-contract" and cx["contract"] == "BTCUSDT" and "BTCUSDT" in cx["note"]
+    assert cx["case"] == "long, maintenance_basis=mark"  # the side, and the basis of the case
     # the named intermediate values: the state, and the state at the safe-side mark
     for name in ("notional", "equity", "maintenance_margin", "liquidation_root", "liquidation_price"):
         assert name in values["state"] and name in values["in that state"]
@@ -107,3 +110,20 @@ def test_a_malformed_invariant_is_an_error(tmp_path):
     r = by_id(report)["INV-covered/formal"]
     assert r["status"] == "ERROR"
     assert "invariants.yaml:" in r["message"] and "do not mix" in r["message"] or "mismatch" in r["message"]
+
+
+def test_a_violation_in_one_maintenance_basis_is_shown_on_a_contract_of_that_case(tmp_path):
+    """The every-contract proofs split the maintenance basis into cases; a bug only on the entry
+    basis is refuted on a contract of that case (the first profile with maintenance_basis entry),
+    replayed by the interpreter, while the mark-basis cases stay proved."""
+    spec = patched_spec("entry-basis-root", tmp_path)
+    code, report, _ = run_prove_json("--spec", str(spec), "--only", "INV-liq-root")
+    r = by_id(report)["INV-liq-root"]
+    assert code == 1 and r["status"] == "VIOLATED" and r["scope"] == "every-contract"
+    cases = {c["label"]: c["status"] for c in r["cases"]}
+    assert cases["long, maintenance_basis=mark"] == "PROVED" and cases["short, maintenance_basis=mark"] == "PROVED"
+    assert "VIOLATED" in {cases["long, maintenance_basis=entry"], cases["short, maintenance_basis=entry"]}
+    cx = r["counterexample"]
+    assert cx["confirmed"] is True and cx["contract"] == "BTCUSDT-entry"
+    group = cx["vector"]["group"]
+    assert group["contracts"]["BTCUSDT-entry"]["maintenance_basis"] == "entry"

@@ -27,8 +27,7 @@ def test_the_shipped_rulebook_warns_only_where_a_check_alone_makes_the_claim_tru
     warned = {r["id"]: r["warnings"] for r in report["results"] if r.get("warnings")}
     # the mode lock after set_margin_mode / open_position holds because their no_position check
     # refuses whenever a position is open: the check is the whole argument, and the report says so
-    assert sorted(warned) == [f"INV-mode-lock/{a}/{c}" for a in ("open_position", "set_margin_mode")
-                              for c in ("BTCUSDT", "ETHUSDT")]
+    assert sorted(warned) == [f"INV-mode-lock/{a}" for a in ("open_position", "set_margin_mode")]
     for oid, ws in warned.items():
         check = f"check:{oid.split('/')[1]}.no_position"
         assert len(ws) == 2 and all(check in w and "restates an assumption" in w for w in ws)
@@ -38,12 +37,12 @@ def test_the_shipped_rulebook_warns_only_where_a_check_alone_makes_the_claim_tru
 
 def test_against_with_a_degenerate_assumption_warns_that_it_pins_the_leverage():
     path = AGAINST / "degenerate-leverage-one.yaml"
-    code, report, err = run_prove_json("--against", str(path), "--contract", "BTCUSDT", "--jobs", "1")
+    code, report, err = run_prove_json("--against", str(path), "--contract", "BTCUSDT", "--per-contract", "--jobs", "1")
     r = by_id(report)["against/liquidation_root/BTCUSDT"]
     assert code == 0 and r["status"] == "PROVED", err  # the wrong (1 + mmr) formula agrees there...
     assert any("pins leverage to exactly 1" in w for w in r["warnings"])  # ...and the report says why
     assert "assume:against" in r["assumed"] and "position open" in r["assumed"]
-    code, out, _ = run_prove("--against", str(path), "--contract", "BTCUSDT", "--jobs", "1")
+    code, out, _ = run_prove("--against", str(path), "--contract", "BTCUSDT", "--per-contract", "--jobs", "1")
     assert "WARNING against/liquidation_root/BTCUSDT" in out and "pins leverage to exactly 1" in out
     assert "assuming side == 'long' and leverage == 1" in out
     assert "  assuming: " in out and "assume:against" in out
@@ -51,7 +50,7 @@ def test_against_with_a_degenerate_assumption_warns_that_it_pins_the_leverage():
 
 def test_against_a_general_assumption_gets_no_pin_warning():
     code, report, _ = run_prove_json("--against", str(AGAINST / "correct-long-tier1.yaml"), "--contract", "BTCUSDT",
-                                     "--jobs", "1")
+                                     "--per-contract", "--jobs", "1")
     r = by_id(report)["against/liquidation_root/BTCUSDT"]
     assert code == 0 and r["status"] == "PROVED" and r["warnings"] == []
     assert Path(AGAINST / "correct-long-tier1.yaml").is_file()

@@ -29,18 +29,37 @@ def test_all_eight_families_and_every_kind_are_covered(shipped):
     assert covered == set(range(1, 9))
     assert {i.id for i in RB.invariants} <= {inv for r in report["results"] for inv in r["invariants"]}
     kinds = {r["kind"] for r in report["results"]}
-    assert kinds >= {"parameter", "fact", "parametric", "initial", "preservation", "transition", "frame",
+    assert kinds >= {"parameter", "lemma", "fact", "initial", "preservation", "transition", "frame",
                      "reachability", "sequence"}
+
+
+def test_scopes_every_contract_and_per_contract(shipped):
+    """States, actions and facts are proved once for every contract satisfying family 8; each
+    contract gets only its family-8 obligations; the scope field says which is which."""
+    _, report, _, _ = shipped
+    family8 = {i.id for i in RB.invariants if i.family == 8}
+    for r in report["results"]:
+        if r["kind"] in ("fact", "initial", "preservation", "transition", "frame", "lemma"):
+            assert r["scope"] == "every-contract" and r["contracts"] == [], r["id"]
+            assert not any(a.startswith("contract:") for a in r["assumptions"]), r["id"]
+        elif r["kind"] == "parameter":
+            assert r["scope"] == f"contract:{r['contracts'][0]}" and set(r["invariants"]) <= family8
+        else:  # reachability and bounded sequences: per contract, and named so
+            assert r["scope"].startswith("contract:"), r["id"]
+    per_contract = {r["id"] for r in report["results"] if r["kind"] == "parameter"}
+    assert per_contract == {f"{i}/{c}" for i in family8 for c in RB.contracts}
+    assert {r["id"] for r in report["results"] if r["kind"] == "lemma"} == {"lemma/tier-order", "lemma/mm"}
 
 
 def test_obligations_are_generated_per_action_contract_and_side(shipped):
     _, report, _, _ = shipped
     ids = by_id(report)
     for action in RB.actions:
-        for symbol in RB.contracts:
-            r = ids[f"INV-covered/{action}/{symbol}"]
-            assert r["action"] == action and r["contracts"] == [symbol]
-            assert [c["label"] for c in r["cases"]] == ["long", "short"]
+        r = ids[f"INV-covered/{action}"]
+        assert r["action"] == action and r["contracts"] == [] and r["scope"] == "every-contract"
+        # each side, and each maintenance basis (an enum-valued contract parameter: one case per value)
+        assert [c["label"] for c in r["cases"]] == [f"{side}, maintenance_basis={basis}" for side in ("long", "short")
+                                                    for basis in ("mark", "entry")]
         assert f"INV-isolation-frame/{action}" in ids
     for check in RB.checks():
         if check.origin is None:
@@ -55,15 +74,18 @@ def test_each_proof_lists_the_assumptions_it_needed(shipped):
         assert r["seconds"] >= 0 and r["counterexample"] is None
         assert all(c["status"] == "PROVED" for c in r["cases"])
     # named after rulebook items: checks, arguments, invariant hypotheses, tier facts, parameter domains
-    assert "check:reduce_margin.coverage" in ids["INV-reduce-safe/reduce_margin/BTCUSDT"]["assumptions"]
-    assert "hyp:INV-covered" in ids["INV-covered/add_margin/BTCUSDT"]["assumptions"]
-    assert "check:open_position.min_margin" in ids["INV-covered/open_position/BTCUSDT"]["assumptions"]
+    assert "check:reduce_margin.coverage" in ids["INV-reduce-safe/reduce_margin"]["assumptions"]
+    assert "hyp:INV-covered" in ids["INV-covered/add_margin"]["assumptions"]
+    open_covered = ids["INV-covered/open_position"]["assumptions"]
+    assert "check:open_position.min_margin" in open_covered and "hyp:INV-born-safe" in open_covered
     assert "BTCUSDT.tiers[2]" in ids["INV-mm-continuous/BTCUSDT"]["assumptions"]
-    parametric = ids["INV-liq-root/any-4-tiers"]["assumptions"]
-    assert "hyp:INV-mm-continuous" in parametric and any(a.startswith("domain:tiers[") for a in parametric)
-    assert "contract:BTCUSDT" in ids["INV-liq-safe/BTCUSDT"]["assumptions"]
+    general = ids["INV-liq-root"]["assumptions"]  # the tier the root falls in, by family 8 and the lemmas
+    assert {"hyp:INV-mm-continuous", "def:solve_tier", "def:tier", "domain:tiers"} <= set(general)
+    assert "lemma:mm" in ids["INV-liq-safe"]["assumptions"]
+    assert "hyp:INV-tiers-ordered" in ids["lemma/tier-order"]["assumptions"]
+    assert {"hyp:INV-mm-continuous", "induction hypothesis (i, j)"} <= set(ids["lemma/mm"]["assumptions"])
     # a check that cannot matter does not appear: mode lock needs no balance check
-    assert not any(a.startswith("check:add_margin") for a in ids["INV-mode-lock/add_margin/BTCUSDT"]["assumptions"])
+    assert not any(a.startswith("check:add_margin") for a in ids["INV-mode-lock/add_margin"]["assumptions"])
 
 
 def test_reachability_witnesses(shipped):
@@ -80,7 +102,8 @@ def test_reports_json_output_and_junit(shipped):
     keys = {"id", "kind", "status", "seconds", "assumptions", "counterexample", "invariants"}
     assert all(keys <= set(r) for r in written["results"])
     assert written["invariants"]["INV-covered"]["status"] == "PROVED"
-    assert written["invariants"]["INV-covered"]["obligations"] >= 2 * len(RB.actions)
+    # once for every contract: after reset and after each action (then the bounded sequences)
+    assert written["invariants"]["INV-covered"]["obligations"] >= len(RB.actions) + 1
     suite = ET.parse(junit).getroot()
     assert suite.get("tests") == str(len(report["results"])) and suite.get("failures") == "0"
     assert suite.get("errors") == "0"
@@ -92,7 +115,7 @@ def test_text_report_is_a_table():
     header = out.splitlines()[0]
     for col in ("id", "kind", "status", "time", "assumptions used"):
         assert col in header
-    assert "INV-mode-lock/set_margin_mode/BTCUSDT" in out and "PROVED" in out
+    assert "INV-mode-lock/set_margin_mode" in out and "PROVED" in out and "every-contract" in out
     assert out.rstrip().endswith("(marginspec-isolated-margin 1.0.0)")
 
 
