@@ -1,0 +1,207 @@
+"""Mutation score of the language and the verdicts: model/numbers.py, model/parser.py,
+model/interpreter.py and conformance/compare.py, each against a fast subset of the tests.
+
+A small AST mutator makes first-order mutants of one module (operator swaps, comparison flips,
+boolean operator and constant flips, integer and string constant tweaks, `not` removed, statement
+deletion, conditions negated), writes each mutant's source to a temporary file, and runs the
+module's tests in a forked child in which the import system loads that file in place of the module
+(nothing is eval'd or exec'd by hand). A mutant is killed when the tests fail (or hang past the
+time limit). Survivors listed in EQUIVALENT (reviewed: no test can tell them apart, with the
+reason) are set aside; the score is killed / (mutants - equivalent).
+
+    .venv/bin/python bench/bench_mutation.py                 # all four modules
+    .venv/bin/python bench/bench_mutation.py parser --list   # one module, print the survivors
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import importlib.abc
+import importlib.util
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: module -> (source file, dotted name, the tests that run against its mutants)
+MODULES = {
+    "numbers": ("model/numbers.py", "marginspec.numbers", ["tests/language"]),
+    "parser": ("model/parser.py", "marginspec.parser", ["tests/language"]),
+    "interpreter": ("model/interpreter.py", "marginspec.interpreter", ["tests/language", "tests/test_checks.py",
+                                                                        "tests/vectors/test_vectors_known_answers.py"]),
+    "compare": ("conformance/compare.py", "marginspec.conformance.compare",
+                ["tests/language/test_compare_verdicts.py", "tests/conformance/test_conform_compare.py"]),
+}
+
+#: Reviewed survivors: (module, line, description) -> why no test can kill them.
+EQUIVALENT: dict[tuple[str, int, str], str] = {}
+
+TIME_LIMIT = 60
+
+
+# -- the mutator --------------------------------------------------------------------------------
+_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
+        ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult}
+_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
+        ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def _docstring_ids(tree: ast.AST) -> set[int]:
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and n.body:
+            first = n.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                out.add(id(first.value))
+    return out
+
+
+def _sites(tree: ast.AST):
+    """(node index in ast.walk order, description, mutate(node) -> replacement or None)."""
+    docs = _docstring_ids(tree)
+    for i, n in enumerate(ast.walk(tree)):
+        if isinstance(n, ast.BinOp) and type(n.op) in _BIN:
+            yield i, f"{type(n.op).__name__} -> {_BIN[type(n.op)].__name__}", lambda n: ast.BinOp(n.left, _BIN[type(n.op)](), n.right)
+        elif isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]) in _CMP:
+            yield i, f"{type(n.ops[0]).__name__} -> {_CMP[type(n.ops[0])].__name__}", \
+                lambda n: ast.Compare(n.left, [_CMP[type(n.ops[0])]()], n.comparators)
+        elif isinstance(n, ast.BoolOp):
+            yield i, f"{type(n.op).__name__} -> {'Or' if isinstance(n.op, ast.And) else 'And'}", \
+                lambda n: ast.BoolOp(ast.Or() if isinstance(n.op, ast.And) else ast.And(), n.values)
+        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.Not, ast.USub)):
+            yield i, f"{type(n.op).__name__} removed", lambda n: n.operand
+        elif isinstance(n, ast.Constant) and id(n) not in docs:
+            v = n.value
+            if isinstance(v, bool):
+                yield i, f"{v} -> {not v}", lambda n: ast.Constant(not n.value)
+            elif isinstance(v, int):
+                yield i, f"{v} -> {v + 1}", lambda n: ast.Constant(n.value + 1)
+            elif isinstance(v, str) and v:
+                yield i, f"{v[:20]!r} -> 'XX'+", lambda n: ast.Constant("XX" + n.value)
+        elif isinstance(n, ast.If):
+            yield i, "if negated", lambda n: ast.If(ast.UnaryOp(ast.Not(), n.test), n.body, n.orelse)
+        if isinstance(n, (ast.Expr, ast.Assign, ast.AugAssign, ast.Return, ast.Raise, ast.If, ast.AnnAssign)) \
+                and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)):
+            yield i, f"{type(n).__name__} deleted", lambda n: ast.Pass()
+
+
+def mutants(source: str):
+    """(line, description, mutated source) for every first-order mutant."""
+    tree = ast.parse(source)
+    sites = list(_sites(tree))
+    for idx, desc, fn in sites:
+        t2 = copy.deepcopy(tree)
+        node = list(ast.walk(t2))[idx]
+        new = fn(node)
+        if not _replace(t2, node, new):
+            continue
+        ast.fix_missing_locations(t2)
+        try:
+            text = ast.unparse(t2)
+        except Exception:  # noqa: BLE001 - a mutant that cannot be written is not a mutant
+            continue
+        yield getattr(node, "lineno", 0), desc, text
+
+
+def _replace(tree, old, new) -> bool:
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            if value is old:
+                setattr(parent, field, new)
+                return True
+            if isinstance(value, list):
+                for j, item in enumerate(value):
+                    if item is old:
+                        value[j] = new
+                        return True
+    return False
+
+
+# -- running one mutant ----------------------------------------------------------------------
+class _Swap(importlib.abc.MetaPathFinder):
+    def __init__(self, name: str, path: str):
+        self.name, self.path = name, path
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == self.name:
+            return importlib.util.spec_from_file_location(fullname, self.path)
+        return None
+
+
+def killed(name: str, mutated_file: str, tests: list[str]) -> bool:
+    """Run `tests` in a forked child with `name` loaded from `mutated_file`; True if they fail."""
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            sys.meta_path.insert(0, _Swap(name, mutated_file))
+            import pytest
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests])
+        finally:
+            os._exit(0 if code == 0 else 1)
+    deadline = time.monotonic() + TIME_LIMIT
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) != 0
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return True
+        time.sleep(0.02)
+
+
+def score(module: str, show: bool) -> tuple[int, int, int, list[str]]:
+    path, name, tests = MODULES[module]
+    source = (ROOT / path).read_text(encoding="utf-8")
+    total = dead = equivalent = 0
+    survivors = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (line, desc, text) in enumerate(mutants(source)):
+            f = Path(tmp) / f"m{n}.py"
+            f.write_text(text, encoding="utf-8")
+            total += 1
+            if killed(name, str(f), [str(ROOT / t) for t in tests]):
+                dead += 1
+            elif (module, line, desc) in EQUIVALENT:
+                equivalent += 1
+            else:
+                survivors.append(f"{path}:{line}: {desc}")
+                if show:
+                    print(f"  survivor {path}:{line}: {desc}", flush=True)
+    return total, dead, equivalent, survivors
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("modules", nargs="*", choices=list(MODULES), default=[])
+    ap.add_argument("--list", action="store_true", help="print every survivor as it is found")
+    args = ap.parse_args()
+    os.chdir(ROOT)
+    import pytest  # noqa: F401 - loaded once in the parent, shared by the forked children
+    import z3  # noqa: F401
+    import yaml  # noqa: F401
+    worst = 100.0
+    for module in args.modules or list(MODULES):
+        t0 = time.perf_counter()
+        total, dead, eq, surv = score(module, args.list)
+        non_eq = total - eq
+        pct = 100.0 * dead / non_eq if non_eq else 100.0
+        worst = min(worst, pct)
+        print(f"{module:<12} {total:5d} mutants, {eq:3d} equivalent, {dead:5d} killed of {non_eq:5d} "
+              f"non-equivalent: {pct:5.1f}%  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return 0 if worst >= 95.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
