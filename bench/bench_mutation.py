@@ -35,6 +35,7 @@ MODULES = {
     "parser": ("model/parser.py", "marginspec.parser", ["tests/language/test_parse_table.py",
                                                         "tests/language/test_eval_table.py"]),
     "interpreter": ("model/interpreter.py", "marginspec.interpreter", ["tests/language/test_eval_table.py",
+                                                                        "tests/language/test_interpreter_runs.py",
                                                                         "tests/test_checks.py"]),
     "compare": ("conformance/compare.py", "marginspec.conformance.compare",
                 ["tests/language/test_compare_verdicts.py", "tests/conformance/test_conform_compare.py"]),
