@@ -54,6 +54,18 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("numbers", 46, "0 -> 1"): "n < 1 against n < 0 for integers: differs only at n = 0, which returned earlier",
     ("numbers", 62, "Lt -> LtE"): "k = -k when n = 0 leaves k = 0",
     ("numbers", 62, "0 -> 1"): "n < 1 against n < 0: differs only at n = 0, where k = -k = 0",
+    ("parser", 56, "Assign deleted"): "_Parser.text is never read",
+    ("parser", 71, "Return deleted"): "accept()'s final `return None`: falling off the end returns None",
+    ("interpreter", 19, "Assign deleted"): "the type alias Fn is read only in annotations (postponed, never evaluated)",
+    ("interpreter", 30, "Assign deleted"): "Env.__slots__ only saves memory: attributes behave the same without it",
+    ("interpreter", 68, "Assign deleted"): "solve_tier's initial i, sub: every contract has a tier, so the loop binds both",
+    ("interpreter", 142, "Raise deleted"): "compile_expr's fallback for a node type the parser never makes",
+    ("interpreter", 49, "'<=' -> 'XX'+"): "_CMP['<='] is never read: compile_expr has its own closure for <=",
+    ("interpreter", 50, "'>' -> 'XX'+"): "_CMP['>'] is never read: compile_expr has its own closure for >",
+    ("interpreter", 105, "If deleted"): "the null case of == and !=: Python's == and != on None give the same answers "
+                                        "(the type checker admits null only with == and !=)",
+    ("interpreter", 109, "If deleted"): "the fast path for <=: the general path computes the same",
+    ("interpreter", 111, "If deleted"): "the fast path for >: the general path computes the same",
 }
 
 TIME_LIMIT = 60

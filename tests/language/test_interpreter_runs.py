@@ -42,6 +42,7 @@ def test_a_refusal_names_the_failing_check_and_stops(setup):
     o = it.run("open_position", values, {"side": "long", "size": F(1000), "margin": F(1)})
     assert (o.ok, o.error, o.check_id, o.values, o.result) == (False, "BELOW_MIN_MARGIN", "open_position.min_margin", None, None)
     assert o.message == "margin below notional / max leverage of the tier"
+    assert o.liquidated is False and o.locals is None
     assert o.checks == (*((cid, "pass") for cid in OPEN_CHECKS[:5]), ("open_position.min_margin", "fail"))
 
 
