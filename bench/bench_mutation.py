@@ -66,6 +66,20 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
                                         "(the type checker admits null only with == and !=)",
     ("interpreter", 109, "If deleted"): "the fast path for <=: the general path computes the same",
     ("interpreter", 111, "If deleted"): "the fast path for >: the general path computes the same",
+    ("compare", 19, "Assign deleted"): "_Missing.__slots__ only saves memory",
+    ("compare", 186, "Assign deleted"): "Marker.__slots__ only saves memory",
+    ("compare", 58, "Return deleted"): "the except branch the number pattern makes unreachable (pragma: no cover)",
+    ("compare", 58, "False -> True"): "the same unreachable branch",
+    ("compare", 79, "Is -> IsNot"): "the fast path for two equal strings: a str equals only a str, so the mutated "
+                                    "condition never holds and the general comparison gives the same verdict",
+    ("compare", 112, "If deleted"): "a missing result: compare_value reports the same ('result', expected, MISSING)",
+    ("compare", 151, "If deleted"): "render_value(None): json.dumps gives the same 'null'",
+    ("compare", 152, "Return deleted"): "the same: json.dumps(None) is 'null'",
+    ("compare", 153, "If deleted"): "render_value(True): json.dumps gives the same 'true'",
+    ("compare", 154, "Return deleted"): "the same: json.dumps(True) is 'true'",
+    ("compare", 155, "If deleted"): "render_value(False): json.dumps gives the same 'false'",
+    ("compare", 155, "False -> True"): "`value is True` checked twice; False then reaches json.dumps: 'false'",
+    ("compare", 156, "Return deleted"): "the same: json.dumps(False) is 'false'",
 }
 
 TIME_LIMIT = 60

@@ -25,7 +25,8 @@ VALUES = [  # expected, got, differences [(path, expected, got)]
     (["1", "2"], ["2", "1"], [("r[0]", "1", "2"), ("r[1]", "2", "1")]), ([], [], []),
     (True, True, []), (True, False, [("r", True, False)]), (False, 0, [("r", False, 0)]), (True, "true", [("r", True, "true")]),
     (5, 5, []), (5, Decimal(5), []), (5, "5", [("r", 5, "5")]), (5, 6, [("r", 5, 6)]), (Decimal("1.5"), Decimal("1.50"), []),
-    (5.5, 5.5, []), (5.5, "5.5", [("r", 5.5, "5.5")]),
+    (5.5, 5.5, []), (5.5, "5.5", [("r", 5.5, "5.5")]), (1.0, 1, [("r", 1.0, 1)]), (5.5, 6.5, [("r", 5.5, 6.5)]),
+    (["1"], "12", [("r", ["1"], "12")]), (["1"], None, [("r", ["1"], None)]), ({"a": "1"}, None, [("r", {"a": "1"}, None)]),
 ]
 
 
@@ -85,7 +86,11 @@ def test_error_code():
 RENDER = [(MISSING, "<missing>"), (Marker("a reply"), "a reply"), ("1.5", "1.5"), ("abc", '"abc"'), ("", '""'),
           (None, "null"), (True, "true"), (False, "false"), (5, "5 (a JSON number)"), (Decimal("1.5"), "1.5 (a JSON number)"),
           ({"b": 1, "a": [None]}, '{"a":[null],"b":1}'), (["é"], '["é"]'), ({"k": "x" * 300}, '{"k":"' + "x" * 191 + "..."),
-          ({"k": {1, 2}}, '{"k":"{1, 2}"}'), (1.5, "1.5")]
+          ({"k": {1, 2}}, '{"k":"{1, 2}"}'), (1.5, "1.5"), ("é", '"é"'),
+          (["x" * 194], '["' + "x" * 194 + '"]'),  # 198 characters: shown whole
+          (["x" * 196], '["' + "x" * 196 + '"]'),  # exactly 200: shown whole
+          (["x" * 197], '["' + "x" * 195 + "..."),  # 201: cut to 197 and "..."
+          ]
 
 
 @pytest.mark.parametrize("value,text", RENDER, ids=[repr(v)[:30] for v, _ in RENDER])
