@@ -60,8 +60,9 @@ def test_evaluates(text, want):
 
 
 def test_a_name_without_a_value_is_an_eval_error():
-    with pytest.raises(EvalError, match="'missing' has no value here"):
+    with pytest.raises(EvalError) as ei:
         ev("missing + 1")
+    assert str(ei.value) == "'missing' has no value here"
     with pytest.raises(EvalError, match="'missing' has no value here"):
         ev("t and missing")
     with pytest.raises(EvalError):
@@ -75,8 +76,9 @@ def test_env_lazy_values_and_parent():
     env = Env({"x": F(3)}, lazy, parent)
     assert env["d"] == 6 and env["d"] == 6 and calls == [1]  # computed once, cached
     assert env["p"] == 1 and "p" in env
-    with pytest.raises(EvalError, match="'q' has no value here"):
+    with pytest.raises(EvalError) as ei:
         env["q"]
+    assert str(ei.value) == "'q' has no value here"
 
 
 def test_tier_helpers():

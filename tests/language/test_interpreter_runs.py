@@ -83,6 +83,14 @@ def test_contract_values_and_domains(setup):
     assert it.initial_symbol_state()["margin_mode"] == "isolated" and it.initial_symbol_state()["has_position"] is False
 
 
+def test_derived_values_of_a_position(setup):
+    rb, it, c, values = setup
+    opened = it.run("open_position", values, {"side": "short", "size": F(1000), "margin": F(5000)}).values
+    env = it.derived_values({**opened, "mark_price": F(51000)})
+    assert (env["notional"], env["unrealized_pnl"], env["equity"], env["liquidation_price"]) == (
+        F(51000), F(-1000), F(4000), F("54776.1"))
+
+
 def test_invalid_argument_is_the_first_in_declaration_order(setup):
     rb, it, c, values = setup
     cv = it.contract_values(c)
