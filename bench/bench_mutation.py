@@ -217,43 +217,42 @@ def score(module: str, show: bool, jobs: int) -> tuple[int, int, int, list[str]]
     survivors = []
     running: dict[int, tuple[float, int, str]] = {}  # pid -> (deadline, line, description)
 
-    def reap(block: bool) -> None:
+    def poll() -> None:
+        """Collect every finished child (a child past its time limit is killed and counts as killed)."""
         nonlocal dead, equivalent
-        while running:
-            for pid, (deadline, line, desc) in list(running.items()):
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if not done and time.monotonic() > deadline:
-                    os.kill(pid, signal.SIGKILL)
-                    done, status = os.waitpid(pid, 0)
-                    status = 1 << 8  # a hang counts as killed
-                if done:
-                    del running[pid]
-                    if os.waitstatus_to_exitcode(status) != 0:
-                        dead += 1
-                    elif (module, line, desc) in EQUIVALENT:
-                        equivalent += 1
-                    else:
-                        survivors.append(f"{path}:{line}: {desc}")
-                        if show:
-                            print(f"  survivor {path}:{line}: {desc}", flush=True)
-            if not block or len(running) < jobs:
-                if not block:
-                    return
-                if len(running) < jobs:
-                    return
+        for pid, (deadline, line, desc) in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done and time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                done, status = pid, 1 << 8
+            if not done:
+                continue
+            del running[pid]
+            if os.waitstatus_to_exitcode(status) != 0:
+                dead += 1
+            elif (module, line, desc) in EQUIVALENT:
+                equivalent += 1
+            else:
+                survivors.append(f"{path}:{line}: {desc}")
+                if show:
+                    print(f"  survivor {path}:{line}: {desc}", flush=True)
+
+    def wait_below(limit: int) -> None:
+        poll()
+        while len(running) > limit:
             time.sleep(0.02)
+            poll()
 
     with tempfile.TemporaryDirectory() as tmp:
         for n, (line, desc, text) in enumerate(mutants(source)):
             f = Path(tmp) / f"m{n}.py"
             f.write_text(text, encoding="utf-8")
             total += 1
-            reap(block=True)
+            wait_below(jobs - 1)
             pid = start(name, str(f), [str(ROOT / t) for t in tests])
             running[pid] = (time.monotonic() + TIME_LIMIT, line, desc)
-        while running:
-            reap(block=False)
-            time.sleep(0.02)
+        wait_below(0)
     return total, dead, equivalent, survivors
 
 
