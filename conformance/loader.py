@@ -363,9 +363,14 @@ def default_vector_paths() -> list[Any]:
     return [Path(str(e)) if isinstance(e, Path) else e for e in files]
 
 
+#: The coverage report `marginspec vectors --out DIR` writes next to the vector files: not a vector file.
+NOT_VECTORS = frozenset({"coverage.json"})
+
+
 def expand_paths(paths: Iterable[Any] | None) -> list[Any]:
-    """Files as given; a directory stands for its ``*.json`` files (sorted). None or empty: the
-    packaged vectors. Duplicates are dropped (first occurrence kept)."""
+    """Files as given; a directory stands for its ``*.json`` files (sorted; coverage.json, the
+    coverage report written beside them, is left out). None or empty: the packaged vectors.
+    Duplicates are dropped (first occurrence kept)."""
     items = list(paths or ())
     if not items:
         return default_vector_paths()
@@ -375,7 +380,7 @@ def expand_paths(paths: Iterable[Any] | None) -> list[Any]:
         if isinstance(item, (str, os.PathLike)):
             p = Path(item)
             if p.is_dir():
-                found = sorted(p.glob("*.json"))
+                found = sorted(f for f in p.glob("*.json") if f.name not in NOT_VECTORS)
             elif p.exists():
                 found = [p]
             else:

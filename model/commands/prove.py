@@ -215,7 +215,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
     if not groups:
         return None
     from ..conformance.loader import validate_document
-    from ..vectors.writer import document, dumps
+    from ..vectors.writer import document, dumps, write
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
@@ -225,7 +225,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
                    "invariant; the expected replies are the rulebook's own (computed by the interpreter).",
                    [(g["title"], g["available_balance"], g["contracts"], g["cases"][0]) for g in groups], set())
     validate_document(doc, str(path))
-    write_atomic(path, dumps(doc))
+    write_atomic(path, dumps(doc))  # atomically; nothing else in the folder is touched
     for r in results:
         cx = r.get("counterexample")
         if cx and cx.get("vector"):

@@ -20,8 +20,9 @@ from .venue_option import venue_option, venue_rulebook
 
 @click.command("vectors")
 @click.option("--spec", type=click.Path(), help="the rulebook directory (default: the shipped rulebook)")
-@click.option("--out", type=click.Path(file_okay=False), help="where the vector files go (default: conformance/vectors "
-              "of the checkout); coverage.json goes next to that folder")
+@click.option("--out", type=click.Path(file_okay=False), help="where the vector files and coverage.json go (default: "
+              "conformance/vectors of the checkout, with conformance/coverage.json); each file is replaced atomically, "
+              "and no other file there is touched or deleted")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 naming every stale, missing or extra file")
 @click.option("--coverage", "show_coverage", is_flag=True, help="print the coverage table (every rule, check outcome, "
               "error code, tier and side, with the number of cases covering it)")
@@ -37,20 +38,21 @@ from .venue_option import venue_option, venue_rulebook
 def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_files, fmt, contracts_file, venue):
     """Generate conformance/vectors/*.json from the rulebook (byte-identical from run to run).
 
-    Sources: boundaries of every check (at the threshold and one step either side, every tier and
-    side), liquidation and funding thresholds and half-way rounding, every error code and pairs of
-    failing checks, seeded Hypothesis traces (shrunk), known answers, the prover's counterexamples
+    Sources, for every contract of the rulebook: boundaries of every check (at the threshold and one
+    step either side, every tier and side), liquidation and funding thresholds and half-way rounding, every error code and pairs of
+    failing checks, scripted traces with a seeded random tail, known answers by closed form, the prover's
+    counterexamples
     (--counterexamples). Every expected reply comes from the reference engine.
     """
     from ..cli import _load
     from ..vectors import COVERAGE_FILE, default_out_dir, generate
     from ..vectors import coverage as cov_mod
     from ..vectors.writer import check as check_files
-    from ..vectors.writer import write
+    from ..vectors.writer import extras, write
 
     rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
     out_dir = Path(out) if out else default_out_dir()
-    cov_path = out_dir.parent / COVERAGE_FILE
+    cov_path = (out_dir if out else out_dir.parent) / COVERAGE_FILE
     t0 = time.perf_counter()
     gen = generate(rb, counterexample_files=cx_files)
     files = gen.files()
@@ -68,6 +70,7 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
             status = 1
     else:
         summary["written"] = [str(p) for p in write(files, out_dir, extra)]
+        summary["extra"] = list(extras(files, out_dir, extra))
     if cov.zeros():
         status = 1
     adequacy = None
@@ -96,6 +99,8 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
     else:
         changed = summary["written"]
         click.echo(f"wrote {out_dir} and {cov_path}" + (f" ({len(changed)} file(s) changed)" if changed else " (no change)"))
+        for p in summary["extra"]:
+            click.echo(f"extra: {p} (not written by this run; left in place, delete it if it is stale)", err=True)
     covered = {k: f"{v['covered']}/{v['items']}" for k, v in summary["coverage"].items()}
     click.echo("coverage: " + ", ".join(f"{k} {v}" for k, v in covered.items()) +
                ("; nothing at zero" if not cov.zeros() else f"; AT ZERO: {', '.join(cov.zeros())}"))

@@ -2,8 +2,8 @@
 
 Sources (one module each): boundaries (every check at its threshold; z3_boundaries: every numeric
 comparison of every check solved at equality by Z3), liquidation (liquidation,
-funding and rounding boundaries), errors (every error code, two checks at once), traces (seeded
-Hypothesis traces, shrunk), known_answers (worked by hand), counterexamples (from the prover),
+funding and rounding boundaries), errors (every error code, two checks at once), traces (scripted
+multi-step traces with a seeded random tail), known_answers (closed forms, per contract), counterexamples (from the prover),
 mutants (cases that tell surviving mutants apart). `recorder` runs every case on the reference
 engine for its expected replies; `writer` makes the bytes; `coverage` and `mutants` measure them.
 """
@@ -26,7 +26,10 @@ from .writer import document, dumps
 #: (file stem, description, generator) in the order files are generated (ids are unique across
 #: files: a scenario an earlier file already has is left out of later ones).
 SOURCES: tuple[tuple[str, str, Callable[[Rulebook], Iterable[CaseSpec]]], ...] = (
-    ("known_answers", "Known answers worked out by hand from the rulebook's closed forms.", known_answers.generate),
+    ("known_answers", "Known answers for every contract, worked out by closed form (the arithmetic in each case's "
+                      "comment): the round size at tier 1's bound on both sides, the mark at the liquidation price and "
+                      "one tick beyond, funding, adding margin, closing in profit, the middle of every tier.",
+     known_answers.generate),
     ("boundaries", "Every check of every action exactly at its threshold and one money step, tick, lot or 0.01 of "
                    "leverage either side, every tier and both sides (thresholds solved from the rulebook's formulas, "
                    "then every numeric comparison of every check and liquidation trigger solved at equality by Z3); "
@@ -37,8 +40,8 @@ SOURCES: tuple[tuple[str, str, Callable[[Rulebook], Iterable[CaseSpec]]], ...] =
                     "rounding, fills past bankruptcy, null prices, isolation between symbols.", liquidation.generate),
     ("errors", "Every error code from every action that returns it, malformed arguments, requests that break two "
                "checks at once, refused resets; each followed by a query showing nothing changed.", errors.generate),
-    ("traces", "Seeded random multi-step traces found and shrunk by Hypothesis, each reaching a goal; a query after "
-               "every step.", traces.generate),
+    ("traces", "Multi-step traces for every contract, each built by a script from the contract and the state to reach a "
+               "goal, then a few moves from a seeded random.Random; a query after every step.", traces.generate),
     ("counterexamples", "Counterexamples the prover found against the rulebook's invariants.", counterexamples.generate),
     ("mutants", "Cases that tell the rulebook apart from mutants the other vectors did not catch.", mutant_cases.generate),
     ("venues", "The venue parameters (taker fee reserve, maintenance basis): the venues' published worked examples "

@@ -15,7 +15,6 @@ from .cases import CaseSpec, dec, req
 from .market import Market, markets
 from .thresholds import Derive, around, on_grid
 
-BIG = "10000000"
 SIDES = ("long", "short")
 LEV_STEP = Fraction(1, 100)
 
@@ -29,7 +28,8 @@ def opened(m: Market, side: str, size, margin, mark=None) -> list[dict]:
             req("open_position", symbol=m.symbol, side=side, size=size, margin=margin)]
 
 
-def spec(title, steps, flags, rules=(), balance=BIG, **kw) -> CaseSpec:
+def spec(title, steps, flags, rules=(), balance=None, **kw) -> CaseSpec:
+    """A boundary case; balance None: one that never binds for the contracts it names."""
     return CaseSpec(title=title, steps=tuple(steps), source="boundary", flags=tuple(flags), rules=tuple(rules),
                     balance=balance, **kw)
 
@@ -204,7 +204,11 @@ def arguments(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     """The valid conditions of the arguments at their edges: size one lot / half a lot / zero, money
     one step / a tenth of a step / zero, price just above zero, leverage 1 / 0.99, funding rate just
     inside and at -1 and 1."""
-    m = markets(rb)[0]
+    for m in markets(rb):
+        yield from _arguments(m, d)
+
+
+def _arguments(m: Market, d: Derive) -> Iterator[CaseSpec]:
     s = m.symbol
     size = m.mid_size(1)
     margin = round_to(d.minimum_margin(m.contract, size, m.mark), m.money, "up") * 4
@@ -225,7 +229,7 @@ def arguments(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     for what, setup, probes in cases:
         name = what.split()[-1]
         for p in probes:
-            yield spec(f"common.arguments: {what} = {p['args'].get(name, '(none)')}", [*setup, p, q(m)],
+            yield spec(f"common.arguments: {m.symbol} {what} = {p['args'].get(name, '(none)')}", [*setup, p, q(m)],
                        ["InvalidArgument", "StateAfterRefusal"], ["N-numbers"])
 
 

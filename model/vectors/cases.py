@@ -15,9 +15,6 @@ from ..engine import contract_json
 from ..numbers import format_decimal, round_to
 from ..rulebook import Contract, Rulebook
 
-DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT")
-
-
 @dataclass(frozen=True)
 class CaseSpec:
     title: str
@@ -27,7 +24,7 @@ class CaseSpec:
     rules: tuple[str, ...] = ()  # rule ids beyond those the replay collects (invariants, notes)
     level: str = "MUST"
     comment: str | None = None
-    balance: str = "10000"
+    balance: str | None = None  # None: a balance that never binds (recorder.record: market.big_funds)
     contracts: tuple[tuple[str, Any], ...] | None = None  # (symbol, contract JSON); None: the profiles
     group: str | None = None  # a group title; None: derived from contracts and balance
     # A venue's published values replacing the reference engine's in the expectation: (step index,
@@ -52,7 +49,16 @@ def dec(x: Fraction | int | str) -> str:
         return "~" + format_decimal(round_to(q, Fraction(1, 10**8), "half_away"))
 
 
-def profile_contracts(rb: Rulebook, symbols=DEFAULT_SYMBOLS) -> tuple[tuple[str, Any], ...]:
-    return tuple((s, contract_json(rb.contracts[s], rb)) for s in symbols if s in rb.contracts)
+def profile_contracts(rb: Rulebook, symbols=None) -> tuple[tuple[str, Any], ...]:
+    """(symbol, contract JSON) of the given symbols (default: every contract), in the rulebook's order."""
+    wanted = set(rb.contracts if symbols is None else symbols)
+    return tuple((s, contract_json(c, rb)) for s, c in rb.contracts.items() if s in wanted)
+
+
+def contracts_for(rb: Rulebook, steps) -> tuple[tuple[str, Any], ...]:
+    """The contracts a case's reset loads: those its requests name (so a case stays small however
+    many contracts the rulebook has), else the first contract."""
+    named = {r.get("args", {}).get("symbol") for r in steps if isinstance(r.get("args", {}).get("symbol"), str)}
+    return profile_contracts(rb, named & set(rb.contracts)) or profile_contracts(rb, list(rb.contracts)[:1])
 
 

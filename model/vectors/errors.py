@@ -11,16 +11,16 @@ from typing import Iterator
 from ..numbers import round_to
 from ..rulebook import Rulebook
 from .cases import CaseSpec, contract_json, dec, req
-from .market import Market, markets
+from .market import Market, markets, pairs
 from .thresholds import Derive
 
-BALANCE = "10000"
 UNKNOWN = "NOSUCHUSDT"
 
 
-def spec(title, steps, flags, rules=(), level="MUST", balance=BALANCE) -> CaseSpec:
+def spec(m: Market, title, steps, flags, rules=(), level="MUST") -> CaseSpec:
+    """An error case on market `m` (its modest balance, market.funds)."""
     return CaseSpec(title=title, steps=tuple(steps), source="error", flags=tuple(flags), rules=tuple(rules),
-                    level=level, balance=balance)
+                    level=level, balance=dec(m.funds))
 
 
 def _valid_args(rb: Rulebook, m: Market, d: Derive, action: str) -> dict:
@@ -53,29 +53,29 @@ def common(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     for action in rb.actions:
         args = _valid_args(rb, m, d, action)
         setup = _setup(m, d, True)
-        yield spec(f"{action}: unknown symbol", [*setup, {"op": action, "args": {**args, "symbol": UNKNOWN}}, q],
+        yield spec(m, f"{action}: unknown symbol", [*setup, {"op": action, "args": {**args, "symbol": UNKNOWN}}, q],
                    ["InvalidArgument", "ErrorCode", "StateAfterRefusal"], ["N-arguments"])
-        yield spec(f"{action}: symbol missing", [*setup, {"op": action, "args": dict(args)}, q],
+        yield spec(m, f"{action}: symbol missing", [*setup, {"op": action, "args": dict(args)}, q],
                    ["InvalidArgument", "StateAfterRefusal"], ["N-arguments"])
-        yield spec(f"{action}: symbol not a string", [*setup, {"op": action, "args": {**args, "symbol": 7}}, q],
+        yield spec(m, f"{action}: symbol not a string", [*setup, {"op": action, "args": {**args, "symbol": 7}}, q],
                    ["InvalidArgument"], ["N-arguments"], level="SHOULD")
         for a in rb.actions[action].args:
             base = {**args, "symbol": m.symbol}
             bad_values = (["Long", "", "up"] if a.ty.kind == "enum" else ["abc", "", "1e3", "NaN", " 1", "1.", ".5"])
             if not a.optional:
                 rest = {k: v for k, v in base.items() if k != a.name}
-                yield spec(f"{action}: argument {a.name} missing", [*setup, {"op": action, "args": rest}, q],
+                yield spec(m, f"{action}: argument {a.name} missing", [*setup, {"op": action, "args": rest}, q],
                            ["InvalidArgument", "StateAfterRefusal"], ["N-arguments"])
             for bad in bad_values:
-                yield spec(f"{action}: argument {a.name} = {bad!r} is malformed",
+                yield spec(m, f"{action}: argument {a.name} = {bad!r} is malformed",
                            [*setup, {"op": action, "args": {**base, a.name: bad}}, q],
                            ["InvalidArgument", "StateAfterRefusal"], ["N-numbers", "N-arguments"])
             if a.ty.kind == "num":
-                yield spec(f"{action}: argument {a.name} sent as a JSON number",
+                yield spec(m, f"{action}: argument {a.name} sent as a JSON number",
                            [*setup, {"op": action, "args": {**base, a.name: 5}}, q],
                            ["InvalidArgument"], ["N-numbers"], level="SHOULD")
             # two at once: an unknown symbol and a malformed argument -> the symbol check comes first
-            yield spec(f"{action}: unknown symbol and malformed {a.name}: UNKNOWN_SYMBOL comes first",
+            yield spec(m, f"{action}: unknown symbol and malformed {a.name}: UNKNOWN_SYMBOL comes first",
                        [*setup, {"op": action, "args": {**base, "symbol": UNKNOWN, a.name: bad_values[0]}}, q],
                        ["CheckOrder", "InvalidArgument"], ["N-arguments"])
         # (Arguments an action does not take are ignored, N-arguments; the vector schema does not let a
@@ -84,7 +84,11 @@ def common(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
 
 def states(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     """Each state check failing alone, and pairs of checks failing together."""
-    m, o = markets(rb)[0], markets(rb)[1]
+    for m, o in pairs(rb):
+        yield from _states(m, o, d)
+
+
+def _states(m: Market, o: Market | None, d: Derive) -> Iterator[CaseSpec]:
     s = m.symbol
     q = req("query", symbol=s)
     size = m.mid_size(1)
@@ -93,7 +97,8 @@ def states(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     pos = [mark, req("open_position", symbol=s, side="long", size=size, margin=margin)]
     last = len(m.tiers)
     huge = m.max_size(last) + m.lot
-    bal = Fraction(BALANCE)
+    bal = m.funds
+    mid = min(3, last)
 
     def open_(side="long", sz=size, mg=margin):
         return req("open_position", symbol=s, side=side, size=sz, margin=mg)
@@ -125,10 +130,11 @@ def states(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
          [mark, open_(sz=huge, mg=bal * 1000)], ["CheckOrder"]),
         ("open_position: margin below minimum", [mark, open_(mg=m.money)], ["ErrorCode", "MinMargin"]),
         ("open_position: margin below minimum and balance short -> BELOW_MIN_MARGIN first",
-         [mark, open_(sz=m.max_size(3), mg=bal + m.money)], ["CheckOrder", "MinMargin"]),
+         [mark, open_(sz=m.max_size(mid), mg=bal + m.money)], ["CheckOrder", "MinMargin"]),
         ("open_position: default leverage above the tier's max leverage -> BELOW_MIN_MARGIN",
          [req("set_leverage", symbol=s, leverage=m.tiers[0]["max_leverage"]), mark,
-          req("open_position", symbol=s, side="long", size=m.mid_size(2))], ["MinMargin", "DefaultLeverage", "TierBoundary"]),
+          req("open_position", symbol=s, side="long", size=m.mid_size(min(2, last)))], ["MinMargin", "DefaultLeverage", "TierBoundary"])
+        if last > 1 else None,
         ("open_position: balance short", [mark, open_(mg=bal + m.money)], ["ErrorCode", "Balance"]),
         ("open_position: after a close the symbol opens again", [*pos, req("close_position", symbol=s), open_("short")],
          ["ErrorCode"]),
@@ -155,7 +161,7 @@ def states(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
         ("set_leverage: above the position's tier max leverage",
          [*pos, req("set_leverage", symbol=s, leverage=m.tiers[0]["max_leverage"] + 1)], ["LeverageCap"]),
         ("set_leverage: leverage 1 needs more than the balance",
-         [mark, req("open_position", symbol=s, side="long", size=m.mid_size(2), margin=bal / 2),
+         [mark, req("open_position", symbol=s, side="long", size=m.mid_size(min(2, last)), margin=bal / 2),
           req("set_leverage", symbol=s, leverage=1)], ["Balance", "DefaultLeverage"]),
         ("set_leverage: above max and the reduction would break coverage -> LEVERAGE_TOO_HIGH first",
          [*pos, req("set_mark_price", symbol=s, price=m.tick_align(m.mark * Fraction(98, 100))),
@@ -178,14 +184,17 @@ def states(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
         ("close_position: after a liquidation",
          [*pos, req("set_mark_price", symbol=s, price=m.tick_align(m.mark / 2)), req("close_position", symbol=s)],
          ["ErrorCode", "WholeLiquidation"]),
-        ("errors on one symbol leave the other untouched",
-         [*pos, req("set_mark_price", symbol=o.symbol, price=o.mark),
-          req("open_position", symbol=o.symbol, side="short", size=o.mid_size(1), margin=margin),
-          req("reduce_margin", symbol=s, amount=margin), req("add_margin", symbol=o.symbol, amount=bal),
-          req("query", symbol=o.symbol)], ["Isolation", "StateAfterRefusal"]),
     ]
-    for title, steps, flags in cases:
-        yield spec(title, [*steps, q], ["StateAfterRefusal", *flags], ("INV-state-domain",))
+    if o is not None:
+        omargin = round_to(d.minimum_margin(o.contract, o.mid_size(1), o.mark), o.money, "up") * 4
+        cases.append(
+            (f"errors on one symbol leave the other ({o.symbol}) untouched",
+             [*pos, req("set_mark_price", symbol=o.symbol, price=o.mark),
+              req("open_position", symbol=o.symbol, side="short", size=o.mid_size(1), margin=omargin),
+              req("reduce_margin", symbol=s, amount=margin), req("add_margin", symbol=o.symbol, amount=bal),
+              req("query", symbol=o.symbol)], ["Isolation", "StateAfterRefusal"]))
+    for title, steps, flags in filter(None, cases):
+        yield spec(m, f"{title} ({s})", [*steps, q], ["StateAfterRefusal", *flags], ("INV-state-domain",))
 
 
 def resets(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
@@ -198,7 +207,8 @@ def resets(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
            req("open_position", symbol=m.symbol, side="long", size=size, margin=margin)]
     tiers = good["tiers"]
     bad = {
-        "tiers out of order": {**good, "tiers": [tiers[1], tiers[0], *tiers[2:]]},
+        "tiers out of order": {**good, "tiers": [tiers[1], tiers[0], *tiers[2:]]} if len(tiers) > 1 else
+        {**good, "tiers": [tiers[0], tiers[0]]},
         "no tiers": {**good, "tiers": []},
         "zero tick size": {**good, "tick_size": "0"},
         "buffer rate of 1": {**good, "liquidation_buffer_rate": "1"},
@@ -207,7 +217,7 @@ def resets(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
         "negative maintenance amount": {**good, "tiers": [{**tiers[0], "maintenance_amount": "-1"}, *tiers[1:]]},
     }
     for what, contract in bad.items():
-        yield spec(f"reset: a contract with {what} is refused and the state is kept",
+        yield spec(m, f"reset: a contract with {what} is refused and the state is kept",
                    [*pos, {"op": "reset", "args": {"contracts": {m.symbol: contract}, "available_balance": "5"}},
                     req("query", symbol=m.symbol)], ["InvalidArgument", "StateAfterRefusal"],
                    ["N-reset", "INV-tiers-ordered"])

@@ -14,7 +14,7 @@ from ..numbers import round_to
 from ..rulebook import Rulebook
 from .boundaries import SIDES, opened, q, spec
 from .cases import CaseSpec, dec, req
-from .market import Market, markets
+from .market import Market, markets, pairs
 from .thresholds import Derive, on_grid
 
 LIQ_FLAGS = ("PrematureLiquidation", "MissedLiquidation", "LiquidationPrice", "LiquidationFill", "WholeLiquidation")
@@ -192,8 +192,11 @@ def rounding(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
 
 def edges(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     """Null prices, fills past bankruptcy, funding that drains the margin, isolation between symbols."""
-    ms = markets(rb)
-    m = ms[0]
+    for m, o in pairs(rb):
+        yield from _edges(m, o, d)
+
+
+def _edges(m: Market, o: Market | None, d: Derive) -> Iterator[CaseSpec]:
     s = m.symbol
     size = m.mid_size(1)
     x = m.notional(size)
@@ -223,8 +226,7 @@ def edges(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
                         req("apply_funding", symbol=s, rate=rate), q(m), req("reduce_margin", symbol=s, amount=m.money), q(m),
                         req("add_margin", symbol=s, amount=small), q(m)],
                        ["FundingDirection", "InsufficientCoverage", "DerivedValues"], ["N-funding", "INV-covered"])
-    if len(ms) > 1:
-        o = ms[1]
+    if o is not None:
         osize = o.mid_size(1)
         omargin = round_to(o.notional(osize) * 4 / o.tiers[0]["max_leverage"], o.money, "up")
         for side in SIDES:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from .. import ast
 from ..engine import ReferenceEngine
 from ..interpreter import tier_index
 from ..rulebook import Rulebook
-from .cases import CaseSpec, profile_contracts
+from .cases import CaseSpec, contracts_for
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,12 @@ def _publish(step: dict, path: str, value: str, tol: str, title: str) -> None:
 def record(rb: Rulebook, spec: CaseSpec, engine: ReferenceEngine | None = None) -> tuple[str, str, dict, dict]:
     """(group title, balance, contracts, case) for `spec`, every expectation from the reference engine."""
     engine = engine or ReferenceEngine(rb)
-    contracts = dict(spec.contracts or profile_contracts(rb))
+    contracts = dict(spec.contracts or contracts_for(rb, spec.steps))
+    if spec.balance is None:
+        from .cases import dec
+        from .market import big_funds
+
+        spec = replace(spec, balance=dec(max(big_funds(rb.contracts[s]) for s in contracts)))
     trace = replay(engine, contracts, spec.balance, spec.steps)
     rules = covered(rb, trace) | set(spec.rules)
     case = {

@@ -65,25 +65,40 @@ class CheckResult:
         return not (self.stale or self.missing or self.extra)
 
 
+def _replace(p: Path, data: bytes) -> None:
+    """Write `data` to `p` atomically: a temporary file in the same folder, then os.replace (a
+    reader never sees half a file; an interrupted run leaves the old file)."""
+    import os
+    import tempfile
+
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write(files: dict[str, bytes], out: Path, extra_dir_files: dict[Path, bytes] | None = None) -> list[Path]:
-    """Write `files` ({name: bytes}) into `out`, remove other *.json there; return what changed."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write `files` ({name: bytes}) into `out` and `extra_dir_files` ({path: bytes}), each
+    atomically and only when its bytes change; return what changed. Nothing else is touched: a
+    file this run does not produce is never deleted (`extras` names such files)."""
     changed = []
-    for name, data in files.items():
-        p = out / name
+    for p, data in [*((out / n, d) for n, d in files.items()), *(extra_dir_files or {}).items()]:
         if not p.is_file() or p.read_bytes() != data:
-            p.write_bytes(data)
-            changed.append(p)
-    for p in sorted(out.glob("*.json")):
-        if p.name not in files:
-            p.unlink()
-            changed.append(p)
-    for p, data in (extra_dir_files or {}).items():
-        if not p.is_file() or p.read_bytes() != data:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
+            _replace(p, data)
             changed.append(p)
     return changed
+
+
+def extras(files: dict[str, bytes], out: Path, extra_dir_files: dict[Path, bytes] | None = None) -> tuple[str, ...]:
+    """*.json files in `out` that this run does not produce (left in place; `--check` fails on them,
+    since the conformance runner would read them as vectors)."""
+    ours = set(files) | {p.name for p in (extra_dir_files or {}) if p.parent == out}
+    return tuple(str(p) for p in sorted(out.glob("*.json")) if p.name not in ours) if out.is_dir() else ()
 
 
 def check(files: dict[str, bytes], out: Path, extra_dir_files: dict[Path, bytes] | None = None) -> CheckResult:
@@ -100,5 +115,4 @@ def check(files: dict[str, bytes], out: Path, extra_dir_files: dict[Path, bytes]
             missing.append(str(p))
         elif p.read_bytes() != data:
             stale.append(str(p))
-    extra = [str(p) for p in sorted(out.glob("*.json")) if p.name not in files] if out.is_dir() else []
-    return CheckResult(tuple(stale), tuple(missing), tuple(extra))
+    return CheckResult(tuple(stale), tuple(missing), extras(files, out, extra_dir_files))

@@ -1,8 +1,8 @@
-"""Known answers worked by hand (RULES.md's closed forms) against the reference engine."""
+"""Known answers worked out by closed form, for every contract, against the reference engine."""
 
 from __future__ import annotations
 
-from marginspec.vectors.known_answers import KNOWN, dig, hand_mismatches
+from marginspec.vectors.known_answers import dig, hand_mismatches, known
 
 # The worked case of the issue, written out once more here, independently of known_answers.py.
 WORKED = {"maintenance_margin": "200", "liquidation_price": "45180.8", "bankruptcy_price": "45000", "leverage": "10"}
@@ -26,14 +26,25 @@ def test_the_worked_case(rb):
 
 
 def test_every_hand_worked_value_matches_the_engine(rb):
-    assert len(KNOWN) >= 8
-    bad = [m for k in KNOWN for m in hand_mismatches(rb, k)]
+    ks = known(rb)
+    assert len(ks) >= 8
+    bad = [m for k in ks for m in hand_mismatches(rb, k)]
     assert bad == []
 
 
-def test_hand_worked_values_are_in_the_committed_file(committed):
+def test_the_worked_case_comes_from_the_generic_recipe(rb):
+    """The recipe "the round size at tier 1's bound, leverage 10" gives the shipped worked case."""
+    k = known(rb)[0]
+    assert k.title.startswith("worked case: BTCUSDT long 1000 at 50000 with margin 5000")
+    hand = {path: v for _, path, v in k.hand}
+    for field, v in WORKED.items():
+        assert hand[f"position.{field}"] == v
+    assert "root = (q E - (M + 0)) / (q (1 - 0.004)) = ~45180.72289157" in k.comment
+
+
+def test_hand_worked_values_are_in_the_committed_file(rb, committed):
     cases = {c["title"]: c for g in committed["known_answers"]["groups"] for c in g["cases"]}
-    for k in KNOWN:
+    for k in known(rb):
         case = cases[k.title]
         for i, path, want in k.hand:
             assert dig(case["steps"][i]["expect"]["result"], path) == want, (k.title, i, path)
@@ -42,6 +53,6 @@ def test_hand_worked_values_are_in_the_committed_file(committed):
 def test_a_wrong_hand_value_is_reported(rb):
     from dataclasses import replace
 
-    k = replace(KNOWN[0], hand=((2, "position.liquidation_price", "45180.7"),))
-    assert hand_mismatches(rb, k) == [f"{k.title}: step 2 position.liquidation_price: hand-worked '45180.7', "
+    k = replace(known(rb)[0], hand=((2, "position.liquidation_price", "45180.7"),))
+    assert hand_mismatches(rb, k) == [f"{k.title}: step 2 position.liquidation_price: closed form '45180.7', "
                                       f"engine '45180.8'"]
