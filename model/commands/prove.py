@@ -227,7 +227,8 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--only", multiple=True, help="only obligations whose id matches this glob, or of this invariant id (repeatable)")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="only obligations of this kind (repeatable)")
 @click.option("--depth", default=3, show_default=True, type=click.IntRange(0, 10), help="length of the bounded sequences from reset (0: none)")
-@click.option("--timeout", default=10.0, show_default=True, type=float, help="seconds per solver call; a time-out is UNKNOWN")
+@click.option("--timeout", default=60.0, show_default=True, type=float,
+              help="wall-clock safety net per solver call (work is bounded by resource limits); a time-out is UNKNOWN")
 @click.option("--jobs", "-j", default=0, show_default=True, type=int, help="parallel processes (0: one per CPU)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(),

@@ -14,10 +14,11 @@ from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..numbers import format_decimal
 from ..rulebook import Contract
+from ..solving import isolated
 from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and
 from .minimise import _nice, _fix_first
 from .render import _render_values, _fmt_args, _render_scenario
-from .results import VIOLATED, ERROR, _dec, Obligation, Goal
+from .results import VIOLATED, ERROR, RL_MINIMISE, _dec, Obligation, Goal
 
 
 class ParametersMixin:
@@ -159,13 +160,7 @@ class ParametersMixin:
         return Env({**cv, "notional": x}, self.interp.derived)["maintenance_margin"]
 
     def _minimize_free(self, g: Goal, model, fvars: dict, grid: dict) -> dict:
-        s = z3.Solver()
-        s.set("timeout", max(1, int(min(self.timeout, 5) * 1000)))
-        for f in g.facts:
-            s.add(f)
-        for _, a in g.assumptions:
-            s.add(a)
-        s.add(z3.Not(g.goal))
+        s = isolated(list(g.facts) + [a for _, a in g.assumptions] + [z3.Not(g.goal)], self.timeout, RL_MINIMISE)
         for n, sv in fvars.items():
             model = _fix_first(s, sv, _nice(self.be.value(model, sv), grid[n])) or model
         return {n: self.be.value(model, sv) for n, sv in fvars.items()}

@@ -13,7 +13,8 @@ import z3
 from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..printer import to_text
-from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not, check, nlsat_check, satisfiable
+from ..solving import check, nlsat_check, satisfiable
+from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
 from .render import _render_scenario
