@@ -26,6 +26,7 @@ API (`assumptions` are (name, Bool) pairs tracked for cores, several pairs may s
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -53,6 +54,50 @@ class CheckResult:
     seconds: float = 0.0
     solver: z3.Solver | None = None
     engine: str = "default"
+
+
+class Recorder:
+    """The unsat queries answered while it is active (`recording()`), as SMT-LIB 2 text, for the
+    second solver and `--smt2-out`; `case` labels the queries recorded next."""
+
+    def __init__(self):
+        self.case = ""
+        self.queries: list = []
+
+
+_RECORDER: Recorder | None = None
+
+
+@contextmanager
+def recording():
+    """Record every proof query answered inside the block (see `proved`)."""
+    global _RECORDER
+    prev, _RECORDER = _RECORDER, Recorder()
+    try:
+        yield _RECORDER
+    finally:
+        _RECORDER = prev
+
+
+def label(case: str) -> None:
+    """Label the proof queries recorded next (an obligation's case)."""
+    if _RECORDER is not None:
+        _RECORDER.case = case
+
+
+def proved(claim, assumptions: Sequence[tuple[str, Any]], names: Sequence[str], facts: Sequence[Any],
+           engine: str) -> None:
+    """Note an unsat query: `claim` follows from the assumptions named `names` and the facts.
+    Recorded (as its SMT-LIB 2 text) only inside `recording()`."""
+    if _RECORDER is None:
+        return
+    from .smt2 import ProofQuery, render
+    keep = set(names)
+    groups = [a for n, a in _grouped(assumptions) if n in keep]
+    _, terms = _fresh(list(facts) + groups + [z3.Not(_as_bool(claim))])
+    logic, text = render(terms, [f"case: {_RECORDER.case}", f"proved unsat by z3 ({engine}) from: "
+                                 + (", ".join(sorted(keep)) or "the facts alone")])
+    _RECORDER.queries.append(ProofQuery(_RECORDER.case, engine, tuple(sorted(keep)), logic, text))
 
 
 def _as_bool(x) -> z3.BoolRef:
@@ -230,6 +275,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=time.perf_counter() - t0)
     if minimise:
         core, _ = canonical_core(claim, assumptions, list(facts) + used, timeout, start=core)
+    proved(claim, assumptions, core, list(facts) + used, "default")
     if vacuity:
         v = satisfiable(z3.BoolVal(True), assumptions, facts, timeout, rl)
         if v.status == "unsat":
@@ -255,6 +301,7 @@ def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Seq
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=dt)
     if minimise:
         core, _ = canonical_core(z3.Not(_as_bool(formula)), assumptions, facts, timeout, start=core)
+    proved(z3.Not(_as_bool(formula)), assumptions, core, facts, "default")
     return CheckResult("unsat", core=core, seconds=time.perf_counter() - t0)
 
 

@@ -21,6 +21,7 @@ from ..diagnostics import SpecError
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
 from ..rulebook import load_rulebook
+from ..secondsolver import SOLVERS, SecondSolverMissing, available
 
 _WORKER: dict = {}
 
@@ -158,11 +159,30 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
                 lines.append(cx["text"])
             if cx.get("vector_file"):
                 lines.append(f"    written as vector {cx['vector']['group']['cases'][0]['id']} in {cx['vector_file']}")
+    lines += _cross_check_lines(results)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in (PROVED, VIOLATED, VACUOUS, UNKNOWN, ERROR)}
     lines.append("")
     lines.append(f"{len(results)} obligations in {seconds:.2f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                  + f" ({rb.name} {rb.version})")
     return "\n".join(lines)
+
+
+def _cross_check_lines(results: list[dict]) -> list[str]:
+    """The second solver's agreement: one summary line, and one line per obligation it did not confirm."""
+    checked = [r for r in results if r.get("cross_check")]
+    if not checked:
+        return []
+    solver = checked[0]["cross_check"]["solver"]
+    agree = [r for r in checked if r["cross_check"]["verdict"] == "agree"]
+    queries = sum(r["cross_check"]["queries"] for r in checked)
+    lines = ["", f"cross-check with {solver}: {len(agree)} of {len(checked)} obligations agree "
+                 f"({queries} unsat queries re-checked)"]
+    for r in checked:
+        c = r["cross_check"]
+        if c["verdict"] != "agree":
+            lines.append(f"  {r['id']}: {c['verdict']} ({c['agree']} agree, {c['unknown']} unknown, "
+                         f"{c['disagree']} disagree)")
+    return lines
 
 
 def report_junit(results: list[dict], seconds: float) -> bytes:
@@ -238,8 +258,12 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--against", type=click.Path(exists=True), help="YAML of alternative definitions to prove equal to the rulebook's")
 @click.option("--list", "list_only", is_flag=True, help="list the obligations without proving them")
 @click.option("--no-minimize", is_flag=True, help="keep the solver's counterexamples as found")
+@click.option("--cross-check", "cross_check", type=click.Choice(SOLVERS),
+              help="re-check every unsat query with a second solver and report agreement per obligation")
+@click.option("--smt2-out", type=click.Path(file_okay=False),
+              help="write every unsat query as an SMT-LIB 2 file (with its logic) in this directory")
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
-            no_minimize):
+            no_minimize, cross_check, smt2_out):
     """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
 
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
@@ -263,8 +287,18 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         except (FormalError, SpecError) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
+    if timeout != timeout or timeout <= 0 or timeout == float("inf"):
+        click.echo("error: --timeout must be a positive number of seconds", err=True)
+        sys.exit(2)
+    if cross_check:
+        try:
+            second = available(cross_check)
+        except SecondSolverMissing as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
     prover = Prover(rb, depth=depth, timeout=timeout, contracts=list(contracts) or None, against=entries,
                     minimize=not no_minimize)
+    prover.cross_check, prover.smt2_out = cross_check, smt2_out
     obligations = prover.obligations()
     if against:  # an auditor's run proves the formulas, not the whole rulebook again
         obligations = [o for o in obligations if o.kind == "equivalence"]
@@ -284,6 +318,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         write_vectors(rb, results, vectors_out)
     options = {"depth": depth, "timeout": timeout, "jobs": n_jobs, "contracts": list(contracts) or sorted(rb.contracts),
                "against": str(against) if against else None}
+    if cross_check:
+        options["cross_check"] = second
     doc = report_json(rb, results, seconds, options)
     if output:
         write_report(Path(output), doc)

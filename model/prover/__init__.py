@@ -15,6 +15,7 @@ The package holds one concern per module, and `Prover` composes them:
     sequences        bounded model checking from reset
     render           counterexamples as text for people
     against          `--against` definitions
+    crosscheck       the proof queries re-checked by a second solver (cvc5) and written as SMT-LIB 2
     envs             environments reading `old.X` / `init.X`
 
 Every obligation comes from the rulebook: the invariants' formal content (spec/invariants.yaml,
@@ -61,6 +62,7 @@ from ..formal import FormalError, Names, load_formal  # noqa: F401 - re-exported
 from .against import load_against
 from .base import ProverBase, be_contract
 from .counterexamples import CounterexamplesMixin
+from .crosscheck import CrossCheckMixin
 from .discharge import DischargeMixin
 from .goals import GoalsMixin
 from .minimise import MinimiseMixin
@@ -74,7 +76,7 @@ from .worlds import WorldsMixin
 
 
 class Prover(ObligationsMixin, DischargeMixin, GoalsMixin, ParametersMixin, WorldsMixin, CounterexamplesMixin,
-             MinimiseMixin, ReplayMixin, SequencesMixin, ProverBase):
+             MinimiseMixin, ReplayMixin, SequencesMixin, CrossCheckMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 
 

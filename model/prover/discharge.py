@@ -11,7 +11,7 @@ from fractions import Fraction
 import z3
 
 from ..numbers import is_terminating
-from ..solving import canonical_core, check, nlsat_check, satisfiable
+from ..solving import canonical_core, check, label as label_queries, nlsat_check, proved, recording, satisfiable
 from ..z3backend import EXACT, RELAXED, q, to_fraction
 from .render import _why
 from .results import PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, RL_EXACT, _RANK, CaseResult, Result, Obligation, Goal, _Found
@@ -21,7 +21,16 @@ class DischargeMixin:
     """Runs obligations: every case, vacuity, counterexamples; never raises."""
 
     def run(self, ob: Obligation) -> Result:
-        """Discharge one obligation (sequences included)."""
+        """Discharge one obligation (sequences included); with a second solver or an SMT-LIB
+        directory (crosscheck.py), its proof queries are recorded and handed over."""
+        if not (self.cross_check or self.smt2_out):
+            return self._run(ob)
+        with recording() as rec:
+            res = self._run(ob)
+        self.second_opinion(res, rec.queries)
+        return res
+
+    def _run(self, ob: Obligation) -> Result:
         if ob.kind == "sequence":
             res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
                          list(ob.contracts), ob.title, ob.statement)
@@ -68,6 +77,7 @@ class DischargeMixin:
         encoding with the default solver, tracked assumptions and the rounding lemmas: proved,
         violated (a model of the exact semantics, then a scenario from reset), vacuous or unknown."""
         t0 = time.perf_counter()
+        label_queries(label)
         with self.using(EXACT):
             g = self.goal(ob, label)
             be = self.be
@@ -102,6 +112,7 @@ class DischargeMixin:
             if r1.status == "proved":
                 core, complete = canonical_core(gr.goal, gr.assumptions, facts_r, self.timeout,
                                                 rlimit_nlsat=RL_CORE)
+                proved(gr.goal, gr.assumptions, core, facts_r, "nlsat")
                 proved_relaxed = True
                 if not complete:
                     reason = "unsat core not minimised (work limit)"
@@ -152,6 +163,7 @@ class DischargeMixin:
         r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
         if r.status == "proved":  # the relaxed assumptions alone are unsatisfiable
             core, _ = canonical_core(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
+            proved(z3.BoolVal(False), gr.assumptions, core, facts_r, "nlsat")
             return _Found(None, None, status="unsat", core=core)
         if r.status != "violated":
             return v

@@ -82,9 +82,12 @@ class Result:
     statement: str
     cases: list[CaseResult] = field(default_factory=list)
     message: str = ""
+    cross_check: dict | None = None  # the second solver's verdicts (only with --cross-check)
 
     def to_json(self) -> dict:
         d = asdict(self)
+        if d["cross_check"] is None:
+            del d["cross_check"]
         d["seconds"] = round(self.seconds, 4)
         for c in d["cases"]:
             c["seconds"] = round(c["seconds"], 4)

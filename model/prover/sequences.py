@@ -13,7 +13,7 @@ import z3
 from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..printer import to_text
-from ..solving import check, nlsat_check, satisfiable
+from ..solving import check, label, nlsat_check, proved, satisfiable
 from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
@@ -117,6 +117,7 @@ class SequencesMixin:
             status, reason, failing, bad = PROVED, "", [], None
             for k, (lbl, goal) in enumerate(goals):
                 tg = time.perf_counter()
+                label(f"step {i + 1}: {lbl}")
                 goal_r = R["goals"][i][k][1]
                 r = None
                 for asm_r in locals_r + [full_r]:
@@ -124,6 +125,7 @@ class SequencesMixin:
                     r = nlsat_check(goal_r, asm_r, R["facts"] + lem, self.timeout, rlimit=RL_NLSAT // 2)
                     if r.status == "proved":
                         r.core = sorted(n for n, _ in asm_r)
+                        proved(goal_r, asm_r, r.core, R["facts"] + lem, "nlsat")
                         break
                 if r.status != "proved":
                     for local in locals_:
