@@ -174,12 +174,15 @@ def _cross_check_lines(results: list[dict]) -> list[str]:
         return []
     solver = checked[0]["cross_check"]["solver"]
     agree = [r for r in checked if r["cross_check"]["verdict"] == "agree"]
-    queries = sum(r["cross_check"]["queries"] for r in checked)
+    queries = sum(r["cross_check"]["agree"] + r["cross_check"]["unknown"] + r["cross_check"]["disagree"]
+                  for r in checked)
     lines = ["", f"cross-check with {solver}: {len(agree)} of {len(checked)} obligations agree "
                  f"({queries} unsat queries re-checked)"]
     for r in checked:
         c = r["cross_check"]
-        if c["verdict"] != "agree":
+        if c["verdict"] == "skipped":
+            lines.append(f"  {r['id']}: not cross-checked ({c['reason']})")
+        elif c["verdict"] != "agree":
             lines.append(f"  {r['id']}: {c['verdict']} ({c['agree']} agree, {c['unknown']} unknown, "
                          f"{c['disagree']} disagree)")
     return lines
