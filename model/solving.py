@@ -252,8 +252,8 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     """Prove `claim` from the named `assumptions` (and the untracked, always-true `facts`).
 
     The claim is negated and checked with each assumption tracked by its name: unsat means PROVED
-    and the core (canonical, `canonical_core`, unless `minimise` is off) lists the assumptions the
-    proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
+    and the core (canonical, `canonical_core`; with `minimise` off, every assumption given) lists the
+    assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
     being valid they cannot change satisfiability; they are tried first for a slice of work. With
     `vacuity`, the assumptions alone are then checked: unsat means the proof is vacuous. Z3 saying
     unknown (work limit, time-out, incompleteness) gives 'unknown', never 'proved'.
@@ -275,6 +275,8 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=time.perf_counter() - t0)
     if minimise:
         core, _ = canonical_core(claim, assumptions, list(facts) + used, timeout, start=core)
+    else:  # every assumption given (the solver's own core depends on its path)
+        core = list(t.names)
     proved(claim, assumptions, core, list(facts) + used, "default")
     if vacuity:
         v = satisfiable(z3.BoolVal(True), assumptions, facts, timeout, rl)
@@ -301,6 +303,8 @@ def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Seq
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=dt)
     if minimise:
         core, _ = canonical_core(z3.Not(_as_bool(formula)), assumptions, facts, timeout, start=core)
+    else:
+        core = list(t.names)
     proved(z3.Not(_as_bool(formula)), assumptions, core, facts, "default")
     return CheckResult("unsat", core=core, seconds=time.perf_counter() - t0)
 

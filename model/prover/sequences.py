@@ -140,7 +140,8 @@ class SequencesMixin:
                             break
                 if r.status != "proved":
                     lem = be.rounding_lemmas([goal] + [a for _, a in full] + X["facts"], [goal])
-                    r = check(goal, full, X["facts"], self.timeout, vacuity=False, lemmas=lem)
+                    r = check(goal, full, X["facts"], self.timeout, vacuity=False, lemmas=lem, minimise=False)
+                    r.core = sorted(n for n, _ in full)
                 if self.debug:
                     print(f"  {lbl}: {r.status} {time.perf_counter() - tg:.3f}s")
                 if r.status == "proved":
@@ -192,7 +193,9 @@ class SequencesMixin:
         last = None
         cases = list(cases) + [("case: none of the above", z3.Not(z3.Or(*[c for _, c in cases])))]
         for _, c in cases:
-            r = check(goal, assumptions, facts + [c], self.timeout, vacuity=False, lemmas=lemmas, rlimit=RL_SPLIT)
+            r = check(goal, assumptions, facts + [c], self.timeout, vacuity=False, lemmas=lemmas, rlimit=RL_SPLIT,
+                      minimise=False)
+            r.core = sorted(n for n, _ in assumptions)  # what the proof was given (coarse labels of a path)
             if r.status != "proved":
                 return r
             core |= set(r.core)
