@@ -99,9 +99,10 @@ def report_json(rb, results: list[dict], seconds: float, options: dict) -> dict:
 
 
 def _untimed(value):
-    """A report without its timings (and the machine-specific rulebook path): what it says."""
+    """A report without its timings and how it was run (the machine-specific rulebook path, the
+    number of processes): what it says, which is the same for any --jobs, load and run."""
     if isinstance(value, dict):
-        return {k: _untimed(v) for k, v in value.items() if k not in ("seconds", "path")}
+        return {k: _untimed(v) for k, v in value.items() if k not in ("seconds", "path", "jobs")}
     if isinstance(value, list):
         return [_untimed(v) for v in value]
     return value
