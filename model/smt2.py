@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import z3
 
-_FRESH = re.compile(r"\b((?:round|multiple_of)!)(\d+)\b")  # Backend.fresh names: numbered per process
+_FRESH = re.compile(r"\b((?:round|multiple_of)!)([0-9a-f_]+)\b")  # Backend.fresh names (hashes, counters)
 
 
 @dataclass(frozen=True)

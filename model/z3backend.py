@@ -331,6 +331,7 @@ class Backend:
         self._rmemo: dict[int, tuple[Any, frozenset]] = {}
         self._lemmas: dict = {}  # every solve_tier built: (term, the tier cases)
         self._fresh = itertools.count()
+        self._names: dict[str, tuple] = {}  # fresh names by the terms they stand for
 
     # -- facts -------------------------------------------------------------------------------
     def take_facts(self) -> list[Any]:
@@ -422,8 +423,18 @@ class Backend:
         """The term of the i-th value of an enumeration (an integer or a real numeral)."""
         return z3.IntVal(i) if self.enum_sort == "int" else z3.RealVal(i)
 
-    def fresh(self, prefix: str, sort: str = "real"):
-        n = f"{prefix}!{next(self._fresh)}"
+    def fresh(self, prefix: str, sort: str = "real", of: Sequence[Any] = ()):
+        """A fresh variable. With `of` (the terms it stands for), its name comes from their
+        structural hashes, not from a counter: the same query then has the same names whatever was
+        built before in the process (Z3's search, and the SMT-LIB text, depend on names)."""
+        if of:
+            n = f"{prefix}!{'_'.join(f'{t.hash():x}' for t in of)}"
+            owner = self._names.setdefault(n, tuple(t.get_id() for t in of))
+            if owner != tuple(t.get_id() for t in of):  # a hash collision: a distinct name
+                n = f"{n}_{next(self._fresh)}"
+                self._names[n] = tuple(t.get_id() for t in of)
+        else:
+            n = f"{prefix}!{next(self._fresh)}"
         return {"real": z3.Real, "int": z3.Int, "bool": z3.Bool}[sort](n)
 
     # -- contracts ---------------------------------------------------------------------------
@@ -649,7 +660,7 @@ class Backend:
         if e.func == "multiple_of":
             x, s = args
             if self.mode == RELAXED:
-                return SV(self.fresh("multiple_of", "bool"), kind="bool")
+                return SV(self.fresh("multiple_of", "bool", (x.v, s.v)), kind="bool")
             r = x.v / s.v
             return SV(z3.ToReal(z3.ToInt(r)) == r, kind="bool")
         acc = args[0]
@@ -665,7 +676,7 @@ class Backend:
             key = ("round", x.get_id(), step.get_id(), direction)
             r = self._relaxed.get(key)
             if r is None:
-                r = self.fresh("round")
+                r = self.fresh("round", of=(x, step, z3.StringVal(direction)))
                 self._relaxed[key] = r
                 self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
             if direction == "up":
