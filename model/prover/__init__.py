@@ -52,8 +52,11 @@ How a case is decided (encodings and their cost are measured in bench/bench_prov
    replayed through the exact interpreter (which must confirm it: else ERROR, a backend
    disagreement) and turned into a conformance vector. Without a reachable scenario the result is
    UNKNOWN (the invariant may hold without being inductive).
-Work slices are Z3 resource limits (rlimit), not seconds, so the same rulebook gets the same
-answers on a busy machine; `timeout` (seconds) caps every solver call.
+Every query goes through `solving.py`: a fresh Z3 context per query, a fixed seed, work slices
+that are Z3 resource limits (rlimit), not seconds, and minimal canonical unsat cores (deletion in
+sorted order), so the report is the same for any --jobs, on a busy machine, run after run;
+`timeout` (seconds) is only a safety net of each call (UNKNOWN). With `--cross-check cvc5` /
+`--smt2-out DIR` each obligation's unsat queries are re-checked / written (crosscheck.py).
 """
 
 from __future__ import annotations
