@@ -32,11 +32,8 @@ Public API (what the prover and the vector generator use):
     be.value(model_or_None, sv)                      # back to a Python value (Fraction, bool, str, None)
     be.round_term(x, step, "up"), be.tier_lookup(c, notional, field), be.enum_val(i)
 
-    check(claim, assumptions, facts, timeout, vacuity, lemmas, rlimit)
-        # -> CheckResult(status 'proved' (core) | 'violated' (model) | 'vacuous' (core) | 'unknown')
-    satisfiable(formula, assumptions, facts, timeout, rlimit)   # 'sat' (model) | 'unsat' (core) | 'unknown'
-    nlsat_check(claim, assumptions, facts, timeout, rlimit)     # RELAXED goals: complete for real arithmetic
-    minimal_core(claim, assumptions, facts, ...)                # a (best-effort minimal) sufficient core
+    # check, satisfiable, nlsat_check, canonical_core: in solving.py (reproducible answers, canonical
+    # cores), still importable from here
 
 `assumptions` are (name, Bool) pairs, tracked for unsat cores; `facts` are always-true constraints.
 Mixing: the terms of one Backend live in Z3's default context, so two backends' terms can share
@@ -54,7 +51,6 @@ state at that point, then its effects) when its condition holds and binds `liqui
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterable, Mapping, Sequence
@@ -345,6 +341,7 @@ class Backend:
         # every expression the interpreter evaluates in run_action, `guard` the condition under which
         # the interpreter reaches it (its evaluation order: arguments, checks, effects, reply)
         self.tracer = None
+        self._names: dict[str, tuple] = {}  # fresh names by the terms they stand for
 
     def _trace(self, e, env, guard) -> None:
         if self.tracer is not None and e is not None:
@@ -440,8 +437,18 @@ class Backend:
         """The term of the i-th value of an enumeration (an integer or a real numeral)."""
         return z3.IntVal(i) if self.enum_sort == "int" else z3.RealVal(i)
 
-    def fresh(self, prefix: str, sort: str = "real"):
-        n = f"{prefix}!{next(self._fresh)}"
+    def fresh(self, prefix: str, sort: str = "real", of: Sequence[Any] = ()):
+        """A fresh variable. With `of` (the terms it stands for), its name comes from their
+        structural hashes, not from a counter: the same query then has the same names whatever was
+        built before in the process (Z3's search, and the SMT-LIB text, depend on names)."""
+        if of:
+            n = f"{prefix}!{'_'.join(f'{t.hash():x}' for t in of)}"
+            owner = self._names.setdefault(n, tuple(t.get_id() for t in of))
+            if owner != tuple(t.get_id() for t in of):  # a hash collision: a distinct name
+                n = f"{n}_{next(self._fresh)}"
+                self._names[n] = tuple(t.get_id() for t in of)
+        else:
+            n = f"{prefix}!{next(self._fresh)}"
         return {"real": z3.Real, "int": z3.Int, "bool": z3.Bool}[sort](n)
 
     # -- contracts ---------------------------------------------------------------------------
@@ -679,7 +686,7 @@ class Backend:
         if e.func == "multiple_of":
             x, s = args
             if self.mode == RELAXED:
-                return SV(self.fresh("multiple_of", "bool"), kind="bool")
+                return SV(self.fresh("multiple_of", "bool", (x.v, s.v)), kind="bool")
             r = x.v / s.v
             return SV(z3.ToReal(z3.ToInt(r)) == r, kind="bool")
         acc = args[0]
@@ -695,7 +702,7 @@ class Backend:
             key = ("round", x.get_id(), step.get_id(), direction)
             r = self._relaxed.get(key)
             if r is None:
-                r = self.fresh("round")
+                r = self.fresh("round", of=(x, step, z3.StringVal(direction)))
                 self._relaxed[key] = r
                 self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
             if direction == "up":
@@ -910,191 +917,14 @@ def _subterm_ids(terms) -> set[int]:
 
 
 # ----------------------------------------------------------------------------------------- solving
-@dataclass
-class CheckResult:
-    """The outcome of `check`: 'proved' (with the unsat core: the names of the assumptions used),
-    'violated' (with a model), 'vacuous' (the assumptions alone are unsatisfiable, core = the
-    conflicting ones) or 'unknown' (with Z3's reason)."""
-
-    status: str
-    core: list[str] = field(default_factory=list)
-    model: z3.ModelRef | None = None
-    reason: str = ""
-    seconds: float = 0.0
-    solver: z3.Solver | None = None
+_SOLVING = ("CheckResult", "LEMMA_SLICE", "check", "satisfiable", "nlsat_check", "minimal_core", "canonical_core",
+            "new_solver")
 
 
-def new_solver(timeout: float | None, rlimit: int | None = None) -> z3.Solver:
-    """A solver with a wall-clock `timeout` (seconds) and an optional deterministic resource limit
-    (`rlimit`, Z3's own work counter: the same problem gets the same answer on a busy machine)."""
-    s = z3.Solver()
-    if timeout is not None:
-        s.set("timeout", max(1, int(timeout * 1000)))
-    if rlimit:
-        s.set("rlimit", int(rlimit))
-    return s
-
-
-LEMMA_SLICE = 1_000_000  # rlimit of the first attempt (with the lemmas) of `check`
-
-
-def _tracked_solver(facts, assumptions, timeout, rlimit):
-    """A solver holding `facts`, with each named assumption behind a tracking literal (for cores):
-    returns (solver, {literal id: name}, [literals])."""
-    s = new_solver(timeout, rlimit)
-    for f in facts:
-        s.add(f)
-    lits = {}
-    plist = []
-    for name, a in assumptions:
-        p = z3.Bool(f"@{name}")
-        lits[p.get_id()] = name
-        plist.append(p)
-        s.add(z3.Implies(p, as_bool(a)))
-    return s, lits, plist
-
-
-def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
-          timeout: float | None = 10.0, vacuity: bool = True, lemmas: Sequence[Any] = (),
-          rlimit: int | None = None) -> CheckResult:
-    """Prove `claim` from the named `assumptions` (and the untracked, always-true `facts`).
-
-    The claim is negated and checked with each assumption tracked by its name: unsat means
-    PROVED and the unsat core lists the assumptions the proof needed. `lemmas` are valid facts
-    given to the proof only (e.g. `Backend.rounding_lemmas`): being valid they cannot change
-    satisfiability, and they slow the search for models. With `vacuity`, the assumptions alone
-    are then checked: unsat means the proof is vacuous. Z3 saying unknown (time-out,
-    incompleteness) gives 'unknown', never 'proved'.
-    """
-    t0 = time.perf_counter()
-    s, lits, plist = _tracked_solver(facts, assumptions, timeout, rlimit)
-    # a portfolio: first with the lemmas for a slice of work (rlimit), then without them
-    attempts = [()] if not lemmas else [lemmas, ()]
-    r = z3.unknown
-    for k, extra in enumerate(attempts):
-        if len(attempts) > 1:
-            s.set("rlimit", LEMMA_SLICE if k == 0 else int(rlimit or 0))
-            if timeout is not None:
-                s.set("timeout", max(1, int(max(0.001, timeout - (time.perf_counter() - t0)) * 1000)))
-        s.push()
-        for f in extra:
-            s.add(f)
-        s.add(z3.Not(as_bool(claim)))
-        r = s.check(*plist)
-        if r == z3.sat:
-            model = s.model()
-            s.add(*plist)  # the solver is handed back (for minimising): the assumptions become hard
-            return CheckResult("violated", model=model, seconds=time.perf_counter() - t0, solver=s)
-        if r == z3.unsat:
-            break
-        s.pop()
-    if r == z3.unknown:
-        return CheckResult("unknown", reason=s.reason_unknown(), seconds=time.perf_counter() - t0)
-    if timeout is not None:
-        s.set("timeout", max(1, int(timeout * 1000)))
-    s.set("rlimit", 0)
-    core = sorted({lits[c.get_id()] for c in s.unsat_core() if c.get_id() in lits})
-    s.pop()
-    if vacuity:
-        r2 = s.check(*plist)
-        if r2 == z3.unsat:
-            vcore = sorted({lits[c.get_id()] for c in s.unsat_core() if c.get_id() in lits})
-            return CheckResult("vacuous", core=vcore, seconds=time.perf_counter() - t0)
-        if r2 == z3.unknown:
-            return CheckResult("unknown", core=core, reason="vacuity check: " + s.reason_unknown(),
-                               seconds=time.perf_counter() - t0)
-    return CheckResult("proved", core=core, seconds=time.perf_counter() - t0)
-
-
-def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
-                timeout: float | None = 10.0, rlimit: int | None = None) -> CheckResult:
-    """Is `formula` satisfiable together with the named assumptions and the facts? Status 'sat'
-    (with the model: a witness), 'unsat' (the core names the assumptions that exclude it) or
-    'unknown'."""
-    t0 = time.perf_counter()
-    s, lits, plist = _tracked_solver(facts, assumptions, timeout, rlimit)
-    s.add(as_bool(formula))
-    r = s.check(*plist)
-    dt = time.perf_counter() - t0
-    if r == z3.sat:
-        model = s.model()
-        s.add(*plist)  # the solver is handed back (for minimising): the assumptions become hard
-        return CheckResult("sat", model=model, seconds=dt, solver=s)
-    if r == z3.unknown:
-        return CheckResult("unknown", reason=s.reason_unknown(), seconds=dt)
-    return CheckResult("unsat", core=sorted({lits[c.get_id()] for c in s.unsat_core() if c.get_id() in lits}), seconds=dt)
-
-
-def nlsat_check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
-                timeout: float | None = 10.0, rlimit: int | None = None) -> CheckResult:
-    """Prove `claim` with Z3's nlsat procedure (complete for nonlinear real arithmetic): for
-    RELAXED goals only (no integers). No unsat core (the tactic does not track assumptions): the
-    result's core is empty; see `minimal_core`. 'violated' here is a model of the relaxed problem,
-    which may not be one of the exact semantics."""
-    t0 = time.perf_counter()
-    s = z3.Then("simplify", "purify-arith", "qfnra-nlsat").solver()
-    if timeout is not None:
-        s.set("timeout", max(1, int(timeout * 1000)))
-    if rlimit:
-        s.set("rlimit", int(rlimit))
-    for f in facts:
-        s.add(f)
-    for _, a in assumptions:
-        s.add(as_bool(a))
-    s.add(z3.Not(as_bool(claim)))
-    try:
-        r = s.check()
-    except z3.Z3Exception as e:  # e.g. an integer slipped in: not for nlsat
-        return CheckResult("unknown", reason=f"nlsat: {e}", seconds=time.perf_counter() - t0)
-    dt = time.perf_counter() - t0
-    if r == z3.unsat:
-        return CheckResult("proved", seconds=dt)
-    if r == z3.sat:
-        return CheckResult("violated", model=s.model(), seconds=dt)
-    return CheckResult("unknown", reason=s.reason_unknown(), seconds=dt)
-
-
-def minimal_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequence[Any] = (),
-                 timeout: float = 2.0, try_default: bool = True, rlimit: int = 3_000_000,
-                 attempt_cap: float = 0.5) -> tuple[list[str], bool]:
-    """The names of assumptions sufficient to prove `claim` (known to follow from all of them): the
-    default solver's unsat core if it answers within `rlimit`, else deletion with nlsat: groups of
-    assumptions first (same prefix, e.g. every `domain:tiers[k].*`), then one by one; something is
-    dropped only when the claim is proved without it. Each attempt is capped by `rlimit` and by
-    `attempt_cap` seconds (nlsat does not always honour the rlimit), the whole by `timeout`.
-    Returns (names, minimal?): best effort, a non-minimal core is still sufficient."""
-    t0 = time.perf_counter()
-    r = check(claim, assumptions, facts, min(timeout, 2.0), vacuity=False, rlimit=rlimit) if try_default else None
-    if r is not None and r.status == "proved":
-        return sorted(set(r.core)), True
-    keep = list(assumptions)
-    complete = True
-
-    def attempt(trial) -> str:
-        left = timeout - (time.perf_counter() - t0)
-        if left <= 0:
-            return "time"
-        return nlsat_check(claim, trial, facts, min(left, attempt_cap), rlimit).status
-
-    groups: dict[str, list] = {}
-    for a in keep:
-        key = a[0].split(":", 1)[0] + ":" + a[0].split(":", 1)[-1].split(".", 1)[0] if "." in a[0] else a[0]
-        groups.setdefault(key, []).append(a)
-    for key, members in groups.items():
-        if len(members) < 2:
-            continue
-        st = attempt([b for b in keep if b not in members])
-        if st == "proved":
-            keep = [b for b in keep if b not in members]
-        elif st == "time":
-            return sorted({n for n, _ in keep}), False
-    for a in list(keep):
-        st = attempt([b for b in keep if b is not a])
-        if st == "proved":
-            keep = [b for b in keep if b is not a]
-        elif st == "time":
-            complete = False
-            break
-        elif st == "unknown":
-            complete = False
-    return sorted({n for n, _ in keep}), complete
+def __getattr__(name: str):
+    """The solving functions live in `solving.py` (reproducible answers, canonical cores); they are
+    still importable from here."""
+    if name in _SOLVING:
+        from . import solving
+        return getattr(solving, name)
+    raise AttributeError(name)

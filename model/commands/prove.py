@@ -24,6 +24,7 @@ from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalEr
 from ..prover.scopes import scope_lines, scopes
 from ..rulebook import load_rulebook
 from ..atomic import write_atomic, write_text_atomic
+from ..secondsolver import SOLVERS, SecondSolverMissing, available
 from .options import SECONDS
 from .venue_option import venue_option, venue_rulebook
 
@@ -104,9 +105,10 @@ def report_json(rb, results: list[dict], seconds: float, options: dict) -> dict:
 
 
 def _untimed(value):
-    """A report without its timings (and the machine-specific rulebook path): what it says."""
+    """A report without its timings and how it was run (the machine-specific rulebook path, the
+    number of processes): what it says, which is the same for any --jobs, load and run."""
     if isinstance(value, dict):
-        return {k: _untimed(v) for k, v in value.items() if k not in ("seconds", "path")}
+        return {k: _untimed(v) for k, v in value.items() if k not in ("seconds", "path", "jobs")}
     if isinstance(value, list):
         return [_untimed(v) for v in value]
     return value
@@ -169,12 +171,34 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
                 lines.append(cx["text"])
             if cx.get("vector_file"):
                 lines.append(f"    written as vector {cx['vector']['group']['cases'][0]['id']} in {cx['vector_file']}")
+    lines += _cross_check_lines(results)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in (PROVED, VIOLATED, VACUOUS, UNKNOWN, ERROR)}
     lines.append("")
     lines += scope_lines(scopes(rb, results))
     lines.append(f"{len(results)} obligations in {seconds:.2f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                  + f" ({rb.name} {rb.version})")
     return "\n".join(lines)
+
+
+def _cross_check_lines(results: list[dict]) -> list[str]:
+    """The second solver's agreement: one summary line, and one line per obligation it did not confirm."""
+    checked = [r for r in results if r.get("cross_check")]
+    if not checked:
+        return []
+    solver = checked[0]["cross_check"]["solver"]
+    agree = [r for r in checked if r["cross_check"]["verdict"] == "agree"]
+    queries = sum(r["cross_check"]["agree"] + r["cross_check"]["unknown"] + r["cross_check"]["disagree"]
+                  for r in checked)
+    lines = ["", f"cross-check with {solver}: {len(agree)} of {len(checked)} obligations agree "
+                 f"({queries} unsat queries re-checked)"]
+    for r in checked:
+        c = r["cross_check"]
+        if c["verdict"] == "skipped":
+            lines.append(f"  {r['id']}: not cross-checked ({c['reason']})")
+        elif c["verdict"] != "agree":
+            lines.append(f"  {r['id']}: {c['verdict']} ({c['agree']} agree, {c['unknown']} unknown, "
+                         f"{c['disagree']} disagree)")
+    return lines
 
 
 def report_junit(results: list[dict], seconds: float) -> bytes:
@@ -240,7 +264,8 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--only", multiple=True, help="only obligations whose id matches this glob, or of this invariant id (repeatable)")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="only obligations of this kind (repeatable)")
 @click.option("--depth", default=3, show_default=True, type=click.IntRange(0, 10), help="length of the bounded sequences from reset (0: none)")
-@click.option("--timeout", default=10.0, show_default=True, type=SECONDS, help="seconds per solver call; a time-out is UNKNOWN")
+@click.option("--timeout", default=60.0, show_default=True, type=SECONDS,
+              help="wall-clock safety net per solver call (work is bounded by resource limits); a time-out is UNKNOWN")
 @click.option("--jobs", "-j", default=0, show_default=True, type=click.IntRange(0, 1024), help="parallel processes (0: one per CPU)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(),
@@ -254,8 +279,12 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--per-contract", is_flag=True,
               help="prove every obligation per contract (proofs about those contracts only) instead of once for "
                    "every contract satisfying the family-8 invariants")
+@click.option("--cross-check", "cross_check", type=click.Choice(SOLVERS),
+              help="re-check every unsat query with a second solver and report agreement per obligation")
+@click.option("--smt2-out", type=click.Path(file_okay=False),
+              help="write every unsat query as an SMT-LIB 2 file (with its logic) in this directory")
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
-            no_minimize, contracts_file, per_contract, venue):
+            no_minimize, contracts_file, per_contract, cross_check, smt2_out, venue):
     """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
 
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
@@ -287,8 +316,18 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         except (FormalError, SpecError) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
+    if timeout != timeout or timeout <= 0 or timeout == float("inf"):
+        click.echo("error: --timeout must be a positive number of seconds", err=True)
+        sys.exit(2)
+    if cross_check:
+        try:
+            second = available(cross_check)
+        except SecondSolverMissing as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
     prover = Prover(rb, depth=depth, timeout=timeout, contracts=list(contracts) or None, against=entries,
                     minimize=not no_minimize, per_contract=per_contract)
+    prover.cross_check, prover.smt2_out = cross_check, smt2_out
     obligations = prover.obligations()
     if against:  # an auditor's run proves the formulas, not the whole rulebook again
         obligations = [o for o in obligations if o.kind == "equivalence"]
@@ -319,6 +358,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     options = {"depth": depth, "timeout": timeout, "jobs": n_jobs, "contracts": list(contracts) or sorted(rb.contracts),
                "against": str(against) if against else None, "per_contract": per_contract,
                **({"venue": venue} if venue else {})}
+    if cross_check:
+        options["cross_check"] = second
     doc = report_json(rb, results, seconds, options)
     try:
         if output:

@@ -21,6 +21,7 @@ The package holds one concern per module, and `Prover` composes them:
     render           counterexamples as text for people
     sanity           warnings: a conclusion restating an assumption, an --against assumption pinning an input
     against          `--against` definitions
+    crosscheck       the proof queries re-checked by a second solver (cvc5) and written as SMT-LIB 2
     envs             environments reading `old.X` / `init.X`
 
 Every obligation comes from the rulebook: the invariants' formal content (spec/invariants.yaml,
@@ -59,8 +60,11 @@ How a case is decided (encodings and their cost are measured in bench/bench_prov
    replayed through the exact interpreter (which must confirm it: else ERROR, a backend
    disagreement) and turned into a conformance vector. Without a reachable scenario the result is
    UNKNOWN (the invariant may hold without being inductive).
-Work slices are Z3 resource limits (rlimit), not seconds, so the same rulebook gets the same
-answers on a busy machine; `timeout` (seconds) caps every solver call.
+Every query goes through `solving.py`: a fresh Z3 context per query, a fixed seed, work slices
+that are Z3 resource limits (rlimit), not seconds, and minimal canonical unsat cores (deletion in
+sorted order), so the report is the same for any --jobs, on a busy machine, run after run;
+`timeout` (seconds) is only a safety net of each call (UNKNOWN). With `--cross-check cvc5` /
+`--smt2-out DIR` each obligation's unsat queries are re-checked / written (crosscheck.py).
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from ..formal import FormalError, Names, load_formal  # noqa: F401 - re-exported
 from .against import load_against
 from .base import ProverBase, be_contract
 from .counterexamples import CounterexamplesMixin
+from .crosscheck import CrossCheckMixin
 from .cumulative import CumulativeMixin
 from .discharge import DischargeMixin
 from .goals import GoalsMixin
@@ -88,7 +93,7 @@ from .worlds import WorldsMixin
 
 class Prover(ObligationsMixin, DischargeMixin, IsolationMixin, GoalsMixin, LemmasMixin, ParametersMixin, WorldsMixin,
              CounterexamplesMixin, MinimiseMixin, ReplayMixin, SequencesMixin, CumulativeMixin, RuntimeSafetyMixin,
-             SanityMixin, ProverBase):
+             SanityMixin, CrossCheckMixin, ProverBase):
     """Generates the obligations of a rulebook and discharges them (see the package docstring)."""
 
 

@@ -17,7 +17,7 @@ class ProverBase:
     """What every concern of the prover shares: the rulebook, its formal invariants, the options, the
     two backends (EXACT / RELAXED, one active at a time) and a cache of built goals."""
 
-    def __init__(self, rb: Rulebook, *, depth: int = 3, timeout: float = 10.0, contracts: Sequence[str] | None = None,
+    def __init__(self, rb: Rulebook, *, depth: int = 3, timeout: float = 60.0, contracts: Sequence[str] | None = None,
                  against: Sequence[dict] | None = None, prefix_depth: int = 3, minimize: bool = True,
                  per_contract: bool = False):
         self.rb = rb

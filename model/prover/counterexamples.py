@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import time
 import traceback
 from dataclasses import replace
 from fractions import Fraction
@@ -13,10 +12,11 @@ import z3
 
 from ..parser import parse
 from ..rulebook import Contract
-from ..z3backend import SV, as_bool, b_and, b_not, b_or, new_solver, q, satisfiable, sv_equal
+from ..solving import isolated, satisfiable
+from ..z3backend import SV, as_bool, b_and, b_not, b_or, q, sv_equal
 from .base import be_contract
 from .render import _render_values
-from .results import UNKNOWN, ERROR, _dec, Obligation, Goal, _Found
+from .results import UNKNOWN, ERROR, RL_SEARCH, _dec, Obligation, Goal, _Found
 
 
 #: how many of the contracts under proof a general violation is searched on (in their order)
@@ -106,7 +106,6 @@ class CounterexamplesMixin:
 
     def _cx_scenario(self, ob, label, g, model) -> dict:
         be = self.be
-        t0 = time.perf_counter()
         found = None
         for d in range(0, self.prefix_depth + 1):
             if ob.kind == "initial" and d > 0:
@@ -116,13 +115,12 @@ class CounterexamplesMixin:
             prob = self._bmc_problem(ob, label, d)
             if prob is None:
                 continue
-            r = satisfiable(prob["target"], prob["path"], prob["facts"], min(self.timeout, 2.0))
+            r = satisfiable(prob["target"], prob["path"], prob["facts"], self.timeout, rlimit=RL_SEARCH,
+                            minimise=False)
             if r.status == "unknown":
-                r = self._guided(prob, t0 + 3 * self.timeout)
+                r = self._guided(prob)
             if r is not None and r.status == "sat":
                 found = (prob, r)
-                break
-            if time.perf_counter() - t0 > 3 * self.timeout:
                 break
         if found is None:
             raw = self._cx_raw(ob, label, g, model, status=UNKNOWN, confirmed=False,
@@ -219,19 +217,14 @@ class CounterexamplesMixin:
         return {"target": as_bool(target), "path": path, "facts": facts, "steps": steps, "final": final,
                 "symbols": symbols, "reset": w, "tag": tag, "depth": depth}
 
-    def _guided(self, prob, deadline: float):
+    def _guided(self, prob):
         """When the plain search for a scenario does not finish (nonlinear integer problems, e.g. an
         exact equality of equity and maintenance margin), fix the sizes and then the prices of the
         requests to round values one by one (each fixed product N x P makes the rest linear), checking
         after each: the first satisfiable problem wins. A fix that makes it unsatisfiable is undone."""
-        s = new_solver(min(self.timeout, 2.0))
-        for f in prob["facts"]:
-            s.add(f)
-        for _, a in prob["path"]:
-            s.add(a)
-        s.add(prob["target"])
+        s = isolated(list(prob["facts"]) + [a for _, a in prob["path"]] + [prob["target"]], self.timeout, RL_SEARCH)
         for name, sv, grid, unit in self._inputs(prob, None, with_units=True):
-            if unit not in ("size", "price") or time.perf_counter() > deadline:
+            if unit not in ("size", "price"):
                 continue
             cands = [grid * k for k in (1, 10, 100)] if unit == "size" else \
                 [round(Fraction(10) ** k / grid) * grid for k in range(0, 6)]
@@ -245,8 +238,6 @@ class CounterexamplesMixin:
                     s.pop()
                     continue
                 break  # unknown: keep this value, fix the next input too
-            if time.perf_counter() > deadline:
-                break
         return None
 
     def _scenario(self, ob, label, prob, r) -> dict:

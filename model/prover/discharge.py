@@ -12,17 +12,27 @@ from fractions import Fraction
 import z3
 
 from ..numbers import is_terminating
-from ..z3backend import EXACT, RELAXED, check, minimal_core, nlsat_check, q, satisfiable, to_fraction
+from ..solving import canonical_core, check, label as label_queries, nlsat_check, proved, recording, satisfiable
+from ..z3backend import EXACT, RELAXED, q, to_fraction
 from .render import _why
 from .anycontract import EARLIER
-from .results import RL_RELAXED_GENERAL, PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, _RANK, CaseResult, Result, Obligation, Goal, _Found
+from .results import RL_RELAXED_GENERAL, PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, RL_EXACT, _RANK, CaseResult, Result, Obligation, Goal, _Found
 
 
 class DischargeMixin:
     """Runs obligations: every case, vacuity, counterexamples; never raises."""
 
     def run(self, ob: Obligation) -> Result:
-        """Discharge one obligation (sequences included)."""
+        """Discharge one obligation (sequences included); with a second solver or an SMT-LIB
+        directory (crosscheck.py), its proof queries are recorded and handed over."""
+        if not (self.cross_check or self.smt2_out):
+            return self._run(ob)
+        with recording() as rec:
+            res = self._run(ob)
+        self.second_opinion(res, rec.queries)
+        return res
+
+    def _run(self, ob: Obligation) -> Result:
         if ob.kind == "sequence":
             res = Result(ob.id, ob.kind, PROVED, 0.0, [], None, list(ob.invariants), ob.family, ob.action,
                          list(ob.contracts), ob.title, ob.statement, scope=ob.scope)
@@ -69,7 +79,7 @@ class DischargeMixin:
         encoding with the default solver, tracked assumptions and the rounding lemmas: proved,
         violated (a model of the exact semantics, then a scenario from reset), vacuous or unknown."""
         t0 = time.perf_counter()
-        deadline = t0 + max(self.timeout, 0.001) * 2
+        label_queries(label)
         with self.using(EXACT):
             g = self.goal(ob, label)
             be = self.be
@@ -92,22 +102,23 @@ class DischargeMixin:
             bx = self.be
             facts_r = gr.facts + bx.take_facts()
             facts_r += bx.rounding_lemmas([gr.goal] + [a for _, a in gr.assumptions] + facts_r)
-        # (1) relaxed, default solver with tracked assumptions (the core comes with the proof);
-        # (2) relaxed, nlsat (complete for real arithmetic; core by deletion); (3) exact, below
+        # (1) relaxed, default solver with tracked assumptions; (2) relaxed, nlsat (complete for real
+        # arithmetic); (3) exact, below. Every step is bounded by work (rlimit), not by seconds, and
+        # every core is the canonical minimal one (solving.canonical_core).
         proved_relaxed = False
         for asm in self._relaxed_stages(ob, gr.assumptions):
             r1 = check(gr.goal, asm, facts_r, self.timeout, vacuity=False,
                        rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL)
             if r1.status == "proved":
                 core, proved_relaxed = r1.core, True
-            elif time.perf_counter() < deadline:
+            else:
                 r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
                 if r1.status == "proved":
-                    core, complete = minimal_core(gr.goal, asm, facts_r, min(self.timeout, 2.0),
-                                                  try_default=False, rlimit=RL_CORE)
+                    core, complete = canonical_core(gr.goal, asm, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
+                    proved(gr.goal, asm, core, facts_r, "nlsat")
                     proved_relaxed = True
                     if not complete:
-                        reason = "unsat core not minimised (time)"
+                        reason = "unsat core not minimised (work limit)"
             if proved_relaxed:
                 break
         if proved_relaxed:
@@ -120,8 +131,7 @@ class DischargeMixin:
                 status, reason = UNKNOWN, "vacuity check: " + v.reason
         else:
             lemmas = be.rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
-            left = max(0.001, min(self.timeout, deadline - time.perf_counter()))
-            r = check(g.goal, g.assumptions, g.facts, left, vacuity=True, lemmas=lemmas)
+            r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=True, lemmas=lemmas, rlimit=RL_EXACT)
             status = {"proved": PROVED, "violated": VIOLATED, "vacuous": VACUOUS, "unknown": UNKNOWN}[r.status]
             core, reason, model = r.core, r.reason, r.model
             if status == UNKNOWN and r1.status == "unknown":
@@ -198,7 +208,8 @@ class DischargeMixin:
             return v
         r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
         if r.status == "proved":  # the relaxed assumptions alone are unsatisfiable
-            core, _ = minimal_core(z3.BoolVal(False), gr.assumptions, facts_r, min(self.timeout, 2.0), rlimit=RL_CORE)
+            core, _ = canonical_core(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
+            proved(z3.BoolVal(False), gr.assumptions, core, facts_r, "nlsat")
             return _Found(None, None, status="unsat", core=core)
         if r.status != "violated":
             return v

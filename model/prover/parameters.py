@@ -15,10 +15,11 @@ from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..numbers import format_decimal
 from ..rulebook import Contract
-from ..z3backend import EXACT, SV, SymContract, SymEnv, as_bool, b_and, new_solver
+from ..solving import isolated, new_solver
+from ..z3backend import EXACT, SV, SymContract, SymEnv, as_bool, b_and
 from .minimise import _nice, _fix_first
 from .render import _render_values, _fmt_args, _render_scenario
-from .results import ERROR, PROVED, VACUOUS, VIOLATED, CaseResult, Goal, Obligation, _dec
+from .results import ERROR, PROVED, RL_MINIMISE, VACUOUS, VIOLATED, CaseResult, Goal, Obligation, _dec
 
 
 class ParametersMixin:
@@ -222,13 +223,7 @@ class ParametersMixin:
         return Env({**cv, "notional": x}, self.interp.derived)["maintenance_margin"]
 
     def _minimize_free(self, g: Goal, model, fvars: dict, grid: dict) -> dict:
-        s = z3.Solver()
-        s.set("timeout", max(1, int(min(self.timeout, 5) * 1000)))
-        for f in g.facts:
-            s.add(f)
-        for _, a in g.assumptions:
-            s.add(a)
-        s.add(z3.Not(g.goal))
+        s = isolated(list(g.facts) + [a for _, a in g.assumptions] + [z3.Not(g.goal)], self.timeout, RL_MINIMISE)
         for n, sv in fvars.items():
             model = _fix_first(s, sv, _nice(self.be.value(model, sv), grid[n])) or model
         return {n: self.be.value(model, sv) for n, sv in fvars.items()}

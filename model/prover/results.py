@@ -15,12 +15,15 @@ from ..z3backend import SV
 
 PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR = "PROVED", "VIOLATED", "UNKNOWN", "VACUOUS", "ERROR"
 # Work slices of the portfolio, in Z3's deterministic resource units (about 1M/s for the default
-# solver, 11M/s for nlsat on this kind of problem); --timeout stays the wall-clock cap of each call.
+# solver, 11M/s for nlsat on this kind of problem): what is decided depends on them alone; --timeout
+# is only a wall-clock safety net of each call (an answer it cuts short is UNKNOWN).
 RL_RELAXED = 1_500_000  # relaxed encoding, default solver (tracked assumptions)
 RL_NLSAT = 25_000_000  # relaxed encoding, nlsat
 RL_RELAXED_GENERAL = 300_000  # the same first try for a general goal (nlsat usually decides those)
-RL_CORE = 3_000_000  # each deletion attempt when minimising an nlsat proof's core
+RL_CORE = 300_000  # each nlsat deletion attempt when minimising a core (nlsat overruns larger limits)
 RL_SPLIT = 1_000_000  # each case of a split (sequences)
+RL_EXACT = 10_000_000  # exact encoding, default solver (the last resort of a case)
+RL_SEARCH = 2_000_000  # each search for a scenario from reset (counterexamples)
 RL_MINIMISE = 400_000  # each attempt to simplify one number of a counterexample
 STATUSES = (PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR)
 _RANK = {PROVED: 0, UNKNOWN: 1, VACUOUS: 2, VIOLATED: 3, ERROR: 4}
@@ -84,9 +87,12 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     assumed: list[str] = field(default_factory=list)  # every assumption of an equivalence goal, named
     scope: str = ""  # every-contract | contract:SYMBOL | contracts:A,B (see Obligation.scope)
+    cross_check: dict | None = None  # the second solver's verdicts (only with --cross-check)
 
     def to_json(self) -> dict:
         d = asdict(self)
+        if d["cross_check"] is None:
+            del d["cross_check"]
         d["seconds"] = round(self.seconds, 4)
         for c in d["cases"]:
             c["seconds"] = round(c["seconds"], 4)

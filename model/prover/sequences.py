@@ -13,7 +13,8 @@ import z3
 from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..printer import to_text
-from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not, check, nlsat_check, satisfiable
+from ..solving import check, label, nlsat_check, proved, satisfiable
+from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
 from .render import _render_scenario
@@ -116,6 +117,7 @@ class SequencesMixin:
             status, reason, failing, bad = PROVED, "", [], None
             for k, (lbl, goal) in enumerate(goals):
                 tg = time.perf_counter()
+                label(f"step {i + 1}: {lbl}")
                 goal_r = R["goals"][i][k][1]
                 r = None
                 for asm_r in locals_r + [full_r]:
@@ -123,6 +125,7 @@ class SequencesMixin:
                     r = nlsat_check(goal_r, asm_r, R["facts"] + lem, self.timeout, rlimit=RL_NLSAT // 2)
                     if r.status == "proved":
                         r.core = sorted(n for n, _ in asm_r)
+                        proved(goal_r, asm_r, r.core, R["facts"] + lem, "nlsat")
                         break
                 if r.status != "proved":
                     for local in locals_:
@@ -137,7 +140,8 @@ class SequencesMixin:
                             break
                 if r.status != "proved":
                     lem = be.rounding_lemmas([goal] + [a for _, a in full] + X["facts"], [goal])
-                    r = check(goal, full, X["facts"], self.timeout, vacuity=False, lemmas=lem)
+                    r = check(goal, full, X["facts"], self.timeout, vacuity=False, lemmas=lem, minimise=False)
+                    r.core = sorted(n for n, _ in full)
                 if self.debug:
                     print(f"  {lbl}: {r.status} {time.perf_counter() - tg:.3f}s")
                 if r.status == "proved":
@@ -189,7 +193,9 @@ class SequencesMixin:
         last = None
         cases = list(cases) + [("case: none of the above", z3.Not(z3.Or(*[c for _, c in cases])))]
         for _, c in cases:
-            r = check(goal, assumptions, facts + [c], self.timeout, vacuity=False, lemmas=lemmas, rlimit=RL_SPLIT)
+            r = check(goal, assumptions, facts + [c], self.timeout, vacuity=False, lemmas=lemmas, rlimit=RL_SPLIT,
+                      minimise=False)
+            r.core = sorted(n for n, _ in assumptions)  # what the proof was given (coarse labels of a path)
             if r.status != "proved":
                 return r
             core |= set(r.core)

@@ -1,0 +1,401 @@
+"""The solver layer: every question the prover puts to Z3, asked so that the answer depends on the
+question alone, not on the machine's load, on what the process built before, or on `--jobs`.
+
+Why each answer is reproducible:
+* each query is copied into a fresh Z3 context (`z3.Context`) before it is checked: Z3's
+  heuristics depend on the ids of the terms, and those depend on everything built earlier in the
+  process; in a fresh context the ids follow from the query's own structure;
+* fixed random seeds, and work bounded by Z3's resource counter (`rlimit`), which counts the
+  same on a fast, a slow or a busy machine; the wall-clock `timeout` is only a safety net (an
+  answer it cuts short is 'unknown', never a proof);
+* unsat cores are minimal and canonical (`canonical_core`): deletion over the tracked assumptions
+  in sorted name order, so the core names exactly the assumptions the proof cannot do without and
+  does not depend on which core the solver happened to find first.
+
+API (`assumptions` are (name, Bool) pairs tracked for cores, several pairs may share a name;
+`facts` are always-true constraints; the results' models live in Z3's main context):
+
+    check(claim, assumptions, facts, timeout, vacuity, lemmas, rlimit)   # 'proved' | 'violated' | 'vacuous' | 'unknown'
+    satisfiable(formula, assumptions, facts, timeout, rlimit)            # 'sat' | 'unsat' | 'unknown'
+    nlsat_check(claim, assumptions, facts, timeout, rlimit)              # RELAXED goals (pure real arithmetic)
+    canonical_core(claim, assumptions, facts, ...)                       # the minimal core, and whether complete
+    minimal_core(...)                                                    # the same, the older name
+    Query / query_smt2 / logic_of                                        # the exact SMT-LIB 2 text of a query (smt2.py)
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import z3
+
+SEED = 0  # every solver's random seed: the same query always takes the same path
+LEMMA_SLICE = 1_000_000  # rlimit of the first attempt (with the lemmas) of `check`
+RL_CHECK = 20_000_000  # the work of a `check` or `satisfiable` given no rlimit (about 20 s of the default solver)
+RL_CORE_DEFAULT = 400_000  # each deletion attempt of `canonical_core` with the default solver
+RL_CORE_NLSAT = 300_000  # ... and with nlsat when the default solver gives up (nlsat honours small limits only)
+
+
+@dataclass
+class CheckResult:
+    """The outcome of a query: 'proved' (with the core: the names of the assumptions used),
+    'violated' (with a model), 'vacuous' (the assumptions alone are unsatisfiable, core = the
+    conflicting ones), 'sat' / 'unsat' for `satisfiable`, or 'unknown' (with Z3's reason).
+    `engine` says which procedure answered ('default' or 'nlsat'), for the cross-check and the
+    SMT-LIB export."""
+
+    status: str
+    core: list[str] = field(default_factory=list)
+    model: z3.ModelRef | None = None
+    reason: str = ""
+    seconds: float = 0.0
+    solver: z3.Solver | None = None
+    engine: str = "default"
+
+
+class Recorder:
+    """The unsat queries answered while it is active (`recording()`), as SMT-LIB 2 text, for the
+    second solver and `--smt2-out`; `case` labels the queries recorded next."""
+
+    def __init__(self):
+        self.case = ""
+        self.queries: list = []
+
+
+_RECORDER: Recorder | None = None
+
+
+@contextmanager
+def recording():
+    """Record every proof query answered inside the block (see `proved`)."""
+    global _RECORDER
+    prev, _RECORDER = _RECORDER, Recorder()
+    try:
+        yield _RECORDER
+    finally:
+        _RECORDER = prev
+
+
+def label(case: str) -> None:
+    """Label the proof queries recorded next (an obligation's case)."""
+    if _RECORDER is not None:
+        _RECORDER.case = case
+
+
+def proved(claim, assumptions: Sequence[tuple[str, Any]], names: Sequence[str], facts: Sequence[Any],
+           engine: str) -> None:
+    """Note an unsat query: `claim` follows from the assumptions named `names` and the facts.
+    Recorded (as its SMT-LIB 2 text) only inside `recording()`."""
+    if _RECORDER is None:
+        return
+    from .smt2 import ProofQuery, render
+    keep = set(names)
+    groups = [a for n, a in _grouped(assumptions) if n in keep]
+    _, terms = _fresh(list(facts) + groups + [z3.Not(_as_bool(claim))])
+    logic, text = render(terms, [f"case: {_RECORDER.case}", f"proved unsat by z3 ({engine}) from: "
+                                 + (", ".join(sorted(keep)) or "the facts alone")])
+    _RECORDER.queries.append(ProofQuery(_RECORDER.case, engine, tuple(sorted(keep)), logic, text))
+
+
+def _as_bool(x) -> z3.BoolRef:
+    if x is False or x is None:
+        return z3.BoolVal(False)
+    if x is True:
+        return z3.BoolVal(True)
+    return x
+
+
+def _grouped(assumptions: Sequence[tuple[str, Any]]) -> list[tuple[str, z3.BoolRef]]:
+    """The assumptions as one conjunction per name, sorted by name (the canonical order)."""
+    by: dict[str, list] = {}
+    for name, a in assumptions:
+        by.setdefault(str(name), []).append(_as_bool(a))
+    return [(n, xs[0] if len(xs) == 1 else z3.And(*xs)) for n, xs in sorted(by.items())]
+
+
+def _configure(s: z3.Solver, timeout: float | None, rlimit: int | None) -> None:
+    s.set("random_seed", SEED)
+    s.set("rlimit", int(rlimit or 0))
+    s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)
+
+
+def _fresh(terms: Sequence[Any]) -> tuple[z3.Context, list]:
+    """The terms copied into a new context (one translation, so shared subterms stay shared): the
+    ids there, and so Z3's heuristics, follow from the query alone."""
+    ctx = z3.Context()
+    if not terms:
+        return ctx, []
+    vec = z3.AstVector()
+    for t in terms:
+        vec.push(_as_bool(t))
+    out = vec.translate(ctx)
+    return ctx, [out[i] for i in range(len(out))]
+
+
+def new_solver(timeout: float | None, rlimit: int | None = None, ctx: z3.Context | None = None) -> z3.Solver:
+    """A solver with the fixed seed, a resource limit (`rlimit`, Z3's own work counter: the same
+    problem gets the same answer on a busy machine) and the wall-clock safety net `timeout`."""
+    s = z3.Solver(ctx=ctx)
+    _configure(s, timeout, rlimit)
+    return s
+
+
+class _Tracked:
+    """One query in a fresh context: hard constraints, and each named assumption behind a tracking
+    literal `@name` (for cores). Each `check` of a subset of the names is a new solver over the
+    same terms: an incremental solver's learnt state makes later checks slower and less predictable."""
+
+    def __init__(self, hard: Sequence[Any], assumptions: Sequence[tuple[str, Any]], timeout, rlimit):
+        groups = _grouped(assumptions)
+        self.names = [n for n, _ in groups]
+        self.ctx, terms = _fresh(list(hard) + [a for _, a in groups])
+        self.hard, asm = terms[: len(hard)], terms[len(hard):]
+        self.timeout = timeout
+        self.terms = dict(zip(self.names, asm))
+        self.lits = {n: z3.Bool(f"@{n}", self.ctx) for n in self.names}
+        self.s = new_solver(timeout, rlimit, self.ctx)
+
+    def check(self, names: Sequence[str], rlimit: int | None = None):
+        """(z3 answer, core names) under the assumptions `names`; the solver stays in `self.s`."""
+        self.s = s = new_solver(self.timeout, rlimit, self.ctx)
+        for h in self.hard:
+            s.add(h)
+        for n in names:
+            s.add(z3.Implies(self.lits[n], self.terms[n]))
+        r = s.check(*[self.lits[n] for n in names])
+        core = []
+        if r == z3.unsat:
+            ids = {self.lits[n].get_id(): n for n in names}
+            core = sorted({ids[c.get_id()] for c in s.unsat_core() if c.get_id() in ids})
+        return r, core
+
+    def model(self):
+        return self.s.model().translate(z3.main_ctx())
+
+    def handed_back(self) -> "IsolatedSolver":
+        """The solver with the assumptions made hard, for further questions (minimising a model)."""
+        for n in self.names:
+            self.s.add(self.lits[n])
+        self.s.set("rlimit", 0)  # the caller sets its own limits
+        return IsolatedSolver(self.s, self.ctx)
+
+
+class IsolatedSolver:
+    """A solver in its own context that takes and gives main-context terms and models: further
+    questions about one query (a counterexample's numbers made simple, one by one) stay
+    independent of the process's history. Construct with `isolated(hard, timeout, rlimit)`."""
+
+    def __init__(self, s: z3.Solver, ctx: z3.Context):
+        self.s, self.ctx = s, ctx
+
+    def add(self, *terms) -> None:
+        for t in terms:
+            self.s.add(_as_bool(t).translate(self.ctx))
+
+    def set(self, key: str, value) -> None:
+        self.s.set(key, value)
+
+    def push(self) -> None:
+        self.s.push()
+
+    def pop(self) -> None:
+        self.s.pop()
+
+    def check(self):
+        return self.s.check()
+
+    def model(self):
+        return self.s.model().translate(z3.main_ctx())
+
+    def reason_unknown(self) -> str:
+        return self.s.reason_unknown()
+
+
+def isolated(hard: Sequence[Any], timeout: float | None, rlimit: int | None) -> IsolatedSolver:
+    """A fresh-context solver holding `hard` (see IsolatedSolver)."""
+    ctx, terms = _fresh(hard)
+    s = new_solver(timeout, rlimit, ctx)
+    for x in terms:
+        s.add(x)
+    return IsolatedSolver(s, ctx)
+
+
+def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
+    s = z3.Then(z3.Tactic("simplify", ctx), z3.Tactic("purify-arith", ctx), z3.Tactic("qfnra-nlsat", ctx)).solver()
+    s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)
+    if rlimit:
+        s.set("rlimit", int(rlimit))
+    return s
+
+
+def _nlsat(hard: Sequence[Any], timeout, rlimit):
+    """(answer, model in the main context or None, reason) of nlsat on the conjunction of `hard`."""
+    ctx, terms = _fresh(hard)
+    s = _nlsat_solver(ctx, timeout, rlimit)
+    for x in terms:
+        s.add(x)
+    try:
+        r = s.check()
+    except z3.Z3Exception as e:  # e.g. an integer slipped in: not for nlsat
+        return z3.unknown, None, f"nlsat: {e}"
+    if r == z3.sat:
+        return r, s.model().translate(z3.main_ctx()), ""
+    return r, None, s.reason_unknown() if r == z3.unknown else ""
+
+
+def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
+          timeout: float | None = 10.0, vacuity: bool = True, lemmas: Sequence[Any] = (),
+          rlimit: int | None = None, minimise: bool = True) -> CheckResult:
+    """Prove `claim` from the named `assumptions` (and the untracked, always-true `facts`).
+
+    The claim is negated and checked with each assumption tracked by its name: unsat means PROVED
+    and the core (canonical, `canonical_core`; with `minimise` off, every assumption given) lists the
+    assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
+    being valid they cannot change satisfiability; they are tried first for a slice of work. With
+    `vacuity`, the assumptions alone are then checked: unsat means the proof is vacuous. Z3 saying
+    unknown (work limit, time-out, incompleteness) gives 'unknown', never 'proved'.
+    """
+    t0 = time.perf_counter()
+    rl = rlimit or RL_CHECK
+    attempts = [list(lemmas), []] if lemmas else [[]]
+    negated = z3.Not(_as_bool(claim))
+    r, core, used = z3.unknown, [], []
+    for k, extra in enumerate(attempts):
+        t = _Tracked(list(facts) + extra + [negated], assumptions, timeout, rl)
+        r, core = t.check(t.names, rlimit=LEMMA_SLICE if len(attempts) > 1 and k == 0 else rl)
+        if r == z3.sat:
+            return CheckResult("violated", model=t.model(), seconds=time.perf_counter() - t0, solver=t.handed_back())
+        if r == z3.unsat:
+            used = extra
+            break
+    if r == z3.unknown:
+        return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=time.perf_counter() - t0)
+    if minimise:
+        # deletion attempts with the default solver only: one it cannot decide within its work keeps
+        # the name (still deterministic and sufficient); nlsat there cost minutes on general goals
+        core, _ = canonical_core(claim, assumptions, list(facts) + used, timeout, start=core, nlsat=False)
+    else:  # every assumption given (the solver's own core depends on its path)
+        core = list(t.names)
+    proved(claim, assumptions, core, list(facts) + used, "default")
+    if vacuity:
+        v = satisfiable(z3.BoolVal(True), assumptions, facts, timeout, rl)
+        if v.status == "unsat":
+            return CheckResult("vacuous", core=v.core, seconds=time.perf_counter() - t0)
+        if v.status == "unknown":
+            return CheckResult("unknown", core=core, reason="vacuity check: " + v.reason,
+                               seconds=time.perf_counter() - t0)
+    return CheckResult("proved", core=core, seconds=time.perf_counter() - t0)
+
+
+def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
+                timeout: float | None = 10.0, rlimit: int | None = None, minimise: bool = True) -> CheckResult:
+    """Is `formula` satisfiable together with the named assumptions and the facts? Status 'sat'
+    (with the model: a witness), 'unsat' (the canonical core names the assumptions that exclude
+    it) or 'unknown'."""
+    t0 = time.perf_counter()
+    t = _Tracked(list(facts) + [_as_bool(formula)], assumptions, timeout, rlimit or RL_CHECK)
+    r, core = t.check(t.names, rlimit=rlimit or RL_CHECK)
+    dt = time.perf_counter() - t0
+    if r == z3.sat:
+        return CheckResult("sat", model=t.model(), seconds=dt, solver=t.handed_back())
+    if r == z3.unknown:
+        return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=dt)
+    if minimise:
+        core, _ = canonical_core(z3.Not(_as_bool(formula)), assumptions, facts, timeout, start=core)
+    else:
+        core = list(t.names)
+    proved(z3.Not(_as_bool(formula)), assumptions, core, facts, "default")
+    return CheckResult("unsat", core=core, seconds=time.perf_counter() - t0)
+
+
+def nlsat_check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
+                timeout: float | None = 10.0, rlimit: int | None = None) -> CheckResult:
+    """Prove `claim` with Z3's nlsat procedure (complete for nonlinear real arithmetic): for
+    RELAXED goals only (no integers). nlsat tracks no assumptions: the result's core is empty (see
+    `canonical_core`). 'violated' here is a model of the relaxed problem, which may not be one of
+    the exact semantics."""
+    t0 = time.perf_counter()
+    hard = list(facts) + [a for _, a in assumptions] + [z3.Not(_as_bool(claim))]
+    r, model, reason = _nlsat(hard, timeout, rlimit or RL_CHECK)
+    dt = time.perf_counter() - t0
+    if r == z3.unsat:
+        return CheckResult("proved", seconds=dt, engine="nlsat")
+    if r == z3.sat:
+        return CheckResult("violated", model=model, seconds=dt, engine="nlsat")
+    return CheckResult("unknown", reason=reason, seconds=dt, engine="nlsat")
+
+
+def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequence[Any] = (),
+                   timeout: float | None = 10.0, start: Sequence[str] | None = None, nlsat: bool = True,
+                   rlimit: int = RL_CORE_DEFAULT, rlimit_nlsat: int = RL_CORE_NLSAT,
+                   max_undecided: int = 4) -> tuple[list[str], bool]:
+    """The minimal, canonical set of assumption names from which `claim` follows (it is known to
+    follow from all of them): deletion in sorted order, of whole families of names first
+    (`domain:tiers[2].*`), then of single names; a name is dropped when the claim is proved without it (the default solver, incrementally, then nlsat when that gives up and
+    `nlsat` is on). `start`, a sufficient core found by the proof, only saves work: a name outside
+    the last known sufficient core is dropped without a query, which gives the same answer as
+    asking. The result is therefore a function of the query, not of the solver's luck, as long as
+    every attempt is decided within its work limit; returns (names, complete?): an undecided
+    attempt keeps the name (the core is then still sufficient, perhaps not minimal), and after
+    `max_undecided` of them the remaining names are kept without asking (a bound on the work that
+    is itself a function of the query)."""
+    t = _Tracked(list(facts) + [z3.Not(_as_bool(claim))], assumptions, timeout, rlimit)
+    keep = list(t.names)
+    known = set(start) if start is not None else set(keep)
+    known &= set(keep)
+    complete = True
+    groups = dict(_grouped(assumptions))
+
+    def attempt(trial: list[str]) -> tuple[Any, list[str]]:
+        r, core = t.check(trial, rlimit=rlimit)
+        if r == z3.unknown and nlsat:
+            r, _, _ = _nlsat(list(facts) + [groups[x] for x in trial] + [z3.Not(_as_bool(claim))], timeout,
+                             rlimit_nlsat)
+            core = trial
+        return r, core
+
+    # families first (`domain:tiers[2].*`, ...: one attempt drops a whole family), then one by one
+    families: dict[str, list[str]] = {}
+    for n in keep:
+        families.setdefault(_family(n), []).append(n)
+    for fam, members in sorted(families.items()):
+        if len(members) < 2 or not set(members) & known:
+            continue
+        trial = [x for x in keep if x not in members]
+        r, core = attempt(trial)
+        if r == z3.unsat:
+            keep, known = trial, set(core)
+        elif r == z3.unknown:
+            complete = False
+    undecided = 0
+    for n in list(keep):
+        if n not in known:
+            keep.remove(n)
+            continue
+        if undecided >= max_undecided:
+            continue
+        trial = [x for x in keep if x != n]
+        r, core = attempt(trial)
+        if r == z3.unsat:
+            keep = trial
+            known = set(core)
+        elif r == z3.unknown:
+            complete = False
+            undecided += 1
+    return keep, complete
+
+
+def _family(name: str) -> str:
+    """`domain:tiers[2].max_notional` -> `domain:tiers[2]`: assumptions about one part of the world."""
+    head, _, rest = name.partition(":")
+    return f"{head}:{rest.split('.', 1)[0]}" if rest else name
+
+
+def minimal_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequence[Any] = (),
+                 timeout: float = 10.0, try_default: bool = True, rlimit: int = RL_CORE_NLSAT,
+                 attempt_cap: float | None = None) -> tuple[list[str], bool]:
+    """`canonical_core` under its older name (kept for callers): (names, minimal?)."""
+    return canonical_core(claim, assumptions, facts, timeout, rlimit_nlsat=rlimit)
