@@ -106,14 +106,21 @@ class DischargeMixin:
         # arithmetic); (3) exact, below. Every step is bounded by work (rlimit), not by seconds, and
         # every core is the canonical minimal one (solving.canonical_core).
         proved_relaxed = False
+        # an every-contract goal lists the assumptions it was given (deterministic, not minimised:
+        # deleting them one by one over the symbolic contract cost minutes per obligation)
+        minimise = bool(ob.contracts)
         for asm in self._relaxed_stages(ob, gr.assumptions):
             r1 = check(gr.goal, asm, facts_r, self.timeout, vacuity=False,
-                       rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL)
+                       rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise)
             if r1.status == "proved":
                 core, proved_relaxed = r1.core, True
             else:
                 r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
-                if r1.status == "proved":
+                if r1.status == "proved" and not minimise:
+                    core, complete = [n for n, _ in asm], True
+                    proved(gr.goal, asm, core, facts_r, "nlsat")
+                    proved_relaxed = True
+                elif r1.status == "proved":
                     core, complete = canonical_core(gr.goal, asm, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
                     proved(gr.goal, asm, core, facts_r, "nlsat")
                     proved_relaxed = True
@@ -131,7 +138,8 @@ class DischargeMixin:
                 status, reason = UNKNOWN, "vacuity check: " + v.reason
         else:
             lemmas = be.rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
-            r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=True, lemmas=lemmas, rlimit=RL_EXACT)
+            r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=True, lemmas=lemmas, rlimit=RL_EXACT,
+                      minimise=minimise)
             status = {"proved": PROVED, "violated": VIOLATED, "vacuous": VACUOUS, "unknown": UNKNOWN}[r.status]
             core, reason, model = r.core, r.reason, r.model
             if status == UNKNOWN and r1.status == "unknown":
