@@ -119,7 +119,7 @@ def test_list_counts(shipped):
     (("--rule", "reduce_margn.coverage"), "--rule reduce_margn.coverage: no case exercises a rule id starting with "
                                           "'reduce_margn.coverage'; did you mean 'reduce_margin.coverage' or "),
     (("--flag", "WrongRoundin"), "--flag WrongRoundin: no such flag; did you mean 'WrongRounding'"),
-    (("--case", "bnd-a643b41b3f0275a"), "--case bnd-a643b41b3f0275a: no such case; did you mean 'bnd-a643b41b3f0275a1'"),
+    (("--case", "bnd-fbbf7318166f758"), "--case bnd-fbbf7318166f758: no such case; did you mean 'bnd-fbbf7318166f758d'"),
 ])
 def test_did_you_mean(args, message):
     err = io.StringIO()
