@@ -23,15 +23,15 @@ def _busy(n: int) -> list[subprocess.Popen]:
 
 def test_reports_are_byte_identical_for_any_jobs_and_load(tmp_path):
     out = tmp_path / "proof-report.json"
-    code, _, err = run_prove(*SELECTION, "--jobs", "1", "--output", str(out))
+    code, _, err = run_prove(*SELECTION, "--per-contract", "--jobs", "1", "--output", str(out))
     assert code == 0, err
     first = out.read_bytes()
-    code, _, err = run_prove(*SELECTION, "--jobs", "2", "--output", str(out))
+    code, _, err = run_prove(*SELECTION, "--per-contract", "--jobs", "2", "--output", str(out))
     assert code == 0, err
     assert out.read_bytes() == first  # the same content: the file is not rewritten
     load = _busy(3)
     try:
-        code, stdout, err = run_prove(*SELECTION, "--jobs", "2", "--output", str(out), "--format", "json")
+        code, stdout, err = run_prove(*SELECTION, "--per-contract", "--jobs", "2", "--output", str(out), "--format", "json")
     finally:
         for p in load:
             p.kill()
