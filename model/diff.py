@@ -353,12 +353,9 @@ def _model_witness(rb, symbol, a, b, encs) -> Witness | None:
 
 # ----------------------------------------------------------------------------------------- inputs
 def _d(x) -> str:
-    if isinstance(x, Fraction):
-        try:
-            return format_decimal(x)
-        except ValueError:
-            return f"{x.numerator}/{x.denominator}"
-    return str(x)
+    from .wellformed import show
+
+    return show(x)
 
 
 def load_contracts_file(rb: Rulebook, path: str | Path) -> dict[str, Contract]:

@@ -6,7 +6,6 @@ replays (format marginspec-vectors/1, every expectation from the reference engin
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -226,15 +225,7 @@ def write_vector(rb: Rulebook, finding: Finding, seed: str, out_dir: str | os.Pa
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}.json"
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from ..atomic import write_atomic
+
+    write_atomic(path, data)
     return str(path)
