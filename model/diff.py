@@ -312,9 +312,9 @@ def _witness(rb: Rulebook, symbol: str, a: Contract, b: Contract, pos: Position)
 def readable_witness(rb: Rulebook, symbol: str, a: Contract, b: Contract) -> Witness | None:
     """A position with round numbers, openable under both contracts, whose roots differ and whose
     mark lies between them (so the decisions differ): tier by tier, both sides, a few leverages."""
-    from .vectors.market import MARKS, Market
+    from .vectors.market import Market, reference_mark
 
-    m = Market(symbol, a, MARKS.get(symbol, a.params["tick_size"] * 10000))
+    m = Market(symbol, a, reference_mark(a))  # the mark is derived from the contract, never named
     for k in range(1, len(a.tiers) + 1):
         for side in _sides(rb):
             for lev in (10, 5, 20, 2):

@@ -56,7 +56,9 @@ class ParametersMixin:
             model = s.model() if r == z3.sat else None
             s.pop()
         n = len(c.tiers)
-        used = [f"{sym}.tiers[{k}]" for k in range(1, n + 1)] + ([f"assume:{f.id}"] if assume is not None else [])
+        read = set().union(*(ast.names(x) for x in (f.formula, f.assume) if x is not None))
+        used = [f"{sym}.{p.name}" for p in self.rb.params if p.name in read]  # the parameters it reads
+        used += [f"{sym}.tiers[{k}]" for k in range(1, n + 1)] + ([f"assume:{f.id}"] if assume is not None else [])
         if vacuous:
             cr = CaseResult(label, VACUOUS, 0.0, [], f"the assumption of {f.id} cannot hold")
         elif r == z3.unsat:
