@@ -22,7 +22,7 @@ from ..engine import ReferenceEngine, contract_json
 from ..numbers import format_decimal, round_to
 from ..rulebook import Contract, Rulebook
 from .cases import CaseSpec, req
-from .market import Market, markets
+from .market import Market, market
 from .recorder import replay
 
 FLAGS = ("VenueParameters", "LiquidationPrice", "DerivedValues")
@@ -149,7 +149,7 @@ def pinning(rb: Rulebook, sym: str) -> Iterator[CaseSpec]:
     changed = non_default(rb, c)
     if not changed:
         return
-    m = markets(rb, (sym,))[0]
+    m = market(rb, sym)
     contract = contract_json(c, rb)
     plain = contract_json(with_defaults(rb, c), rb)
     for k in range(1, len(c.tiers) + 1):
