@@ -21,7 +21,8 @@ from typing import Mapping
 from .diagnostics import Diagnostic, Mark, SpecError
 from .engine import contract_json
 from .jsonmarks import load_json_text
-from .rulebook import Contract, Rulebook, read_contract, schema_diagnostics
+from .rulebook import Contract, Rulebook
+from .spec_values import read_contract, schema_diagnostics
 from .spec_schema import _DECIMAL, SCHEMA
 from .wellformed import ContractChecks
 from .yamlsafe import Node, load_yaml_text, mark_of

@@ -1,7 +1,7 @@
 """The shape of the rulebook (all spec/*.yaml files merged), as a JSON Schema.
 
 Structure is checked here, with jsonschema; meaning (names, units, cycles, references) is checked
-by `rulebook.py` afterwards.
+by `loader.py` afterwards.
 """
 
 _STR = {"type": "string"}

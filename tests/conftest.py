@@ -51,3 +51,15 @@ def spec_copy(tmp_path):
             raise AssertionError(f"{needle!r} not in {file}")
 
     return Copy()
+
+
+# Session fixtures that cost minutes are built once per pytest-xdist worker that needs them: the
+# tests using one are kept on one worker (`--dist loadgroup` in pyproject.toml), the rest spread.
+_EXPENSIVE = ("shipped", "generated")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = [f for f in _EXPENSIVE if f in getattr(item, "fixturenames", ())]
+        if used:
+            item.add_marker(pytest.mark.xdist_group(used[0]))
