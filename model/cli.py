@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .diagnostics import SpecError
-from .commands.contracts_option import apply_contracts, contracts_option
+from .commands.contracts_option import apply_contracts, contracts_option, require_out
 from .commands.venue_option import venue_option, venue_rulebook
 from .rulebook import load_rulebook
 
@@ -245,9 +245,7 @@ def all_(keep_going, contracts_file, out):
     code is the worst of the stages' (0 all good, 1 a failure, 2 unknown/error, 3 nothing ran).
     With --contracts FILE every stage works on those contracts instead of the rulebook's profiles.
     """
-    if contracts_file and not out:
-        raise click.UsageError("--contracts needs --out DIR: the files generated for your contracts must not "
-                               "replace the rulebook's own")
+    require_out(contracts_file, out)
     if out and not contracts_file:
         raise click.UsageError("--out goes with --contracts")
     import subprocess

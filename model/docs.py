@@ -28,10 +28,11 @@ from .conformance.compare import compare_value
 from .engine import ReferenceEngine, contract_json
 from .interpreter import Env, compile_expr, solve_tier, tier_index
 from .mathml import Box, Formula, Ident, Literal, MathRenderer, Op, row, symbol_box
-from .numbers import format_decimal, parse_decimal
+from .numbers import format_decimal, parse_decimal, round_to
 from .printer import to_text
 from .prover.scopes import scope_lines, scopes
 from .rulebook import Action, Check, Effect, Rulebook
+from .vectors.market import Market, market, power_of_ten_at_least
 
 OUTPUT_FILES = {"rulebook.md": ("md", "rulebook.md.j2"), "index.html": ("html", "index.html.j2")}  # name: (format, template)
 PROOF_REPORT = "proof-report.json"
@@ -652,7 +653,11 @@ class Builder:
         return {k: sorted(v) for k, v in out.items()}
 
     def vector_examples(self) -> list[dict]:
-        known = [c for c in self.inputs.vectors if c.source == "known_answer"]
+        """Known-answer cases on the contracts in force only (vectors written for other contracts,
+        e.g. the shipped ones under --contracts, are no example of this rulebook)."""
+        in_force = {s: contract_json(c, self.rb) for s, c in self.rb.contracts.items()}
+        known = [c for c in self.inputs.vectors if c.source == "known_answer"
+                 and all(in_force.get(s) == spec for s, spec in c.contracts.items())]
         if len(known) <= MAX_VECTOR_EXAMPLES:
             return [self.vector_example(c) for c in known]
         chosen, covered = [], set()
@@ -1082,52 +1087,84 @@ class Story:
 
 
 def _stories(rb: Rulebook) -> tuple[Story, ...]:
-    """The engine-computed stories, bound to the rulebook's BTCUSDT profile (its tick size)."""
-    sym = "BTCUSDT"
-    if sym not in rb.contracts:
-        return ()
-    tick = rb.contracts[sym].params.get("tick_size")
+    """The engine-computed stories, on contracts of the rulebook in force (never one named here):
+    the long on its first contract, the tier-2 short on its first contract with two tiers or more.
+    Every number is a closed form of the contract (see `_long_story`, `_short_story`)."""
+    first = next(iter(rb.contracts), None)
+    tiered = next((s for s, c in rb.contracts.items() if len(c.tiers) > 1), None)
+    long_story = _long_story(market(rb, first)) if first else None
+    short_story = _short_story(market(rb, tiered)) if tiered else None
+    return tuple(st for st in (long_story, short_story) if st is not None)
+
+
+def _long_story(m: Market) -> Story:
+    """A round position at the contract's reference mark (10^j lots, notional = tier 1's bound) at
+    leverage min(10, tier 1's max), a balance of twice its margin (the next power of ten), margin
+    added (notional / 50) and taken out, a take-out that would leave notional / (4 max leverage),
+    leverage doubled, funding, and the mark one tick either side of the liquidation price. On the
+    shipped BTCUSDT profile: the brief's worked case (1000 at 50000, margin 5000, balance 10000)."""
+    sym, tick, size = m.symbol, m.tick, m.round_size
+    notional, top = m.notional(size), m.tiers[0]["max_leverage"]
+    lev = min(Fraction(10), top)
+    lev2 = min(2 * lev, top)
+    margin = round_to(notional / lev, m.money, "up")
+    added = round_to(notional / 50, m.money, "up")
+    left = round_to(notional / (4 * top), m.money, "up")
+    d = format_decimal
+    balance = d(power_of_ten_at_least(2 * margin))
 
     def shifted(ticks: int):
         def fn(q: dict) -> str | None:
             pos = q.get("position")
-            if not pos or pos.get("liquidation_price") is None or tick is None:
+            if not pos or pos.get("liquidation_price") is None:
                 return None
-            d = 1 if pos.get("side") == "long" else -1
-            return format_decimal(parse_decimal(pos["liquidation_price"]) + d * ticks * tick)
+            sign = 1 if pos.get("side") == "long" else -1
+            return d(parse_decimal(pos["liquidation_price"]) + sign * ticks * tick)
         return fn
 
-    long_story = Story(
-        anchor="example-long", title="A long position on BTCUSDT, step by step", symbol=sym, balance="10000",
-        intro="An account with 10000 available opens a long of 1000 contracts at a mark of 50000 with 5000 of "
-              "margin, then adjusts it, pays funding and is finally liquidated. Every number below is "
-              "computed by the reference engine from this rulebook and the BTCUSDT profile.",
+    return Story(
+        anchor="example-long", title=f"A long position on {sym}, step by step", symbol=sym, balance=balance,
+        intro=f"An account with {balance} available opens a long of {d(size)} contracts at a mark of {d(m.mark)} "
+              f"with {d(margin)} of margin, then adjusts it, pays funding and is finally liquidated. Every number "
+              f"below is computed by the reference engine from this rulebook and the {sym} profile.",
         steps=(
-            StoryStep("set_mark_price", {"price": "50000"}, "Set the mark price."),
-            StoryStep("open_position", {"side": "long", "size": "1000", "margin": "5000"},
-                      "Open a long of 1000 contracts with 5000 of isolated margin.", derive=True),
-            StoryStep("add_margin", {"amount": "1000"}, "Add 1000 of margin: the liquidation price moves away (S10)."),
-            StoryStep("reduce_margin", {"amount": "5900"}, "Try to take 5900 out, leaving 100 of margin (S11, S13)."),
-            StoryStep("reduce_margin", {"amount": "1000"}, "Take 1000 back out."),
-            StoryStep("set_leverage", {"leverage": "20"},
-                      "Set the leverage to 20: the margin moves to notional / 20 (S5)."),
+            StoryStep("set_mark_price", {"price": d(m.mark)}, "Set the mark price."),
+            StoryStep("open_position", {"side": "long", "size": d(size), "margin": d(margin)},
+                      f"Open a long of {d(size)} contracts with {d(margin)} of isolated margin.", derive=True),
+            StoryStep("add_margin", {"amount": d(added)},
+                      f"Add {d(added)} of margin: the liquidation price moves away (S10)."),
+            StoryStep("reduce_margin", {"amount": d(margin + added - left)},
+                      f"Try to take {d(margin + added - left)} out, leaving {d(left)} of margin (S11, S13)."),
+            StoryStep("reduce_margin", {"amount": d(added)}, f"Take {d(added)} back out."),
+            StoryStep("set_leverage", {"leverage": d(lev2)},
+                      f"Set the leverage to {d(lev2)}: the margin moves to notional / {d(lev2)} (S5)."),
             StoryStep("apply_funding", {"rate": "0.0001"}, "Settle funding at a rate of 0.0001: a long pays (S15)."),
             StoryStep("set_mark_price", {"price": shifted(1)},
                       "Move the mark to one tick above the liquidation price: the position survives."),
             StoryStep("set_mark_price", {"price": shifted(-1)},
                       "Move the mark to one tick below it: the position is liquidated whole (S17, S18)."),
         ))
-    short_story = Story(
-        anchor="example-short-tier2", title="A short in the second risk tier", symbol=sym, balance="10000",
-        intro="A short of 2000 contracts at a mark of 50000 has a notional of 100000, beyond the first tier; "
-              "the liquidation price is solved tier by tier.",
+
+
+def _short_story(m: Market) -> Story:
+    """A short in tier 2 at the reference mark: twice the round size (notional twice tier 1's bound),
+    or the middle of tier 2 when that is not in tier 2, at half tier 2's max leverage; then closed."""
+    d = format_decimal
+    twice = 2 * m.round_size
+    size = twice if m.lower(2) < m.notional(twice) <= m.tiers[1]["max_notional"] else m.mid_size(2)
+    notional = m.notional(size)
+    margin = round_to(2 * notional / m.tiers[1]["max_leverage"], m.money, "up")
+    return Story(
+        anchor="example-short-tier2", title="A short in the second risk tier", symbol=m.symbol,
+        balance=d(power_of_ten_at_least(2 * margin)),
+        intro=f"A short of {d(size)} contracts at a mark of {d(m.mark)} has a notional of {d(notional)}, beyond "
+              f"the first tier; the liquidation price is solved tier by tier.",
         steps=(
-            StoryStep("set_mark_price", {"price": "50000"}, "Set the mark price."),
-            StoryStep("open_position", {"side": "short", "size": "2000", "margin": "2000"},
-                      "Open a short of 2000 contracts with 2000 of margin.", derive=True),
+            StoryStep("set_mark_price", {"price": d(m.mark)}, "Set the mark price."),
+            StoryStep("open_position", {"side": "short", "size": d(size), "margin": d(margin)},
+                      f"Open a short of {d(size)} contracts with {d(margin)} of margin.", derive=True),
             StoryStep("close_position", {}, "Close it at the mark: the equity returns to the available balance."),
         ))
-    return (long_story, short_story)
 
 
 # =========================================================================== rendering

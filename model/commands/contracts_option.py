@@ -37,3 +37,12 @@ def apply_contracts(rb: Rulebook, contracts_file: str | None, *, wellformed: boo
             click.echo(f"error: {d}", err=True)
         click.echo(f"{len(e.diagnostics)} error(s) in the contracts file {contracts_file}", err=True)
         sys.exit(exit_code)
+
+
+def require_out(contracts_file: str | None, out: str | None) -> None:
+    """A command that writes generated files (vectors, docs, all) needs --out with --contracts: its
+    default folder holds the files of the rulebook's own profiles (in a checkout, the committed
+    ones), which those for other contracts must not replace."""
+    if contracts_file and not out:
+        raise click.UsageError("--contracts needs --out DIR: the files generated for your contracts must not "
+                               "replace the rulebook's own")

@@ -22,14 +22,15 @@ from ..cli import SPEC_HELP, _load
 from ..docs import (PROOF_REPORT, checkout_root, default_out_dir, default_vectors_dir, gather_inputs, render,
                     stale_files, write_files)
 from ..rulebook import default_spec_dir
-from .contracts_option import apply_contracts, contracts_option
+from .contracts_option import apply_contracts, contracts_option, require_out
 from .venue_option import venue_option, venue_rulebook
 
 
 @click.command("docs")
 @click.option("--spec", type=click.Path(file_okay=False), help=SPEC_HELP)
 @click.option("--out", type=click.Path(file_okay=False),
-              help="output directory (default: generated_docs/ of the checkout, else ./generated_docs)")
+              help="output directory (default: generated_docs/ of the checkout, else ./generated_docs; required with "
+                   "--contracts)")
 @click.option("--vectors", "vectors_dir", type=click.Path(file_okay=False),
               help="conformance vector directory (default: conformance/vectors of the checkout, else the shipped vectors)")
 @click.option("--proofs", "proofs_path", type=click.Path(dir_okay=False),
@@ -49,6 +50,7 @@ def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue, s
     if show_path or open_:
         sys.exit(_where(open_))
     rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
+    require_out(contracts_file, out)
     spec_dir = Path(spec) if spec else default_spec_dir()
     out_dir = Path(out) if out else default_out_dir(spec_dir)
     vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)

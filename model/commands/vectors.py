@@ -14,15 +14,15 @@ from pathlib import Path
 
 import click
 
-from .contracts_option import apply_contracts, contracts_option
+from .contracts_option import apply_contracts, contracts_option, require_out
 from .venue_option import venue_option, venue_rulebook
 
 
 @click.command("vectors")
 @click.option("--spec", type=click.Path(), help="the rulebook directory (default: the shipped rulebook)")
 @click.option("--out", type=click.Path(file_okay=False), help="where the vector files and coverage.json go (default: "
-              "conformance/vectors of the checkout, with conformance/coverage.json); each file is replaced atomically, "
-              "and no other file there is touched or deleted")
+              "conformance/vectors of the checkout, with conformance/coverage.json; required with --contracts); each file "
+              "is replaced atomically, and no other file there is touched or deleted")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 naming every stale, missing or extra file")
 @click.option("--coverage", "show_coverage", is_flag=True, help="print the coverage table (every rule, check outcome, "
               "error code, tier and side, with the number of cases covering it)")
@@ -51,6 +51,7 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
     from ..vectors.writer import extras, write
 
     rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
+    require_out(contracts_file, out)
     out_dir = Path(out) if out else default_out_dir()
     cov_path = (out_dir if out else out_dir.parent) / COVERAGE_FILE
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ close_position's `max(0, equity)` -> `max(1, equity)`. (Before the Z3 boundary c
 also caught `> 0` -> `> 1` / `> -1` in set_leverage's `increase > 0` and `decrease > 0`,
 reduce_margin's `isolated_margin > 0` -> `>= 0` / `> 1`, and `isolated_margin - decrease` -> `*`.)
 These cases put such amounts on the wire: a one-lot position (margin, equity and target margin
-under 1), set_leverage moving the margin by a fraction of a unit (in and out, with and without the
+under 1, at a mark low enough for that, see `small_mark`), set_leverage moving the margin by a fraction of a unit (in and out, with and without the
 balance for it), and the whole margin taken out of a position in profit. Their replies come from the
 reference engine like every other case.
 """
@@ -21,7 +21,7 @@ from ..numbers import round_to
 from ..rulebook import Rulebook
 from .boundaries import LEV_STEP, SIDES, opened, q
 from .cases import CaseSpec, dec, req
-from .market import markets
+from .market import Market, markets
 from .thresholds import Derive
 
 WRITTEN_FOR = ("set_leverage.reduce.coverage.require: isolated_margin > 0 -> isolated_margin > 1",
@@ -35,25 +35,42 @@ def spec(title, steps, flags, rules=(), balance="10000000") -> CaseSpec:
                     balance=balance, comment="written for the mutants: " + "; ".join(WRITTEN_FOR))
 
 
+def small_mark(m: Market) -> Fraction:
+    """The mark of the one-lot cases: the reference mark, lowered where one lot needs a margin of
+    1/2 or more there. Closed form from tier 1: one lot's notional at most X = min(2/5 * max_leverage_1,
+    max_notional_1), so it is in tier 1, its minimum margin is at most 2/5 and 5/4 of that (rounded
+    up to the money step) is under 1; the mark is the largest tick at or below X / (multiplier * lot),
+    and at least one tick. (A contract whose one lot at one tick already needs a margin of 1/2, or
+    whose money step is 1/2 or more, misses "under 1"; the titles say so.)"""
+    t1 = m.tiers[0]
+    x = min(Fraction(2, 5) * t1["max_leverage"], t1["max_notional"])
+    low = max(m.tick, m.tick_align(x / (m.multiplier * m.lot)))
+    return min(m.mark, low)
+
+
 def small_values(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
-    """Amounts below one unit of money: a one-lot position (margin, equity and target margin under
-    1), set_leverage moving the margin by a fraction of a unit (in and out, with and without the
-    balance for it), and the whole margin taken out of a position in profit."""
+    """Amounts below one unit of money: a one-lot position at `small_mark` (margin, equity and
+    target margin under 1), set_leverage moving the margin by a fraction of a unit (in and out, with
+    and without the balance for it), and the whole margin taken out of a position in profit."""
     for m in markets(rb):
         s = m.symbol
         lot = m.lot
-        floor_ = d.minimum_margin(m.contract, lot, m.mark)
+        low = small_mark(m)
+        floor_ = d.minimum_margin(m.contract, lot, low)
         small = round_to(floor_ * Fraction(5, 4), m.money, "up")
         big = round_to(floor_ * 5, m.money, "up")
         for side in SIDES:
-            yield spec(f"small values: {s} {side} one lot with margin {dec(small)}, closed (returns less than 1)",
-                       [*opened(m, side, lot, small), q(m), req("close_position", symbol=s), q(m)], ["Balance", "DerivedValues"])
-            lev = round_to(m.notional(lot) / small, LEV_STEP, "down")
-            yield spec(f"small values: {s} {side} one lot, set_leverage {dec(lev)} takes the margin below 1",
-                       [*opened(m, side, lot, big), req("set_leverage", symbol=s, leverage=lev), q(m)],
+            yield spec(f"small values: {s} {side} one lot at mark {dec(low)} with margin {dec(small)}, closed "
+                       f"({'returns less than 1' if small < 1 else 'margin not under 1 at any mark'})",
+                       [*opened(m, side, lot, small, low), q(m), req("close_position", symbol=s), q(m)],
+                       ["Balance", "DerivedValues"])
+            lev = round_to(m.notional(lot, low) / small, LEV_STEP, "down")
+            yield spec(f"small values: {s} {side} one lot at mark {dec(low)}, set_leverage {dec(lev)} takes the margin "
+                       f"down to about {dec(small)}",
+                       [*opened(m, side, lot, big, low), req("set_leverage", symbol=s, leverage=lev), q(m)],
                        ["DefaultLeverage", "InsufficientCoverage"], ["N-set-leverage"])
-            yield spec(f"small values: {s} {side} one lot, reduce_margin leaves {dec(small)}",
-                       [*opened(m, side, lot, big), req("reduce_margin", symbol=s, amount=big - small), q(m)],
+            yield spec(f"small values: {s} {side} one lot at mark {dec(low)}, reduce_margin leaves {dec(small)}",
+                       [*opened(m, side, lot, big, low), req("reduce_margin", symbol=s, amount=big - small), q(m)],
                        ["InsufficientCoverage", "LeverageCap"], ["INV-reduce-safe"])
         size = m.mid_size(1)
         x = m.notional(size)

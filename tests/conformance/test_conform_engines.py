@@ -3,8 +3,10 @@ independent Node engine, and hand-made faulty engines that must fail on the case
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,14 +33,40 @@ def test_reference_through_marginspec_engine_passes_every_vector(cases):
 
 
 def test_independent_node_engine_passes_every_vector(cases):
-    if shutil.which("node") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is required in CI")
-        pytest.skip("node is not installed")
+    _need_node()
     run = run_cases(f"node {NODE}", cases, timeout=30)
     failed = [(r.id, r.reason) for r in run.results if r.status != "passed"]
     assert failed == []
     assert run.hello["engine"] == "marginspec-node-example"
+
+
+def _need_node() -> None:
+    if shutil.which("node") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is required in CI")
+        pytest.skip("node is not installed")
+
+
+@pytest.mark.parametrize("given, symbols", [
+    (ROOT / "tests" / "fixtures" / "contracts" / "three.yaml", ["ONEUSDT", "TWELVEUSDT", "TINYUSDT"]),
+    (ROOT / "tests" / "fixtures" / "contracts" / "three-variety.yaml", ["SOLOUSDT", "DOZENUSDT", "TINYUSDT"]),
+    (VECTORS / "known_answers.json", ["BTCUSDT", "ETHUSDT"]),
+])
+def test_node_selftest_walks_the_contracts_it_is_given(given, symbols):
+    """The Node example's self-test takes the random walk's symbols from a contracts or vector file
+    (in the file's order) and the two engines agree on them."""
+    _need_node()
+    selftest = NODE.parent / "selftest.py"
+    spec = importlib.util.spec_from_file_location("selftest", selftest)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert list(mod.load_contracts(str(given))) == symbols
+    r = subprocess.run([sys.executable, str(selftest), "--steps", "300", "--contracts", str(given), "-v"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{len(symbols)} contract(s), identical replies" in r.stdout
+    walk = r.stdout.split("random walk:", 1)[1]  # positions opened on the given symbols, none unknown
+    assert "open_position:ok:" in walk and "UNKNOWN_SYMBOL" not in walk
 
 
 def _default_venue(case) -> bool:

@@ -4,12 +4,18 @@
 Both engines are started as processes speaking the engine protocol (PROTOCOL.md). Every reply
 must be identical between them (error messages aside), and the hand-computed expectations of
 the scripted scenario must hold in both. A seeded random walk then compares the two engines on
-a few thousand more requests, querying the full state after each one.
+a few thousand more requests, querying the full state after each one. The scenario runs on its
+own two contracts (the hand-computed numbers are about them); the random walk takes its symbols,
+prices, sizes and amounts from the contracts it is given (--contracts: a contracts file, or a
+vector file whose groups' contracts are used), else from the scenario's.
 
-    python3 conformance/examples/node-engine/selftest.py [--steps N] [--seed S]
+    python3 conformance/examples/node-engine/selftest.py [--steps N] [--seed S] [--contracts FILE]
     python3 "$(marginspec conform --example-path node-engine)/selftest.py"   # from an install
 
-Stdlib only. Needs `node` (20+) on PATH; exits 0 when everything agrees.
+Stdlib only (a YAML contracts file needs PyYAML, which marginspec installs; JSON needs nothing).
+Needs `node` (20+) on PATH; exits 0 when everything agrees. The hand-written baseline does not
+implement the venue parameters (taker_fee_rate, maintenance_basis): for contracts that set them,
+compare with the reference engine (SELFTEST_OTHER="python3 -m marginspec engine").
 """
 
 from __future__ import annotations
@@ -158,6 +164,8 @@ def tier(max_notional, mmr, max_leverage, amount):
             "max_leverage": max_leverage, "maintenance_amount": amount}
 
 
+# The scenario's own contracts: its hand-computed expectations are about these two. The random walk
+# uses them too unless --contracts gives others.
 BTC = {
     "contract_multiplier": "0.001", "tick_size": "0.1", "lot_size": "1", "money_step": "0.0001",
     "liquidation_buffer_rate": "0.005",
@@ -387,10 +395,12 @@ def _slack(contract: dict, pos: dict, price: Fraction) -> Fraction:
     """equity - maintenance margin at a mark price, computed directly (not from the closed form)."""
     d = 1 if pos["side"] == "long" else -1
     n = _F(pos["size"]) * _F(contract["contract_multiplier"])
-    notional = n * price
+    # maintenance on the mark (or, with maintenance_basis entry, the entry) notional, the fee reserved on top
+    basis = n * (_F(pos["entry_price"]) if contract.get("maintenance_basis") == "entry" else price)
     tiers = contract["tiers"]
-    t = next((t for t in tiers if notional <= _F(t["max_notional"])), tiers[-1])
-    mm = notional * _F(t["maintenance_margin_rate"]) - _F(t["maintenance_amount"])
+    t = next((t for t in tiers if basis <= _F(t["max_notional"])), tiers[-1])
+    fee = _F(contract.get("taker_fee_rate", "0"))
+    mm = basis * (_F(t["maintenance_margin_rate"]) + fee) - _F(t["maintenance_amount"])
     return _F(pos["isolated_margin"]) + d * n * (price - _F(pos["entry_price"])) - mm
 
 
@@ -443,11 +453,64 @@ def expected_flow(op: str, reply: dict, contract: dict, before: dict | None) -> 
 
 # --------------------------------------------------------------------------- random walk
 
-def random_walk(p: Pair, steps: int, seed: int) -> dict[str, int]:
+def _places(step: str) -> int:
+    """Decimal places of a step written as a decimal string ("0.0001" -> 4, "1" -> 0)."""
+    return len(step.partition(".")[2].rstrip("0"))
+
+
+class Walk:
+    """The random walk's scale for one contract, from its own parameters: the mark at which 1000
+    lots reach tier 1's max_notional, sizes from one lot to past the last tier, amounts as fractions
+    of tier 1's max_notional, leverage up to a little above tier 1's max, decimals of its steps."""
+
+    def __init__(self, contract: dict) -> None:
+        self.multiplier = float(contract["contract_multiplier"])
+        self.lot = _F(contract["lot_size"])
+        tick = _F(contract["tick_size"])
+        self.tick = float(tick)
+        self.tick_places = _places(contract["tick_size"])
+        self.money_places = _places(contract["money_step"])
+        first, last = _F(contract["tiers"][0]["max_notional"]), _F(contract["tiers"][-1]["max_notional"])
+        self.tier1 = float(first)
+        self.max_leverage = float(contract["tiers"][0]["max_leverage"])
+        unit = _F(contract["contract_multiplier"]) * self.lot
+        base = max(tick, (first / (unit * 1000)) // tick * tick)
+        self.base_price = float(base)
+        self.lots = []  # 1, 2, 5, 10, ... lots until one size is past the last tier at the base price
+        k = 1
+        while True:
+            self.lots += [k, 2 * k, 5 * k]
+            if unit * base * k > last or k > 10 ** 15:
+                break
+            k *= 10
+
+    def size(self, rng: random.Random) -> str:
+        lots = rng.choice(self.lots) * rng.randint(1, 3)
+        return _decimal_text(lots * self.lot)
+
+    def money(self, rng: random.Random) -> str:
+        scale = rng.choice([2e-7, 2e-5, 2e-4, 1e-3, 4e-3, 0.02, 0.08]) * self.tier1
+        return f"{scale * rng.uniform(0.1, 2):.{self.money_places}f}"
+
+
+def _decimal_text(x: Fraction) -> str:
+    """A Fraction with a terminating decimal expansion as plain decimal text."""
+    sign, x = ("-" if x < 0 else ""), abs(x)
+    whole, rest = divmod(x, 1)
+    digits = ""
+    while rest and len(digits) < 40:
+        rest *= 10
+        d, rest = divmod(rest, 1)
+        digits += str(d)
+    return sign + str(whole) + ("." + digits if digits else "")
+
+
+def random_walk(p: Pair, steps: int, seed: int, contracts: dict | None = None) -> dict[str, int]:
+    contracts = CONTRACTS if contracts is None else contracts
     rng = random.Random(seed)
-    symbols = ["BTCUSDT", "ETHUSDT"]
-    base_price = {"BTCUSDT": 50000, "ETHUSDT": 2000}
-    multiplier = {"BTCUSDT": 0.001, "ETHUSDT": 0.01}
+    symbols = list(contracts)
+    walk = {s: Walk(c) for s, c in contracts.items()}
+    funds = 0.4 * max(w.tier1 for w in walk.values())
     marks: dict[str, float] = {}
     outcomes: dict[str, int] = {}
 
@@ -455,49 +518,43 @@ def random_walk(p: Pair, steps: int, seed: int) -> dict[str, int]:
         return f"{x:.{places}f}"
 
     def price(sym: str) -> str:
-        centre = marks.get(sym, base_price[sym])
-        x = max(centre * rng.uniform(0.9, 1.1), 0.01)
+        w = walk[sym]
+        centre = marks.get(sym, w.base_price)
+        x = max(centre * rng.uniform(0.9, 1.1), w.tick)
         if rng.random() < 0.05:
-            x = base_price[sym] * rng.uniform(0.5, 1.5)
-        return dec(x, rng.choice([0, 1, 2, 3]))
-
-    def size(sym: str) -> str:
-        if sym == "BTCUSDT":
-            return str(rng.choice([1, 10, 100, 500, 1000, 2000, 5000, 20000, 100000, 250000]) * rng.randint(1, 3))
-        return str(rng.choice([1, 10, 100, 1000, 5000]) * rng.randint(1, 3))
-
-    def money(places: int) -> str:
-        return dec(rng.choice([0.01, 1, 10, 50, 200, 1000, 4000]) * rng.uniform(0.1, 2), places)
+            x = w.base_price * rng.uniform(0.5, 1.5)
+        return dec(x, max(0, w.tick_places + rng.choice([-1, 0, 1, 2])))
 
     def junk():
         return rng.choice(["", "abc", "1e2", 5, None, "-1", "0", "0.00001", "1.5"])
 
-    p.ok("reset", {"contracts": CONTRACTS, "available_balance": "20000"}, {})
+    p.ok("reset", {"contracts": contracts, "available_balance": dec(funds, 2)}, {})
     marks.clear()
     states: dict = {}
     for _ in range(steps):
         sym = rng.choice(symbols)
-        places = 4 if sym == "BTCUSDT" else 2
+        w = walk[sym]
+        places = w.money_places
         roll = rng.random()
         if roll < 0.01:
-            p.ok("reset", {"contracts": CONTRACTS, "available_balance": dec(rng.uniform(100, 50000), 2)}, {})
+            p.ok("reset", {"contracts": contracts, "available_balance": dec(rng.uniform(funds / 200, funds * 2.5), 2)}, {})
             marks.clear()
             states = {}
             continue
         if roll < 0.25:
             op, args = "set_mark_price", {"price": price(sym)}
         elif roll < 0.45:
-            op, args = "open_position", {"side": rng.choice(["long", "short"]), "size": size(sym)}
+            op, args = "open_position", {"side": rng.choice(["long", "short"]), "size": w.size(rng)}
             if rng.random() < 0.8:
-                notional = int(args["size"]) * multiplier[sym] * marks.get(sym, base_price[sym])
-                args["margin"] = dec(notional / rng.uniform(1, 130), places) if rng.random() < 0.8 \
-                    else money(places)
+                notional = float(args["size"]) * w.multiplier * marks.get(sym, w.base_price)
+                args["margin"] = dec(notional / rng.uniform(1, w.max_leverage * 1.04), places) if rng.random() < 0.8 \
+                    else w.money(rng)
         elif roll < 0.50:
-            op, args = "add_margin", {"amount": money(places)}
+            op, args = "add_margin", {"amount": w.money(rng)}
         elif roll < 0.62:
-            op, args = "reduce_margin", {"amount": money(places)}
+            op, args = "reduce_margin", {"amount": w.money(rng)}
         elif roll < 0.74:
-            op, args = "set_leverage", {"leverage": dec(rng.uniform(1, 130), rng.choice([0, 0, 1, 2]))}
+            op, args = "set_leverage", {"leverage": dec(rng.uniform(1, w.max_leverage * 1.04), rng.choice([0, 0, 1, 2]))}
         elif roll < 0.86:
             bound = 0.02 if rng.random() < 0.8 else 0.6
             op, args = "apply_funding", {"rate": dec(rng.uniform(-bound, bound), rng.choice([4, 6, 9]))}
@@ -519,13 +576,13 @@ def random_walk(p: Pair, steps: int, seed: int) -> dict[str, int]:
         before = states[sym]["position"] if states else None
         after = {s: p.both("query", {"symbol": s})["result"] for s in symbols}
         if states and op != "reset":
-            flow = expected_flow(op, reply, CONTRACTS[sym], before)
+            flow = expected_flow(op, reply, contracts[sym], before)
             if _total(after) - _total(states) != flow:
                 raise Failure(f"conservation broken by {op} {args}: total moved by "
                               f"{_total(after) - _total(states)}, expected {flow}")
         for s in symbols:
             if after[s]["position"] is not None:
-                check_liquidation_price(CONTRACTS[s], after[s]["position"], after[s]["mark_price"])
+                check_liquidation_price(contracts[s], after[s]["position"], after[s]["mark_price"])
             if states and s != sym:  # isolation (invariant 2): other symbols are untouched
                 own = ("margin_mode", "mark_price", "position")
                 if any(after[s][k] != states[s][k] for k in own):
@@ -534,19 +591,55 @@ def random_walk(p: Pair, steps: int, seed: int) -> dict[str, int]:
     return outcomes
 
 
+def load_contracts(path: str) -> dict:
+    """SYMBOL -> CONTRACT from a contracts file (JSON, or YAML with PyYAML; a top-level `contracts:`
+    key is accepted), or from a vector file: the contracts of its groups, in order of appearance."""
+    text = Path(path).read_text(encoding="utf-8")
+    if path.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ImportError:
+            raise Failure(f"{path}: reading YAML needs PyYAML; give a JSON contracts file") from None
+        doc = yaml.safe_load(text)
+    else:
+        doc = json.loads(text)
+    if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
+        out: dict = {}
+        for g in doc["groups"]:
+            for sym, c in g.get("contracts", {}).items():
+                if out.setdefault(sym, c) != c:
+                    raise Failure(f"{path}: {sym} has different contracts in different groups; give a contracts file")
+        doc = out
+    elif isinstance(doc, dict) and list(doc) == ["contracts"]:
+        doc = doc["contracts"]
+    if not isinstance(doc, dict) or not doc or not all(isinstance(c, dict) and c.get("tiers") for c in doc.values()):
+        raise Failure(f"{path}: not a contracts file (SYMBOL -> CONTRACT) nor a vector file")
+    # YAML may read an unquoted decimal as a number: the protocol wants decimal strings
+    return {str(s): {k: (v if isinstance(v, (str, list)) else str(v)) for k, v in c.items()} for s, c in doc.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000, help="random-walk steps (default 3000)")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--contracts", metavar="FILE",
+                        help="the random walk's contracts: a contracts file (SYMBOL -> CONTRACT, JSON or YAML) or a "
+                             "vector file (the contracts of its groups); default: the scenario's two")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the random-walk outcome counts")
     opts = parser.parse_args(argv)
+    try:
+        contracts = load_contracts(opts.contracts) if opts.contracts else None
+    except (Failure, OSError, ValueError) as failure:
+        print(f"FAIL: {failure}", file=sys.stderr)
+        return 2
     p = Pair()
     try:
         scenario(p)
         print(f"scenario: ok ({p.steps} requests, identical replies, expectations met)")
         before = p.steps
-        outcomes = random_walk(p, opts.steps, opts.seed)
-        print(f"random walk: ok ({p.steps - before} requests, seed {opts.seed}, identical replies)")
+        outcomes = random_walk(p, opts.steps, opts.seed, contracts)
+        print(f"random walk: ok ({p.steps - before} requests, seed {opts.seed}, "
+              f"{len(contracts or CONTRACTS)} contract(s), identical replies)")
         if opts.verbose:
             for key in sorted(outcomes):
                 print(f"  {key}: {outcomes[key]}")
