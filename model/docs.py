@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
 from fractions import Fraction
 from html import escape
 from pathlib import Path
@@ -26,7 +25,8 @@ import jinja2
 from . import ast, docs_venues
 from .conformance.compare import compare_value
 from .engine import ReferenceEngine, contract_json
-from .interpreter import Env, compile_expr, solve_tier, tier_index
+from .docs_values import fmt, fmt_json, instantiate, solved_tier_number, tier_number
+from .interpreter import compile_expr
 from .mathml import Box, Formula, Ident, Literal, MathRenderer, Op, row, symbol_box
 from .numbers import format_decimal, parse_decimal, round_to
 from .printer import to_text
@@ -102,75 +102,7 @@ def load_proofs(path: Path | None) -> tuple[Mapping[str, Any] | None, str | None
         return None, f"{Path(path).name}: unreadable ({type(e).__name__})"
 
 
-# =========================================================================== numbers
-def fmt(v: Any) -> str:
-    """A value as the docs show it: exact decimals, else 12 significant digits and an ellipsis."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, Fraction):
-        try:
-            return format_decimal(v)
-        except ValueError:
-            with localcontext() as ctx:
-                ctx.prec = 12
-                d = Decimal(v.numerator) / Decimal(v.denominator)
-            return f"{d:f}" + "…"
-    if isinstance(v, int):
-        return str(v)
-    return str(v)
-
-
-def _value_node(v: Any) -> ast.Expr:
-    if v is None:
-        return ast.Null()
-    if isinstance(v, bool):
-        return ast.Bool(v)
-    if isinstance(v, Fraction):
-        return ast.Num(v, fmt(v))
-    if isinstance(v, int):
-        return ast.Num(Fraction(v), str(v))
-    return ast.Str(str(v))
-
-
-def instantiate(e: ast.Expr, env: Env) -> ast.Expr:
-    """`e` with every name replaced by its value in `env`, the branches not taken dropped, tier
-    lookups resolved and solve_tier replaced by the formula of the tier it settles on."""
-    if isinstance(e, (ast.Num, ast.Str, ast.Null, ast.Bool)):
-        return e
-    if isinstance(e, ast.Name):
-        return _value_node(env[e.name])
-    if isinstance(e, ast.If):
-        return instantiate(e.then if compile_expr(e.cond)(env) else e.otherwise, env)
-    if isinstance(e, ast.TierField):
-        return _value_node(compile_expr(e)(env))
-    if isinstance(e, ast.SolveTier):
-        _, chosen = solve_tier(compile_expr(e.value), compile_expr(e.cond), env)
-        return instantiate(e.value, chosen)
-    if isinstance(e, ast.Unary):
-        return ast.Unary(e.op, instantiate(e.operand, env))
-    if isinstance(e, ast.Binary):
-        return ast.Binary(e.op, instantiate(e.left, env), instantiate(e.right, env))
-    if isinstance(e, ast.Compare):
-        return ast.Compare(e.op, instantiate(e.left, env), instantiate(e.right, env))
-    if isinstance(e, ast.Logic):
-        return ast.Logic(e.op, instantiate(e.left, env), instantiate(e.right, env))
-    if isinstance(e, ast.Call):
-        return ast.Call(e.func, tuple(instantiate(a, env) for a in e.args))
-    if isinstance(e, ast.Round):
-        return ast.Round(instantiate(e.value, env), instantiate(e.step, env), e.direction)
-    raise TypeError(type(e).__name__)  # pragma: no cover
-
-
-def _solve_tier_index(e: ast.Expr, env: Env) -> int | None:
-    """The (1-based) tier a solve_tier in `e` settles on, if `e` has one."""
-    for node in ast.walk(e):
-        if isinstance(node, ast.SolveTier):
-            return solve_tier(compile_expr(node.value), compile_expr(node.cond), env)[0] + 1
-    return None
-
-
+# =========================================================================== protocol values
 def _dec(v: Any) -> Any:
     """Protocol values compared as decimals ("1.50" equals "1.5")."""
     if isinstance(v, str):
@@ -620,11 +552,11 @@ class Builder:
         rows = []
         for d in self.rb.derived:
             inst = instantiate(d.expr, env)
-            k = _solve_tier_index(d.expr, env)
+            k = solved_tier_number(d.expr, env)
             tier = None
             for node in ast.walk(d.expr):
                 if isinstance(node, ast.TierField):
-                    tier = _tier_number(values["__tiers__"], compile_expr(node.notional)(env))
+                    tier = tier_number(values["__tiers__"], compile_expr(node.notional)(env))
                     break
             rows.append({"name": d.name,
                          "lhs": self.fbox(symbol_box(d.symbol), d.symbol) if d.symbol else None,
@@ -1041,10 +973,6 @@ def _id_order(rid: str):
     return (0, int(m.group(1)), "") if m else (1, 0, rid)
 
 
-def _tier_number(tiers, notional) -> int:
-    return tier_index(tiers, notional) + 1
-
-
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     out = {}
     for k, v in d.items():
@@ -1055,16 +983,6 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             out[f"{prefix}{k}"] = fmt_json(v)
     return out
-
-
-def fmt_json(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, sort_keys=True, ensure_ascii=False)
-    return str(v)
 
 
 # =========================================================================== the worked stories
