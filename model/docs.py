@@ -24,8 +24,9 @@ import jinja2
 
 from . import ast, docs_venues
 from .conformance.compare import compare_value
-from .engine import ReferenceEngine, contract_json
 from .docs_values import fmt, fmt_json, instantiate, solved_tier_number, tier_number
+from .docs_view import Piece, View
+from .engine import ReferenceEngine, contract_json
 from .interpreter import compile_expr
 from .mathml import Box, Formula, Ident, Literal, MathRenderer, Op, row, symbol_box
 from .numbers import format_decimal, parse_decimal, round_to
@@ -199,61 +200,8 @@ CCXT_EXTRA: tuple[tuple[str, str, str], ...] = (
 
 
 # =========================================================================== the builder
-_ID_RE = re.compile(r"(`[^`]+`)|\b(S\d{1,2}|N-[a-z0-9]+(?:-[a-z0-9]+)*|INV-[a-z0-9]+(?:-[a-z0-9]+)*|"
-                    r"[A-Z][A-Z]+(?:_[A-Z]+)+|[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+)\b")
-
-
-@dataclass
-class Piece:
-    kind: str  # text | code | ref
-    text: str
-
-
-class Builder:
+class Builder(View):
     """Builds the view model both templates render."""
-
-    def __init__(self, rb: Rulebook, inputs: Inputs):
-        self.rb = rb
-        self.inputs = inputs
-        self.symbols = {d.name: d.symbol for d in rb.derived if d.symbol}
-        self.ids = rb.rule_ids()
-        self.math = MathRenderer(self.symbols)
-
-    # -- helpers ---------------------------------------------------------------------------
-    def f(self, e: ast.Expr | None, value_symbol: str | None = None, stacked: bool = True) -> Formula | None:
-        if e is None:
-            return None
-        return Formula.of(MathRenderer(self.symbols, value_symbol).formula(e, stacked=stacked), to_text(e))
-
-    def fbox(self, b: Box, source: str = "") -> Formula:
-        return Formula.of(b, source)
-
-    def assign(self, name: str, e: ast.Expr, sign: str = ":=", stacked: bool = False) -> Formula:
-        return Formula.of(self.math.definition(name, e, sign, stacked), f"{name} {sign} {to_text(e)}")
-
-    def prose(self, text: str) -> list[Piece]:
-        """Text split into plain text, `code` and references to rule ids (linked by the templates)."""
-        out: list[Piece] = []
-        pos = 0
-        for m in _ID_RE.finditer(text):
-            if m.group(1):
-                inner = m.group(1)[1:-1]
-                piece = Piece("ref", inner) if inner in self.ids else Piece("code", inner)
-            else:
-                word = m.group(2)
-                if word not in self.ids:
-                    continue
-                piece = Piece("ref", word)
-            if m.start() > pos:
-                out.append(Piece("text", text[pos:m.start()]))
-            out.append(piece)
-            pos = m.end()
-        if pos < len(text):
-            out.append(Piece("text", text[pos:]))
-        return out
-
-    def unit_text(self, type_name: str, nullable: bool = False) -> str:
-        return type_name + (" or null" if nullable else "")
 
     # -- sections --------------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
