@@ -66,7 +66,7 @@ class VectorSections(View):
 
     def canonical(self, rule: str) -> str | None:
         """The rule id a case's rule name stands for: itself, else its longest suffix that is one
-        (a check inlined by a call is named after the call)."""
+        (a check inlined by a call carries the call's name in front)."""
         if rule in self.ids:
             return rule
         parts = rule.split(".")
