@@ -31,6 +31,22 @@ def load_proofs(path: Path | None) -> tuple[Mapping[str, Any] | None, str | None
         return None, f"{Path(path).name}: unreadable ({type(e).__name__})"
 
 
+def overall(results: list[dict]) -> str:
+    """An invariant's status from its results (of `ProofSections.proof_result`): a violation or a
+    vacuous proof wins, PROVED only when every result is."""
+    if not results:
+        return "NOT YET PROVED"
+    statuses = {r["status"] for r in results}
+    for bad in ("VIOLATED", "VACUOUS"):
+        if bad in statuses:
+            return bad
+    if statuses == {"PROVED"}:
+        return "PROVED"
+    if "ERROR" in statuses:
+        return "ERROR"
+    return "UNKNOWN"
+
+
 class ProofSections(View):
     """The "Invariants and proofs" section, the findings, and the proof summary."""
 
@@ -78,20 +94,6 @@ class ProofSections(View):
                     "confirmed": cex.get("confirmed"), "case": str(cex.get("case") or ""), "rows": rows}
         return {"note": "", "text": cex if isinstance(cex, str) else json.dumps(cex, sort_keys=True),
                 "confirmed": None, "case": "", "rows": []}
-
-    @staticmethod
-    def overall(results: list[dict]) -> str:
-        if not results:
-            return "NOT YET PROVED"
-        statuses = {r["status"] for r in results}
-        for bad in ("VIOLATED", "VACUOUS"):
-            if bad in statuses:
-                return bad
-        if statuses == {"PROVED"}:
-            return "PROVED"
-        if "ERROR" in statuses:
-            return "ERROR"
-        return "UNKNOWN"
 
     KINDS = {
         "state": "holds in every reachable state: after reset and after every action",
@@ -184,7 +186,7 @@ class ProofSections(View):
             (kind, kind_text), formal = self.invariant_formal(inv.extra)
             out.append({"id": inv.id, "family": inv.family, "title": inv.title, "statement": self.prose(inv.statement),
                         "sources": list(inv.sources), "kind": kind, "kind_text": kind_text, "formal": formal,
-                        "status": self.overall(results), "results": results,
+                        "status": overall(results), "results": results,
                         "seconds": f"{sum(secs):.2f} s" if secs else "—", "assumptions": assumptions,
                         "vectors": len(self.vec_by_rule.get(inv.id, ()))})
         return out
@@ -193,7 +195,7 @@ class ProofSections(View):
         """What the proved bounds imply for the shipped contracts (model/findings.py), with the
         status of the proof each rests on."""
         from .findings import fund_findings
-        return [{"text": f.text, "invariant": f.invariant, "status": self.overall(self.proof_index.get(f.invariant, []))}
+        return [{"text": f.text, "invariant": f.invariant, "status": overall(self.proof_index.get(f.invariant, []))}
                 for f in fund_findings(self.rb)]
 
     def other_proofs(self) -> list[dict]:
@@ -213,7 +215,7 @@ class ProofSections(View):
     def proof_summary(self) -> dict:
         counts: dict[str, int] = {}
         for inv in self.rb.invariants:
-            s = self.overall(self.proof_index.get(inv.id, []))
+            s = overall(self.proof_index.get(inv.id, []))
             counts[s] = counts.get(s, 0) + 1
         doc = self.inputs.proofs
         results = [r for r in doc["results"] if isinstance(r, dict) and "status" in r and "kind" in r] if doc else []
