@@ -1,5 +1,12 @@
 """The rulebook rendered for people: generated_docs/rulebook.md and generated_docs/index.html.
 
+This module is the docs' public face: the inputs (`gather_inputs`, `Inputs`), the `Builder` that
+assembles the view model from its sections, the Jinja templates with their Markdown and HTML
+filters (`render`), and the files (`write_files`, `stale_files`, the default directories). The
+sections live in docs_*.py, one concept each: docs_rules (the rulebook's definitions), docs_stories
+(worked examples), docs_vectors, docs_proofs, docs_trace (cross-references), docs_venues, docs_ccxt;
+docs_view holds what they share and docs_values how values are printed.
+
 Everything comes from the loaded Rulebook; two optional inputs add to it when present:
 - the prover's report (`<out>/proof-report.json`, a JSON object with a `results` list of
   {id, kind, status, seconds, assumptions, counterexample, invariants?}): proof status per invariant;
@@ -22,7 +29,6 @@ from typing import Any, Mapping, Sequence
 import jinja2
 
 from . import docs_ccxt, docs_venues
-from .docs_ccxt import CCXT_EXTRA
 from .docs_proofs import ProofSections, load_proofs
 from .docs_rules import RuleSections
 from .docs_stories import StorySections
@@ -38,6 +44,7 @@ PROOF_REPORT = "proof-report.json"
 # =========================================================================== inputs
 @dataclass(frozen=True)
 class Inputs:
+    """What the docs read besides the rulebook (each part optional; a problem is shown, not raised)."""
     vectors: tuple[VectorCase, ...] = ()
     vector_files: tuple[str, ...] = ()
     vector_problems: tuple[str, ...] = ()
@@ -48,9 +55,8 @@ class Inputs:
 
 # =========================================================================== the builder
 class Builder(RuleSections, StorySections, VectorSections, ProofSections, TraceSections):
-    """Builds the view model both templates render."""
+    """Builds the view model both templates render, one section method at a time."""
 
-    # -- sections --------------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
         rb = self.rb
         self.proof_index = self.proofs()
@@ -63,7 +69,8 @@ class Builder(RuleSections, StorySections, VectorSections, ProofSections, TraceS
             "actions": [self.action(a) for a in rb.actions.values()], "liquidation": self.liquidation(),
             "stories": self.stories(), "vector_examples": self.vector_examples(),
             "invariants": self.invariants(), "other_proofs": self.other_proofs(), "trace": self.trace(),
-            "notes": self.notes(), "errors": self.errors(), "flags": self.flags(), "ccxt": docs_ccxt.table(rb), "ccxt_extra": CCXT_EXTRA,
+            "notes": self.notes(), "errors": self.errors(), "flags": self.flags(),
+            "ccxt": docs_ccxt.table(rb), "ccxt_extra": docs_ccxt.CCXT_EXTRA,
             "inputs": self.input_summary(), "proof_summary": self.proof_summary(),
             "venues": docs_venues.section(self, self.inputs.venue_diff),
             "findings": self.findings(),
