@@ -1,7 +1,8 @@
 """What the generated rulebook takes from the prover's report (`proof-report.json`, written by
 `marginspec prove --output`): the status of every invariant with its results, seconds, assumptions
-and counterexamples, each invariant's formal content as math, the other proofs (per rule, per
-contract), the findings the proved bounds imply, and the summary with the scopes proved.
+and counterexamples, each invariant's formal content as math, the report's other results (linked to
+the rules their ids name), the findings the proved bounds imply, and the summary with the scopes
+proved.
 
 Without a report every invariant is shown as NOT YET PROVED; a status is only ever the report's.
 """
