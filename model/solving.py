@@ -54,6 +54,7 @@ class CheckResult:
     seconds: float = 0.0
     solver: z3.Solver | None = None
     engine: str = "default"
+    witness: z3.ModelRef | None = None  # 'proved' with vacuity: a model of the assumptions (sanity.py reuses it)
 
 
 class Recorder:
@@ -287,6 +288,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
         if v.status == "unknown":
             return CheckResult("unknown", core=core, reason="vacuity check: " + v.reason,
                                seconds=time.perf_counter() - t0)
+        return CheckResult("proved", core=core, seconds=time.perf_counter() - t0, witness=v.model)
     return CheckResult("proved", core=core, seconds=time.perf_counter() - t0)
 
 

@@ -110,17 +110,23 @@ class DischargeMixin:
         # deleting them one by one over the symbolic contract cost minutes per obligation)
         minimise = bool(ob.contracts)
         for asm in self._relaxed_stages(ob, gr.assumptions):
+            r1 = None
+            if not minimise:  # nlsat first: complete here, and its work limit holds (see _general_stage)
+                r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
+                if r1.status == "proved":
+                    core = sorted({n for n, _ in asm})
+                    proved(gr.goal, asm, core, facts_r, "nlsat")
+                    proved_relaxed = True
+                    break
+                if r1.status == "violated":
+                    continue
             r1 = check(gr.goal, asm, facts_r, self.timeout, vacuity=False,
                        rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise)
             if r1.status == "proved":
                 core, proved_relaxed = r1.core, True
-            else:
+            elif minimise:
                 r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
-                if r1.status == "proved" and not minimise:
-                    core, complete = [n for n, _ in asm], True
-                    proved(gr.goal, asm, core, facts_r, "nlsat")
-                    proved_relaxed = True
-                elif r1.status == "proved":
+                if r1.status == "proved":
                     core, complete = canonical_core(gr.goal, asm, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
                     proved(gr.goal, asm, core, facts_r, "nlsat")
                     proved_relaxed = True
@@ -128,10 +134,12 @@ class DischargeMixin:
                         reason = "unsat core not minimised (work limit)"
             if proved_relaxed:
                 break
+        witness = None  # (goal, obligation, model): a model of that goal's assumptions, for the sanity check
         if proved_relaxed:
-            v = self._vacuity(g, gr, facts_r, ob, label)
+            v, about = self._vacuity(g, gr, facts_r, ob, label)
             if v.status == "sat":
                 status = PROVED
+                witness = (*about, v.model)
             elif v.status == "unsat":
                 status, core = VACUOUS, v.core
             else:
@@ -142,11 +150,12 @@ class DischargeMixin:
                       minimise=minimise)
             status = {"proved": PROVED, "violated": VIOLATED, "vacuous": VACUOUS, "unknown": UNKNOWN}[r.status]
             core, reason, model = r.core, r.reason, r.model
+            witness = (g, ob, r.witness) if r.witness is not None else None
             if status == UNKNOWN and r1.status == "unknown":
                 reason = f"{reason}; relaxed/nlsat: {r1.reason}"
         if status == PROVED:
             with self.using(EXACT):
-                res.warnings += self.case_warnings(ob, label, g)
+                res.warnings += self.case_warnings(ob, label, g, witness)
         if ob.kind == "equivalence":
             res.assumed += [n for n, _ in g.assumptions if n not in res.assumed]
         cr = CaseResult(label, status, 0.0, core if status != VACUOUS else [], reason)
@@ -193,34 +202,37 @@ class DischargeMixin:
     def _vacuity_on_contract(self, ob: Obligation, label: str):
         """A general obligation's assumptions are satisfiable when the same obligation's assumptions
         over a concrete contract are: every concrete instance is a model of the symbolic contract's
-        assumptions (anycontract.py, soundness), and the concrete problem is far easier for Z3."""
+        assumptions (anycontract.py, soundness), and the concrete problem is far easier for Z3.
+        Returns the answer and (the concrete goal, its obligation): what a witness is a model of."""
         first = self.contracts[0]
         if ob.kind == "frame":
             label = f"{first}>{next((c for c in self.contracts if c != first), first)}"
+        oc = replace(ob, contracts=(first,))
         with self.using(EXACT):
-            gc = self.goal(replace(ob, contracts=(first,)), label)
-            facts = gc.facts + self.be.take_facts()
-        return satisfiable(z3.BoolVal(True), gc.assumptions, facts, self.timeout, rlimit=RL_RELAXED)
+            gc = self.goal(oc, label)
+            gc.facts = gc.facts + self.be.take_facts()
+        return satisfiable(z3.BoolVal(True), gc.assumptions, gc.facts, self.timeout, rlimit=RL_RELAXED), (gc, oc)
 
     def _vacuity(self, g: Goal, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
         """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
         incomplete with integers and products), nlsat on the RELAXED assumptions: unsatisfiable there
         means unsatisfiable (the relaxation over-approximates); satisfiable gives values that, pinned
-        in the EXACT problem (all at once, then one by one), make a witness easy to check."""
+        in the EXACT problem (all at once, then one by one), make a witness easy to check.
+        Returns the answer and (goal, obligation): what a witness (a 'sat' answer's model) satisfies."""
         if ob is not None and not ob.contracts and self.contracts:
-            w = self._vacuity_on_contract(ob, label)
+            w, about = self._vacuity_on_contract(ob, label)
             if w.status == "sat":
-                return w
+                return w, about
         v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
         if v.status != "unknown":
-            return v
+            return v, (g, ob)
         r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
         if r.status == "proved":  # the relaxed assumptions alone are unsatisfiable
             core, _ = canonical_core(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
             proved(z3.BoolVal(False), gr.assumptions, core, facts_r, "nlsat")
-            return _Found(None, None, status="unsat", core=core)
+            return _Found(None, None, status="unsat", core=core), (g, ob)
         if r.status != "violated":
-            return v
+            return v, (g, ob)
         pins = []
         for d in r.model.decls():
             if d.arity() != 0 or d.range() != z3.RealSort() or "!" in d.name():
@@ -235,5 +247,5 @@ class DischargeMixin:
             w = satisfiable(z3.And(*attempt) if attempt else z3.BoolVal(True), g.assumptions, g.facts,
                             self.timeout, rlimit=RL_RELAXED)
             if w.status == "sat":
-                return w
-        return v
+                return w, (g, ob)
+        return v, (g, ob)

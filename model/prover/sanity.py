@@ -20,6 +20,7 @@ from fractions import Fraction
 import z3
 
 from .. import ast
+from ..solving import isolated
 from ..z3backend import SV, SymEnv, as_bool, check, q, satisfiable, to_fraction
 from .base import be_contract
 from .envs import _TEnv
@@ -79,9 +80,16 @@ class SanityMixin:
                     dict(f.defines(ob.action)), None, c, old=pre)
         return as_bool(be.compile_expr(f.formula, env).v)
 
-    def restates_assumption(self, ob: Obligation, label: str, g: Goal) -> str | None:
-        """A warning when a PROVED case's conclusion follows from its assumptions alone."""
+    def restates_assumption(self, ob: Obligation, label: str, g: Goal, witness=None) -> str | None:
+        """A warning when a PROVED case's conclusion follows from its assumptions alone.
+
+        `witness` (goal, obligation, model): a model of the assumptions the vacuity check found, of
+        this goal or of the same obligation over a concrete contract. The conclusion failing there
+        (`_fails_at`) settles it without the full query: no warning, exactly as the full query would
+        answer (see `_fails_at`)."""
         if ob.kind not in _RESTATE_KINDS or ob.formal is None or not g.final:
+            return None
+        if witness is not None and self._fails_at(label, *witness):
             return None
         try:
             goal = self._abstract_goal(ob, label, g)
@@ -96,10 +104,41 @@ class SanityMixin:
         return (f"{label}: the conclusion follows from the assumptions alone ({used}), without {what}: "
                 f"it restates an assumption")
 
-    def case_warnings(self, ob: Obligation, label: str, g: Goal) -> list[str]:
-        """Every sanity warning of a PROVED case (never raises: a failed check gives no warning)."""
+    def _fails_at(self, label: str, wg: Goal, wob: Obligation, model) -> bool:
+        """Does the abstracted conclusion of `wob` fail in some state agreeing with `model` (a model of
+        `wg`'s assumptions and facts) on every value the model gives? Then the sanity query is
+        satisfiable, so it can never be proved and there is no warning: the answer the full query
+        would give, found with every input pinned (a query Z3 settles at once). For a general
+        obligation `wg` is its instance over a concrete contract: a model of that instance is a
+        model of the general query too (every concrete contract is an instance of the symbolic one,
+        the soundness argument of anycontract.py, which `_vacuity_on_contract` rests on as well; the
+        fresh variables of the abstraction have the same names in both). False when unsure (the
+        full query then decides)."""
+        if model is None:
+            return False
+        pending = self.be.take_facts()  # kept for whoever collects them (the full query)
         try:
-            w = self.restates_assumption(ob, label, g)
+            goal = self._abstract_goal(wob, label, wg)
+        except (KeyError, TypeError):
+            return False
+        finally:
+            facts = wg.facts + self.be.take_facts()
+            self.be.facts = pending
+        pins = []
+        for d in model.decls():
+            if d.arity() != 0:
+                continue
+            val = model[d]
+            if z3.is_bool(val) or z3.is_int_value(val) or z3.is_rational_value(val):
+                pins.append(d() == val)
+        hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
+        return isolated(hard, min(self.timeout, 2.0), RL_SANITY).check() == z3.sat
+
+    def case_warnings(self, ob: Obligation, label: str, g: Goal, witness=None) -> list[str]:
+        """Every sanity warning of a PROVED case (never raises: a failed check gives no warning).
+        `witness`: a model of the assumptions, if the proof found one (see `restates_assumption`)."""
+        try:
+            w = self.restates_assumption(ob, label, g, witness)
             return ([w] if w else []) + self.pinned_inputs(ob, label, g)
         except Exception as e:  # pragma: no cover - a sanity check must not turn a proof into an error
             return [f"{label}: sanity check not run ({type(e).__name__}: {e})"]
