@@ -80,11 +80,22 @@ class DischargeMixin:
         violated (a model of the exact semantics, then a scenario from reset), vacuous or unknown."""
         t0 = time.perf_counter()
         label_queries(label)
-        with self.using(EXACT):
-            g = self.goal(ob, label)
-            be = self.be
-            g.facts = g.facts + be.take_facts()
-        if g.witness:
+        built: list[Goal] = []
+
+        def exact() -> Goal:
+            """The EXACT goal, built on first use: a general case proved RELAXED, its vacuity and its
+            sanity settled on a concrete contract, never needs it."""
+            if not built:
+                with self.using(EXACT):
+                    g = self.goal(ob, label)
+                    g.facts = g.facts + self.be.take_facts()
+                built.append(g)
+            return built[0]
+
+        if ob.kind == "reachability" or ob.contracts:
+            exact()  # built first, as it always was (a per-contract goal is mostly cached)
+        if built and built[0].witness:
+            g = built[0]
             r = satisfiable(g.goal, g.assumptions, g.facts, self.timeout)
             st = {"sat": PROVED, "unsat": VIOLATED, "unknown": UNKNOWN}[r.status]
             cr = CaseResult(label, st, time.perf_counter() - t0, [], r.reason)
@@ -96,7 +107,7 @@ class DischargeMixin:
                 res.message = (res.message + "\n" if res.message else "") + f"{label}: {cr.reason}"
             res.cases.append(cr)
             return
-        status, core, reason, model = None, [], "", None
+        status, core, reason, model, r1 = None, [], "", None, None
         with self.using(RELAXED):
             gr = self.goal(ob, label)
             bx = self.be
@@ -136,7 +147,7 @@ class DischargeMixin:
                 break
         witness = None  # (goal, obligation, model): a model of that goal's assumptions, for the sanity check
         if proved_relaxed:
-            v, about = self._vacuity(g, gr, facts_r, ob, label)
+            v, about = self._vacuity(exact, gr, facts_r, ob, label)
             if v.status == "sat":
                 status = PROVED
                 witness = (*about, v.model)
@@ -145,19 +156,20 @@ class DischargeMixin:
             else:
                 status, reason = UNKNOWN, "vacuity check: " + v.reason
         else:
-            lemmas = be.rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
+            g = exact()
+            lemmas = self._backends[EXACT].rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
             r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=True, lemmas=lemmas, rlimit=RL_EXACT,
                       minimise=minimise)
             status = {"proved": PROVED, "violated": VIOLATED, "vacuous": VACUOUS, "unknown": UNKNOWN}[r.status]
             core, reason, model = r.core, r.reason, r.model
             witness = (g, ob, r.witness) if r.witness is not None else None
-            if status == UNKNOWN and r1.status == "unknown":
+            if status == UNKNOWN and r1 is not None and r1.status == "unknown":
                 reason = f"{reason}; relaxed/nlsat: {r1.reason}"
         if status == PROVED:
             with self.using(EXACT):
-                res.warnings += self.case_warnings(ob, label, g, witness)
+                res.warnings += self.case_warnings(ob, label, exact, witness)
         if ob.kind == "equivalence":
-            res.assumed += [n for n, _ in g.assumptions if n not in res.assumed]
+            res.assumed += [n for n, _ in exact().assumptions if n not in res.assumed]
         cr = CaseResult(label, status, 0.0, core if status != VACUOUS else [], reason)
         if status == VACUOUS:
             cr.reason = "the assumptions contradict each other: " + ", ".join(core)
@@ -167,7 +179,7 @@ class DischargeMixin:
             # a general goal Z3 cannot decide: a scenario on a concrete contract, confirmed by the
             # interpreter, still decides it (the search is the same as for a violation)
             with self.using(EXACT):
-                cx = self.counterexample(ob, label, g, model)
+                cx = self.counterexample(ob, label, exact(), model)
             if cx.get("confirmed"):
                 status = cr.status = VIOLATED
                 decided = True
@@ -177,7 +189,7 @@ class DischargeMixin:
             res.message = (res.message + "\n" if res.message else "") + f"{label}: unknown ({_why(reason)})"
         if status == VIOLATED and not decided:
             with self.using(EXACT):
-                cx = self.counterexample(ob, label, g, model)
+                cx = self.counterexample(ob, label, exact(), model)
             if cx.get("confirmed") is False and cx.get("status") == UNKNOWN:
                 cr.status = UNKNOWN
                 cr.reason = cx.get("note", "")
@@ -213,16 +225,18 @@ class DischargeMixin:
             gc.facts = gc.facts + self.be.take_facts()
         return satisfiable(z3.BoolVal(True), gc.assumptions, gc.facts, self.timeout, rlimit=RL_RELAXED), (gc, oc)
 
-    def _vacuity(self, g: Goal, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
+    def _vacuity(self, exact, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
         """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
         incomplete with integers and products), nlsat on the RELAXED assumptions: unsatisfiable there
         means unsatisfiable (the relaxation over-approximates); satisfiable gives values that, pinned
         in the EXACT problem (all at once, then one by one), make a witness easy to check.
-        Returns the answer and (goal, obligation): what a witness (a 'sat' answer's model) satisfies."""
+        Returns the answer and (goal, obligation): what a witness (a 'sat' answer's model) satisfies.
+        `exact`: the EXACT goal, or a function building it (not needed when the contract decides)."""
         if ob is not None and not ob.contracts and self.contracts:
             w, about = self._vacuity_on_contract(ob, label)
             if w.status == "sat":
                 return w, about
+        g = exact() if callable(exact) else exact
         v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
         if v.status != "unknown":
             return v, (g, ob)

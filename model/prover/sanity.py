@@ -80,16 +80,19 @@ class SanityMixin:
                     dict(f.defines(ob.action)), None, c, old=pre)
         return as_bool(be.compile_expr(f.formula, env).v)
 
-    def restates_assumption(self, ob: Obligation, label: str, g: Goal, witness=None) -> str | None:
+    def restates_assumption(self, ob: Obligation, label: str, g, witness=None) -> str | None:
         """A warning when a PROVED case's conclusion follows from its assumptions alone.
 
         `witness` (goal, obligation, model): a model of the assumptions the vacuity check found, of
         this goal or of the same obligation over a concrete contract. The conclusion failing there
         (`_fails_at`) settles it without the full query: no warning, exactly as the full query would
-        answer (see `_fails_at`)."""
-        if ob.kind not in _RESTATE_KINDS or ob.formal is None or not g.final:
+        answer (see `_fails_at`). `g`: the goal, or a function building it."""
+        if ob.kind not in _RESTATE_KINDS or ob.formal is None:
             return None
         if witness is not None and self._fails_at(label, *witness):
+            return None
+        g = g() if callable(g) else g
+        if not g.final:
             return None
         try:
             goal = self._abstract_goal(ob, label, g)
@@ -134,12 +137,15 @@ class SanityMixin:
         hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
         return isolated(hard, min(self.timeout, 2.0), RL_SANITY).check() == z3.sat
 
-    def case_warnings(self, ob: Obligation, label: str, g: Goal, witness=None) -> list[str]:
+    def case_warnings(self, ob: Obligation, label: str, g, witness=None) -> list[str]:
         """Every sanity warning of a PROVED case (never raises: a failed check gives no warning).
-        `witness`: a model of the assumptions, if the proof found one (see `restates_assumption`)."""
+        `g`: the goal, or a function building it (only when needed); `witness`: a model of the
+        assumptions, if the proof found one (see `restates_assumption`)."""
         try:
             w = self.restates_assumption(ob, label, g, witness)
-            return ([w] if w else []) + self.pinned_inputs(ob, label, g)
+            if ob.kind != "equivalence":
+                return [w] if w else []
+            return ([w] if w else []) + self.pinned_inputs(ob, label, g() if callable(g) else g)
         except Exception as e:  # pragma: no cover - a sanity check must not turn a proof into an error
             return [f"{label}: sanity check not run ({type(e).__name__}: {e})"]
 

@@ -13,7 +13,7 @@ import z3
 from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..printer import to_text
-from ..solving import check, label, nlsat_check, proved, satisfiable
+from ..solving import CheckResult, check, label, nlsat_check, proved, satisfiable
 from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
@@ -115,12 +115,17 @@ class SequencesMixin:
             full_r, locals_r = self._step_assumptions(R, i)
             core: set[str] = set()
             status, reason, failing, bad = PROVED, "", [], None
+            stages_r = locals_r + [full_r]
+            batched = self._relaxed_batch(R, i, stages_r)
             for k, (lbl, goal) in enumerate(goals):
                 tg = time.perf_counter()
                 label(f"step {i + 1}: {lbl}")
                 goal_r = R["goals"][i][k][1]
-                r = None
-                for asm_r in locals_r + [full_r]:
+                r = batched.get(k)
+                if r is not None:  # proved with the other goals of the step (_relaxed_batch)
+                    asm_r, lem = r.batch
+                    proved(goal_r, asm_r, r.core, R["facts"] + lem, "nlsat")
+                for asm_r in ([] if r is not None else stages_r):
                     lem = bx.rounding_lemmas([goal_r] + [a for _, a in asm_r] + R["facts"], [goal_r])
                     r = nlsat_check(goal_r, asm_r, R["facts"] + lem, self.timeout, rlimit=RL_NLSAT // 2)
                     if r.status == "proved":
@@ -174,6 +179,36 @@ class SequencesMixin:
             if status != PROVED:
                 break
         res.seconds = time.perf_counter() - t0
+
+    def _relaxed_batch(self, R: dict, i: int, stages: list) -> dict[int, CheckResult]:
+        """The RELAXED stages of step i for all its goals at once: nlsat on their conjunction at each
+        assumption set in turn, until one proves it. The stages are nested (each assumption set
+        contains the one before), so the first stage proving every goal is the largest of the stages
+        at which each goal is first proved alone: the step's core (the union of its goals' cores) is
+        the same, and the conjunction's proof proves each goal from that stage's assumptions. The
+        lemmas are the union of each goal's own rounding lemmas (valid facts); each goal's query is
+        recorded on its own (its claim, that stage, those lemmas). The whole path (the last stage)
+        is tried this way only when it is the only stage: the conjunction of every goal over the
+        whole path is beyond nlsat's work limit (measured: unknown after 4.8 s at step 3). Returns
+        goal index -> proof, or nothing (then each goal is checked alone, stage by stage)."""
+        bx = self._backends[RELAXED]
+        goals = [g for _, g in R["goals"][i]]
+        for asm in (stages[:-1] or stages):
+            lem, seen = [], set()
+            for g in goals:
+                for x in bx.rounding_lemmas([g] + [a for _, a in asm] + R["facts"], [g]):
+                    if x.get_id() not in seen:
+                        seen.add(x.get_id())
+                        lem.append(x)
+            r = nlsat_check(b_and(*goals), asm, R["facts"] + lem, self.timeout, rlimit=RL_NLSAT // 2)
+            if r.status == "proved":
+                core = sorted(n for n, _ in asm)
+                out = {}
+                for k in range(len(goals)):
+                    out[k] = CheckResult("proved", core=core, engine="nlsat")
+                    out[k].batch = (asm, lem)
+                return out
+        return {}
 
     def _side_splits(self, world: SymWorld, sym: str) -> list[tuple[str, Any]]:
         """Cases covering every state of `sym`: no position, or a position of each side."""
