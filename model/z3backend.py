@@ -88,12 +88,50 @@ class SV:
 NULL = SV(None, True, "null")
 
 
+# Fast paths for the terms of Z3's main context, where every backend builds: Z3 shares equal terms,
+# so `true` and `false` are single ASTs (compared by address), and And / Or / Not / If are built by
+# the C API directly (the same terms as z3.And & co., without the Python API's coercions and checks;
+# anything else goes through the Python API as before). Goal building is mostly these calls.
+_MAIN = z3.main_ctx()
+_TRUE, _FALSE = z3.BoolVal(True), z3.BoolVal(False)  # kept: their addresses stay theirs
+_TRUE_AST, _FALSE_AST = _TRUE.ast.value, _FALSE.ast.value
+
+
 def _is_false(b) -> bool:
-    return b is False or (isinstance(b, z3.BoolRef) and z3.is_false(b))
+    if b is False:
+        return True
+    if isinstance(b, z3.BoolRef):
+        return b.ast.value == _FALSE_AST if b.ctx is _MAIN else z3.is_false(b)
+    return False
 
 
 def _is_true(b) -> bool:
-    return b is True or (isinstance(b, z3.BoolRef) and z3.is_true(b))
+    if b is True:
+        return True
+    if isinstance(b, z3.BoolRef):
+        return b.ast.value == _TRUE_AST if b.ctx is _MAIN else z3.is_true(b)
+    return False
+
+
+def _same(a, b) -> bool:
+    """The same term (Z3 shares equal terms: one address)."""
+    return a.ast.value == b.ast.value if a.ctx is _MAIN and b.ctx is _MAIN else a.eq(b)
+
+
+def _main_bools(xs) -> bool:
+    return all(type(x) is z3.BoolRef and x.ctx is _MAIN for x in xs)
+
+
+def _mk_and(ys):
+    if _main_bools(ys):
+        return z3.BoolRef(z3.Z3_mk_and(_MAIN.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), _MAIN)
+    return z3.And(*ys)
+
+
+def _mk_or(ys):
+    if _main_bools(ys):
+        return z3.BoolRef(z3.Z3_mk_or(_MAIN.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), _MAIN)
+    return z3.Or(*ys)
 
 
 def b_or(*xs):
@@ -101,40 +139,42 @@ def b_or(*xs):
     ys = []
     for x in xs:
         if _is_true(x):
-            return z3.BoolVal(True)
+            return _TRUE
         if not _is_false(x):
             ys.append(x)
     if not ys:
         return False
-    return ys[0] if len(ys) == 1 else z3.Or(*ys)
+    return ys[0] if len(ys) == 1 else _mk_or(ys)
 
 
 def b_and(*xs):
     ys = []
     for x in xs:
         if _is_false(x):
-            return z3.BoolVal(False)
+            return _FALSE
         if not _is_true(x):
             ys.append(x)
     if not ys:
-        return z3.BoolVal(True)
-    return ys[0] if len(ys) == 1 else z3.And(*ys)
+        return _TRUE
+    return ys[0] if len(ys) == 1 else _mk_and(ys)
 
 
 def b_not(x):
     if _is_false(x):
-        return z3.BoolVal(True)
+        return _TRUE
     if _is_true(x):
-        return z3.BoolVal(False)
+        return _FALSE
+    if type(x) is z3.BoolRef and x.ctx is _MAIN:
+        return z3.BoolRef(z3.Z3_mk_not(_MAIN.ref(), x.ast), _MAIN)
     return z3.Not(x)
 
 
 def as_bool(x) -> z3.BoolRef:
     """A null flag or condition as a Z3 Bool (Python False becomes BoolVal(False))."""
     if x is False or x is None:
-        return z3.BoolVal(False)
+        return _FALSE
     if x is True:
-        return z3.BoolVal(True)
+        return _TRUE
     return x
 
 
@@ -153,12 +193,17 @@ def ite(c, a, b):
         return a
     if _is_false(c):
         return b
-    if a is b or (isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.eq(b)):
+    if a is b or (isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and _same(a, b)):
         return a
     if isinstance(a, bool) or isinstance(b, bool):
         a, b = as_bool(a), as_bool(b)
         if a.eq(b):
             return a
+    if type(c) is z3.BoolRef and c.ctx is _MAIN and a.ctx is _MAIN and b.ctx is _MAIN:
+        cls = z3.BoolRef if isinstance(a, z3.BoolRef) else z3.ArithRef if isinstance(a, z3.ArithRef) else None
+        ref = _MAIN.ref()
+        if cls is not None and z3.Z3_get_sort(ref, a.ast).value == z3.Z3_get_sort(ref, b.ast).value:
+            return cls(z3.Z3_mk_ite(ref, c.ast, a.ast, b.ast), _MAIN)
     return z3.If(c, a, b)
 
 

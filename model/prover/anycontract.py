@@ -98,6 +98,7 @@ class Slot:
     pred: "Slot | None" = None
     defn: list = field(default_factory=list)
     cond: Any = None  # solve slots: tier -> solve_tier's condition in that tier
+    cond_term: Any = None  # ... and that condition over the placeholder tier (what `cond` instantiates)
 
     @property
     def hi(self):
@@ -199,6 +200,7 @@ class AnyContract(SymContract):
         r.defn.append(z3.Or(at_slot(cond, r.fields), r.last))
         r.defn.append(z3.Or(r.first, z3.Not(at_slot(cond, r.pred.fields))))
         r.cond = lambda t: at_slot(cond, t.fields)  # the condition in another tier (assumptions())
+        r.cond_term = cond
         self._solves[key] = (r, out, val.v, cond, null)
         return out
 
@@ -259,6 +261,18 @@ class AnyContract(SymContract):
         return z3.Implies(z3.And(s.range(x), t.range(y), x <= y),
                           z3.And(d >= 0, d <= y - x, z3.Implies(x < y, d < y - x)))
 
+    def _memo(self, key, build):
+        """A term about named slots, built once per backend, contract name and fixed parameters: a
+        slot's variables are named after its place (`*.slot3.max_notional`), so the same key gives
+        the same term in every goal. A key naming other terms (a notional, a condition) by id is
+        stored with them (kept alive, the ids stay theirs)."""
+        cache = _TEMPLATES.setdefault((id(self.be), self.symbol, tuple(sorted(self.fixed.items()))),
+                                      {"backend": self.be})
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = build()
+        return hit[0]
+
     def assumptions(self, parameter_formals) -> list[tuple[str, Any]]:
         """Every assumption about the slots built so far, grouped by name (call after the goal is built)."""
         groups: dict[str, list] = {}
@@ -266,40 +280,52 @@ class AnyContract(SymContract):
         def add(name, x):
             groups.setdefault(name, []).append(x)
 
+        memo = self._memo
         for s in self.slots:
             for d in s.defn:
                 add("def:solve_tier" if s.kind == "solve" else "def:tier", d)
             for t in (s, s.pred):
-                add("domain:tiers", self.domains(t))
+                add("domain:tiers", memo(("domains", t.name), lambda: (self.domains(t),)))
             for f in parameter_formals:
                 if f.over == "tiers":
-                    add(f"hyp:{f.id}", self.instance(f, s))
-                    add(f"hyp:{f.id}", z3.Implies(z3.Not(s.first), self.instance(f, s.pred)))
+                    add(f"hyp:{f.id}", memo(("tiers", f.id, s.name), lambda: (self.instance(f, s),)))
+                    add(f"hyp:{f.id}", memo(("tiers-pred", f.id, s.name), lambda: (
+                        z3.Implies(z3.Not(s.first), self.instance(f, s.pred)),)))
                 elif f.over == "tier_pairs":
-                    add(f"hyp:{f.id}", z3.Implies(z3.Not(s.first), self.instance(f, s.pred, s)))
+                    add(f"hyp:{f.id}", memo(("pairs", f.id, s.name), lambda: (
+                        z3.Implies(z3.Not(s.first), self.instance(f, s.pred, s)),)))
         for r in self.slots:  # every tier before the one solve_tier picks fails its condition
             if r.cond is not None:
                 for t in self.slots:
                     if t is not r:
-                        add(EARLIER, z3.Implies(t.hi < r.hi, z3.Not(r.cond(t))))
+                        add(EARLIER, memo(("earlier", r.name, t.name, r.cond_term.get_id()), lambda: (
+                            z3.Implies(t.hi < r.hi, z3.Not(r.cond(t))), r.cond_term)))
         for i, a in enumerate(self.slots):
             for b in self.slots[i + 1:]:
-                same = z3.And(*[a.fields[k] == b.fields[k] for k in a.fields], a.first == b.first, a.last == b.last,
-                              z3.Implies(z3.Not(a.first), z3.And(*[a.pred.fields[k] == b.pred.fields[k]
-                                                                   for k in a.pred.fields])))
-                add("lemma:tier-order", z3.Implies(a.hi == b.hi, same))
-                for x, y in ((a, b), (b, a)):
-                    add("lemma:tier-order", z3.Implies(x.hi < y.hi, z3.And(x.hi <= y.lo, z3.Not(y.first), z3.Not(x.last))))
+                for x in memo(("order", a.name, b.name), lambda: (self._order(a, b),)):
+                    add("lemma:tier-order", x)
         pts = [s for s in self.slots if s.at is not None]
         for i, a in enumerate(pts):
             for b in pts[i + 1:]:
                 for s, t in ((a, b), (b, a)):
-                    add("lemma:mm", self.mm_relation(s, s.at, t, t.at))
+                    add("lemma:mm", memo(("mm", s.name, t.name, s.at.get_id(), t.at.get_id()), lambda: (
+                        self.mm_relation(s, s.at, t, t.at), s.at, t.at)))
         out = list(self.facts)
         for name in sorted(groups):
             out.append((name, z3.And(*groups[name]) if len(groups[name]) > 1 else groups[name][0]))
         if self.symbol != ANY:  # a second contract (frames): its own names
             out = [(f"{n}@{self.symbol}", x) for n, x in out]
+        return out
+
+    @staticmethod
+    def _order(a: Slot, b: Slot) -> list:
+        """lemma:tier-order for slots a, b: equal max_notional, the same tier; a smaller one, earlier."""
+        same = z3.And(*[a.fields[k] == b.fields[k] for k in a.fields], a.first == b.first, a.last == b.last,
+                      z3.Implies(z3.Not(a.first), z3.And(*[a.pred.fields[k] == b.pred.fields[k]
+                                                           for k in a.pred.fields])))
+        out = [z3.Implies(a.hi == b.hi, same)]
+        for x, y in ((a, b), (b, a)):
+            out.append(z3.Implies(x.hi < y.hi, z3.And(x.hi <= y.lo, z3.Not(y.first), z3.Not(x.last))))
         return out
 
 
