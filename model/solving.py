@@ -123,17 +123,31 @@ def _configure(s: z3.Solver, timeout: float | None, rlimit: int | None) -> None:
     s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)
 
 
-def _fresh(terms: Sequence[Any]) -> tuple[z3.Context, list]:
+def _translated(terms: Sequence[Any]) -> tuple[z3.Context, z3.AstVector | None]:
     """The terms copied into a new context (one translation, so shared subterms stay shared): the
     ids there, and so Z3's heuristics, follow from the query alone."""
     ctx = z3.Context()
     if not terms:
-        return ctx, []
+        return ctx, None
     vec = z3.AstVector()
     for t in terms:
         vec.push(_as_bool(t))
-    out = vec.translate(ctx)
-    return ctx, [out[i] for i in range(len(out))]
+    return ctx, vec.translate(ctx)
+
+
+def _fresh(terms: Sequence[Any]) -> tuple[z3.Context, list]:
+    """`_translated`, as a list of terms."""
+    ctx, out = _translated(terms)
+    return ctx, ([out[i] for i in range(len(out))] if out is not None else [])
+
+
+def _assert_all(s: z3.Solver, vec: z3.AstVector | None, start: int = 0, end: int | None = None) -> None:
+    """Assert the terms vec[start:end] in `s` (the same as `s.add` of each, through the C API)."""
+    if vec is None:
+        return
+    ref = s.ctx.ref()
+    for i in range(start, len(vec) if end is None else end):
+        z3.Z3_solver_assert(ref, s.solver, z3.Z3_ast_vector_get(ref, vec.vector, i))
 
 
 def new_solver(timeout: float | None, rlimit: int | None = None, ctx: z3.Context | None = None) -> z3.Solver:
@@ -152,8 +166,9 @@ class _Tracked:
     def __init__(self, hard: Sequence[Any], assumptions: Sequence[tuple[str, Any]], timeout, rlimit):
         groups = _grouped(assumptions)
         self.names = [n for n, _ in groups]
-        self.ctx, terms = _fresh(list(hard) + [a for _, a in groups])
-        self.hard, asm = terms[: len(hard)], terms[len(hard):]
+        self.ctx, self.vec = _translated(list(hard) + [a for _, a in groups])
+        self.n_hard = len(hard)
+        asm = [self.vec[i] for i in range(self.n_hard, self.n_hard + len(groups))]
         self.timeout = timeout
         self.terms = dict(zip(self.names, asm))
         self.lits = {n: z3.Bool(f"@{n}", self.ctx) for n in self.names}
@@ -162,8 +177,7 @@ class _Tracked:
     def check(self, names: Sequence[str], rlimit: int | None = None):
         """(z3 answer, core names) under the assumptions `names`; the solver stays in `self.s`."""
         self.s = s = new_solver(self.timeout, rlimit, self.ctx)
-        for h in self.hard:
-            s.add(h)
+        _assert_all(s, self.vec, 0, self.n_hard)
         for n in names:
             s.add(z3.Implies(self.lits[n], self.terms[n]))
         r = s.check(*[self.lits[n] for n in names])
@@ -217,10 +231,9 @@ class IsolatedSolver:
 
 def isolated(hard: Sequence[Any], timeout: float | None, rlimit: int | None) -> IsolatedSolver:
     """A fresh-context solver holding `hard` (see IsolatedSolver)."""
-    ctx, terms = _fresh(hard)
+    ctx, vec = _translated(hard)
     s = new_solver(timeout, rlimit, ctx)
-    for x in terms:
-        s.add(x)
+    _assert_all(s, vec)
     return IsolatedSolver(s, ctx)
 
 
@@ -234,10 +247,9 @@ def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
 
 def _nlsat(hard: Sequence[Any], timeout, rlimit):
     """(answer, model in the main context or None, reason) of nlsat on the conjunction of `hard`."""
-    ctx, terms = _fresh(hard)
+    ctx, vec = _translated(hard)
     s = _nlsat_solver(ctx, timeout, rlimit)
-    for x in terms:
-        s.add(x)
+    _assert_all(s, vec)
     try:
         r = s.check()
     except z3.Z3Exception as e:  # e.g. an integer slipped in: not for nlsat

@@ -414,10 +414,11 @@ class Backend:
                     ids |= self._rounds_in(t)
             return ids
 
-        rs = list(self.rounds.values())
         if terms is not None:
             ids = inside(terms)
-            rs = [r for r in rs if r[3].get_id() in ids]
+            rs = [r for k, r in self.rounds.items() if k in ids]  # keyed by the rounded term's id
+        else:
+            rs = list(self.rounds.values())
         paired = rs
         if pair_terms is not None:
             ids = inside(pair_terms)
@@ -446,37 +447,37 @@ class Backend:
                     lem = cache.get(key)
                     if lem is None:
                         lem = cache[key] = (z3.And(z3.Implies(x1 <= x2, r1 <= r2), z3.Implies(x2 <= x1, r2 <= r1))
-                                            if s1.eq(s2) else None)
+                                            if _same(s1, s2) else None)
                     if lem is not None:
                         out.append(lem)
         return out
 
     def _rounds_in(self, term) -> frozenset:
-        """The ids of the rounded terms occurring in `term` (memoised over the DAG; the memo keeps
-        its terms alive so that their ids are not reused)."""
+        """The ids of the rounded terms occurring in `term` (memoised over the DAG by the terms'
+        addresses, unique while they live; the memo keeps its terms alive)."""
         memo = self._rmemo
-        root = term.get_id()
-        hit = memo.get(root)
+        hit = memo.get(term.ast.value)
         if hit is not None:
             return hit[1]
         stack = [(term, False)]
         while stack:
             t, done = stack.pop()
-            i = t.get_id()
-            if i in memo:
+            a = t.ast.value
+            if a in memo:
                 continue
             kids = t.children() if z3.is_app(t) else []
             if not done:
                 stack.append((t, True))
-                stack.extend((k, False) for k in kids if k.get_id() not in memo)
+                stack.extend((k, False) for k in kids if k.ast.value not in memo)
                 continue
+            i = t.get_id()
             acc = frozenset([i]) if i in self.rounds else frozenset()
             for k in kids:
-                sub = memo[k.get_id()][1]
+                sub = memo[k.ast.value][1]
                 if sub:
                     acc = acc | sub
-            memo[i] = (t, acc)
-        return memo[root][1]
+            memo[a] = (t, acc)
+        return memo[term.ast.value][1]
 
     def enum_val(self, i: int):
         """The term of the i-th value of an enumeration (an integer or a real numeral)."""
