@@ -145,12 +145,12 @@ class DischargeMixin:
                         reason = "unsat core not minimised (work limit)"
             if proved_relaxed:
                 break
-        witness = None  # (goal, obligation, model): a model of that goal's assumptions, for the sanity check
+        witness = None  # (goal, obligation, answer): a model of that goal's assumptions, for the sanity check
         if proved_relaxed:
             v, about = self._vacuity(exact, gr, facts_r, ob, label)
             if v.status == "sat":
                 status = PROVED
-                witness = (*about, v.model)
+                witness = (*about, v)
             elif v.status == "unsat":
                 status, core = VACUOUS, v.core
             else:
@@ -158,11 +158,23 @@ class DischargeMixin:
         else:
             g = exact()
             lemmas = self._backends[EXACT].rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
-            r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=True, lemmas=lemmas, rlimit=RL_EXACT,
-                      minimise=minimise)
+            # a general goal's vacuity is settled on a concrete contract first (as after a RELAXED proof)
+            r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=bool(ob.contracts), lemmas=lemmas,
+                      rlimit=RL_EXACT, minimise=minimise)
+            if r.status == "proved" and not ob.contracts:
+                v, about = self._vacuity_on_contract(ob, label) if self.contracts else (None, None)
+                if v is None or v.status != "sat":
+                    v, about = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, RL_EXACT), (g, ob)
+                if v.status == "sat":
+                    witness = (*about, v)
+                elif v.status == "unsat":
+                    r = replace(r, status="vacuous", core=v.core)
+                else:
+                    r = replace(r, status="unknown", reason="vacuity check: " + v.reason)
+            elif r.witness is not None:
+                witness = (g, ob, r)
             status = {"proved": PROVED, "violated": VIOLATED, "vacuous": VACUOUS, "unknown": UNKNOWN}[r.status]
             core, reason, model = r.core, r.reason, r.model
-            witness = (g, ob, r.witness) if r.witness is not None else None
             if status == UNKNOWN and r1 is not None and r1.status == "unknown":
                 reason = f"{reason}; relaxed/nlsat: {r1.reason}"
         if status == PROVED:

@@ -83,7 +83,7 @@ class SanityMixin:
     def restates_assumption(self, ob: Obligation, label: str, g, witness=None) -> str | None:
         """A warning when a PROVED case's conclusion follows from its assumptions alone.
 
-        `witness` (goal, obligation, model): a model of the assumptions the vacuity check found, of
+        `witness` (goal, obligation, answer): the vacuity check's answer, a model of the assumptions, of
         this goal or of the same obligation over a concrete contract. The conclusion failing there
         (`_fails_at`) settles it without the full query: no warning, exactly as the full query would
         answer (see `_fails_at`). `g`: the goal, or a function building it."""
@@ -107,7 +107,7 @@ class SanityMixin:
         return (f"{label}: the conclusion follows from the assumptions alone ({used}), without {what}: "
                 f"it restates an assumption")
 
-    def _fails_at(self, label: str, wg: Goal, wob: Obligation, model) -> bool:
+    def _fails_at(self, label: str, wg: Goal, wob: Obligation, answer) -> bool:
         """Does the abstracted conclusion of `wob` fail in some state agreeing with `model` (a model of
         `wg`'s assumptions and facts) on every value the model gives? Then the sanity query is
         satisfiable, so it can never be proved and there is no warning: the answer the full query
@@ -117,6 +117,9 @@ class SanityMixin:
         the soundness argument of anycontract.py, which `_vacuity_on_contract` rests on as well; the
         fresh variables of the abstraction have the same names in both). False when unsure (the
         full query then decides)."""
+        model = getattr(answer, "witness", None)
+        if model is None:
+            model = getattr(answer, "model", None)
         if model is None:
             return False
         pending = self.be.take_facts()  # kept for whoever collects them (the full query)
@@ -134,8 +137,19 @@ class SanityMixin:
             val = model[d]
             if z3.is_bool(val) or z3.is_int_value(val) or z3.is_rational_value(val):
                 pins.append(d() == val)
-        hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
-        return isolated(hard, min(self.timeout, 2.0), RL_SANITY).check() == z3.sat
+        solver = getattr(answer, "solver", None)
+        if solver is None:
+            hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
+            return isolated(hard, min(self.timeout, 2.0), RL_SANITY).check() == z3.sat
+        # the solver that found the model (the assumptions and facts asserted): one question more
+        solver.push()
+        solver.add(*facts, *pins, z3.Not(goal))
+        solver.set("rlimit", RL_SANITY)
+        solver.set("timeout", max(1, int(min(self.timeout, 2.0) * 1000)))
+        try:
+            return solver.check() == z3.sat
+        finally:
+            solver.pop()
 
     def case_warnings(self, ob: Obligation, label: str, g, witness=None) -> list[str]:
         """Every sanity warning of a PROVED case (never raises: a failed check gives no warning).
