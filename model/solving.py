@@ -141,6 +141,13 @@ def _fresh(terms: Sequence[Any]) -> tuple[z3.Context, list]:
     return ctx, ([out[i] for i in range(len(out))] if out is not None else [])
 
 
+def simplifies_to_true(terms: Sequence[Any]) -> list[bool]:
+    """Which of the terms Z3's simplifier (a sound rewriter) reduces to true by itself, in a context
+    holding these terms alone (so the answer follows from them, not from the process's history)."""
+    _, vec = _translated(terms)
+    return [vec is not None and z3.is_true(z3.simplify(vec[i])) for i in range(len(terms))]
+
+
 def _assert_all(s: z3.Solver, vec: z3.AstVector | None, start: int = 0, end: int | None = None) -> None:
     """Assert the terms vec[start:end] in `s` (the same as `s.add` of each, through the C API)."""
     if vec is None:

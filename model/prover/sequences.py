@@ -13,7 +13,7 @@ import z3
 from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..printer import to_text
-from ..solving import CheckResult, check, label, nlsat_check, proved, satisfiable
+from ..solving import CheckResult, check, label, nlsat_check, proved, satisfiable, simplifies_to_true
 from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
@@ -104,7 +104,6 @@ class SequencesMixin:
         t0 = time.perf_counter()
         with self.using(RELAXED):
             R = self.build_sequence(ob)
-            bx = self.be
         with self.using(EXACT):
             X = self.build_sequence(ob)
             be = self.be
@@ -115,23 +114,16 @@ class SequencesMixin:
             full_r, locals_r = self._step_assumptions(R, i)
             core: set[str] = set()
             status, reason, failing, bad = PROVED, "", [], None
-            stages_r = locals_r + [full_r]
-            batched = self._relaxed_batch(R, i, stages_r)
+            relaxed = self._relaxed_step(R, i, locals_r + [full_r])
             for k, (lbl, goal) in enumerate(goals):
                 tg = time.perf_counter()
                 label(f"step {i + 1}: {lbl}")
-                goal_r = R["goals"][i][k][1]
-                r = batched.get(k)
-                if r is not None:  # proved with the other goals of the step (_relaxed_batch)
-                    asm_r, lem = r.batch
-                    proved(goal_r, asm_r, r.core, R["facts"] + lem, "nlsat")
-                for asm_r in ([] if r is not None else stages_r):
-                    lem = bx.rounding_lemmas([goal_r] + [a for _, a in asm_r] + R["facts"], [goal_r])
-                    r = nlsat_check(goal_r, asm_r, R["facts"] + lem, self.timeout, rlimit=RL_NLSAT // 2)
-                    if r.status == "proved":
-                        r.core = sorted(n for n, _ in asm_r)
-                        proved(goal_r, asm_r, r.core, R["facts"] + lem, "nlsat")
-                        break
+                r = relaxed.get(k)
+                if r is not None:
+                    asm_r, lem, engine = r.batch
+                    proved(R["goals"][i][k][1], asm_r, r.core, R["facts"] + lem, engine)
+                else:  # not proved RELAXED: the EXACT encoding
+                    r = CheckResult("unknown")
                 if r.status != "proved":
                     for local in locals_:
                         lem = be.rounding_lemmas([goal] + [a for _, a in local], [goal])
@@ -180,35 +172,83 @@ class SequencesMixin:
                 break
         res.seconds = time.perf_counter() - t0
 
-    def _relaxed_batch(self, R: dict, i: int, stages: list) -> dict[int, CheckResult]:
-        """The RELAXED stages of step i for all its goals at once: nlsat on their conjunction at each
-        assumption set in turn, until one proves it. The stages are nested (each assumption set
-        contains the one before), so the first stage proving every goal is the largest of the stages
-        at which each goal is first proved alone: the step's core (the union of its goals' cores) is
-        the same, and the conjunction's proof proves each goal from that stage's assumptions. The
-        lemmas are the union of each goal's own rounding lemmas (valid facts); each goal's query is
-        recorded on its own (its claim, that stage, those lemmas). The whole path (the last stage)
-        is tried this way only when it is the only stage: the conjunction of every goal over the
-        whole path is beyond nlsat's work limit (measured: unknown after 4.8 s at step 3). Returns
-        goal index -> proof, or nothing (then each goal is checked alone, stage by stage)."""
+    def _relaxed_step(self, R: dict, i: int, stages: list) -> dict[int, CheckResult]:
+        """The RELAXED proofs of step i's goals: goal index -> proof ('proved', core = the names of
+        the stage that proved it, `batch` = (those assumptions, the lemmas, the engine)); a goal
+        missing was not proved RELAXED (the EXACT encoding is tried next, as always).
+
+        One goal at a time, each goal would be tried at each stage in turn, and the step's core is
+        the union of the names of the stage that first proves each goal: the stages are nested
+        (each assumption set contains the one before), so that union is the names of the LARGEST
+        stage any goal needs. That is what is computed, with fewer queries:
+        1. a goal Z3's simplifier reduces to true (in a context of the step's goals alone) holds at
+           the first stage;
+        2. the other goals at once, stage by stage (the whole path only when it is the only stage:
+           the conjunction of every goal over the whole path is beyond nlsat's work limit): the
+           first stage proving the conjunction is the largest stage any of them needs;
+        3. else a goal false in the last model is tried alone at each stage; when only the whole
+           path proves it, the step's core is the whole path's names whatever the others need, and
+           each other goal is tried at the first stage, then on the whole path;
+        4. else each goal alone, stage by stage, exactly as before.
+        The lemmas of a query are its goals' own rounding lemmas (valid facts)."""
         bx = self._backends[RELAXED]
         goals = [g for _, g in R["goals"][i]]
-        for asm in (stages[:-1] or stages):
+        facts = R["facts"]
+        out: dict[int, CheckResult] = {}
+
+        def lemmas(ks, asm):
             lem, seen = [], set()
-            for g in goals:
-                for x in bx.rounding_lemmas([g] + [a for _, a in asm] + R["facts"], [g]):
+            for k in ks:
+                for x in bx.rounding_lemmas([goals[k]] + [a for _, a in asm] + facts, [goals[k]]):
                     if x.get_id() not in seen:
                         seen.add(x.get_id())
                         lem.append(x)
-            r = nlsat_check(b_and(*goals), asm, R["facts"] + lem, self.timeout, rlimit=RL_NLSAT // 2)
+            return lem
+
+        def done(ks, asm, lem, engine="nlsat"):
+            for k in ks:
+                out[k] = CheckResult("proved", core=sorted(n for n, _ in asm), engine=engine)
+                out[k].batch = (asm, lem, engine)
+
+        def attempt(ks, asm):
+            lem = lemmas(ks, asm)
+            claim = goals[ks[0]] if len(ks) == 1 else z3.And(*[goals[k] for k in ks])
+            r = nlsat_check(claim, asm, facts + lem, self.timeout, rlimit=RL_NLSAT // 2)
             if r.status == "proved":
-                core = sorted(n for n, _ in asm)
-                out = {}
-                for k in range(len(goals)):
-                    out[k] = CheckResult("proved", core=core, engine="nlsat")
-                    out[k].batch = (asm, lem)
+                done(ks, asm, lem)
+            return r
+
+        def first_stage(k, candidates) -> int | None:
+            for j in candidates:
+                if attempt([k], stages[j]).status == "proved":
+                    return j
+            return None
+
+        rest = []
+        for k, true in enumerate(simplifies_to_true(goals)):  # 1. true by simplification alone
+            if true:
+                done([k], stages[0], lemmas([k], stages[0]), "simplify")
+            else:
+                rest.append(k)
+        if not rest:
+            return out
+        r = None
+        for asm in (stages[:-1] or stages):  # 2. all at once
+            r = attempt(rest, asm)
+            if r.status == "proved":
                 return out
-        return {}
+        if len(stages) > 1 and r.status == "violated" and r.model is not None:  # 3. one that needs the whole path
+            star = next((k for k in rest if z3.is_false(r.model.eval(goals[k], model_completion=True))), None)
+            if star is not None and first_stage(star, range(len(stages))) == len(stages) - 1:
+                for k in rest:
+                    if k != star:
+                        first_stage(k, [0, len(stages) - 1])
+                return out
+            rest = [k for k in rest if k != star]  # star was tried at every stage
+        for k in rest:  # 4. one at a time, stage by stage
+            if k not in out:
+                first_stage(k, range(len(stages)))
+        return out
 
     def _side_splits(self, world: SymWorld, sym: str) -> list[tuple[str, Any]]:
         """Cases covering every state of `sym`: no position, or a position of each side."""
