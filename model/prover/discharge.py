@@ -227,15 +227,30 @@ class DischargeMixin:
         """A general obligation's assumptions are satisfiable when the same obligation's assumptions
         over a concrete contract are: every concrete instance is a model of the symbolic contract's
         assumptions (anycontract.py, soundness), and the concrete problem is far easier for Z3.
-        Returns the answer and (the concrete goal, its obligation): what a witness is a model of."""
+        Returns the answer and (the concrete goal, its obligation): what a witness is a model of.
+
+        The assumptions of a transition or preservation goal are the state invariants, the action's
+        argument domains and checks for one side, and the invariant's own `assume` (named after it):
+        the same question for every invariant of an action without an `assume`, so a witness found
+        once is the answer for all of them (the same query always has the same answer)."""
         first = self.contracts[0]
         if ob.kind == "frame":
             label = f"{first}>{next((c for c in self.contracts if c != first), first)}"
         oc = replace(ob, contracts=(first,))
+        key = None
+        if ob.kind in ("transition", "preservation") and ob.formal is not None:
+            own = ob.formal.id if ob.formal.assume is not None and ob.formal.kind == "transition" else None
+            key = ("vacuity", first, ob.action, self._side(label), own)
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit[1], (hit[0], oc)
         with self.using(EXACT):
             gc = self.goal(oc, label)
             gc.facts = gc.facts + self.be.take_facts()
-        return satisfiable(z3.BoolVal(True), gc.assumptions, gc.facts, self.timeout, rlimit=RL_RELAXED), (gc, oc)
+        v = satisfiable(z3.BoolVal(True), gc.assumptions, gc.facts, self.timeout, rlimit=RL_RELAXED)
+        if key is not None and v.status == "sat":
+            self._cache[key] = (gc, v)
+        return v, (gc, oc)
 
     def _vacuity(self, exact, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
         """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
