@@ -188,7 +188,8 @@ class SequencesMixin:
            first stage proving the conjunction is the largest stage any of them needs;
         3. else a goal false in the last model is tried alone at each stage; when only the whole
            path proves it, the step's core is the whole path's names whatever the others need, and
-           each other goal is tried at the first stage, then on the whole path;
+           the other goals of each invariant are tried together at the first stage, else each alone
+           on the whole path;
         4. else each goal alone, stage by stage, exactly as before.
         The lemmas of a query are its goals' own rounding lemmas (valid facts)."""
         bx = self._backends[RELAXED]
@@ -240,9 +241,14 @@ class SequencesMixin:
         if len(stages) > 1 and r.status == "violated" and r.model is not None:  # 3. one that needs the whole path
             star = next((k for k in rest if z3.is_false(r.model.eval(goals[k], model_completion=True))), None)
             if star is not None and first_stage(star, range(len(stages))) == len(stages) - 1:
+                groups: dict[str, list[int]] = {}  # the goals of one invariant (over every request) together
                 for k in rest:
                     if k != star:
-                        first_stage(k, [0, len(stages) - 1])
+                        groups.setdefault(R["goals"][i][k][0].split(" ", 1)[0], []).append(k)
+                for ks in groups.values():
+                    if attempt(ks, stages[0]).status != "proved":
+                        for k in ks:
+                            first_stage(k, [len(stages) - 1])
                 return out
             rest = [k for k in rest if k != star]  # star was tried at every stage
         for k in rest:  # 4. one at a time, stage by stage
