@@ -50,10 +50,13 @@ How a case is decided (encodings and their cost are measured in bench/bench_prov
 1. the goal is built twice from the same AST: EXACT (rounding through ToInt, enums as integers)
    and RELAXED (a rounded value is a fresh real with its defining inequalities, enums are reals:
    pure nonlinear real arithmetic, an over-approximation, so a proof there is a proof);
-2. RELAXED with Z3's default solver and tracked assumptions (the core comes with the proof), then
-   RELAXED with nlsat (complete for real arithmetic; core minimised by deletion), then EXACT with
-   the default solver; valid lemmas about the roundings (bounds, monotonicity) are added to proofs;
-3. vacuity: the EXACT assumptions must be satisfiable (a witness is found);
+2. RELAXED with Z3's default solver and tracked assumptions (the core comes with the proof) and
+   RELAXED with nlsat (complete for real arithmetic; core minimised by deletion) — a general goal,
+   whose core is every assumption it was given, nlsat first — then EXACT with the default solver
+   (built only when needed); valid lemmas about the roundings (bounds, monotonicity) are added;
+3. vacuity: the EXACT assumptions must be satisfiable (a witness is found; for a general goal on a
+   concrete contract first, once per action and side); the sanity warnings (sanity.py) of a proved
+   case are settled at that witness when its conclusion fails there;
 4. a violation is only believed in EXACT; it is searched again from reset (bounded model checking
    over the rulebook's own actions, up to `prefix_depth` requests before the step under proof) so
    that the counterexample is a reachable scenario, minimised toward small grid-aligned decimals,

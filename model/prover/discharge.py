@@ -73,11 +73,18 @@ class DischargeMixin:
         return res
 
     def _case(self, ob: Obligation, label: str, res: Result) -> None:
-        """One case, by a portfolio: (1) the RELAXED encoding with nlsat, complete for nonlinear real
-        arithmetic (a proof there is a proof: the relaxation over-approximates); its unsat core by
-        `minimal_core`; then the EXACT assumptions' satisfiability (vacuity). (2) Else the EXACT
-        encoding with the default solver, tracked assumptions and the rounding lemmas: proved,
-        violated (a model of the exact semantics, then a scenario from reset), vacuous or unknown."""
+        """One case, by a portfolio: (1) the RELAXED encoding (a proof there is a proof: the
+        relaxation over-approximates) with Z3's default solver and nlsat (complete for nonlinear real
+        arithmetic): a per-contract goal default solver first (its tracked assumptions give the
+        core), a general goal nlsat first (its core is every assumption given either way, and the
+        default solver's nonlinear search overruns its work limit by seconds where nlsat answers at
+        once; nlsat 'violated' is a real model of the relaxation, which no solver could then prove);
+        then the EXACT assumptions' satisfiability (vacuity), for a general goal on a concrete
+        contract first. (2) Else the EXACT encoding with the default solver, tracked assumptions and
+        the rounding lemmas: proved, violated (a model of the exact semantics, then a scenario from
+        reset), vacuous or unknown. A proved case gets its sanity warnings (sanity.py), settled at
+        the vacuity witness when the conclusion fails there. The EXACT goal of a general case is
+        built only when one of these needs it."""
         t0 = time.perf_counter()
         label_queries(label)
         built: list[Goal] = []
@@ -113,9 +120,9 @@ class DischargeMixin:
             bx = self.be
             facts_r = gr.facts + bx.take_facts()
             facts_r += bx.rounding_lemmas([gr.goal] + [a for _, a in gr.assumptions] + facts_r)
-        # (1) relaxed, default solver with tracked assumptions; (2) relaxed, nlsat (complete for real
-        # arithmetic); (3) exact, below. Every step is bounded by work (rlimit), not by seconds, and
-        # every core is the canonical minimal one (solving.canonical_core).
+        # (1) relaxed: default solver with tracked assumptions and nlsat (complete for real
+        # arithmetic), in the order above; (2) exact, below. Every step is bounded by work (rlimit),
+        # not by seconds, and every per-contract core is the canonical minimal one (canonical_core).
         proved_relaxed = False
         # an every-contract goal lists the assumptions it was given (deterministic, not minimised:
         # deleting them one by one over the symbolic contract cost minutes per obligation)

@@ -98,9 +98,10 @@ class SequencesMixin:
     def discharge_sequence(self, ob: Obligation, res: Result) -> None:
         """Each goal of step i, by a portfolio: RELAXED/nlsat first as an induction step (the state
         invariants after step i-1, with or without step i's equations: subsets of the assumptions,
-        so a proof from them is a proof), then from the whole path; else the EXACT encoding (the
-        same subsets, split by side and request, then the whole path). Vacuity: the path of each
-        step is satisfiable in the EXACT encoding."""
+        so a proof from them is a proof), then from the whole path, the step's goals together where
+        that gives the same core (`_relaxed_step`); else the EXACT encoding (the same subsets, split
+        by side and request, then the whole path). Vacuity: the path of each step is satisfiable in
+        the EXACT encoding."""
         t0 = time.perf_counter()
         with self.using(RELAXED):
             R = self.build_sequence(ob)
