@@ -244,6 +244,18 @@ def isolated(hard: Sequence[Any], timeout: float | None, rlimit: int | None) -> 
     return IsolatedSolver(s, ctx)
 
 
+def found_sat(hard: Sequence[Any], timeout: float | None, rlimit: int) -> bool:
+    """Is the conjunction of `hard` satisfiable, as far as a quick look finds: True only with a model.
+    Asked in the main context (no copy, no new context): for questions whose 'sat' is used only as a
+    sufficient condition — a model is a model whatever path found it — and whose other answers
+    change nothing (see sanity._fails_at), so the path's dependence on the process's history never
+    shows in an answer."""
+    s = new_solver(timeout, rlimit)
+    for x in hard:
+        s.add(_as_bool(x))
+    return s.check() == z3.sat
+
+
 def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
     s = z3.Then(z3.Tactic("simplify", ctx), z3.Tactic("purify-arith", ctx), z3.Tactic("qfnra-nlsat", ctx)).solver()
     s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)

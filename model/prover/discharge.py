@@ -255,7 +255,8 @@ class DischargeMixin:
             gc = self.goal(oc, label)
             gc.facts = gc.facts + self.be.take_facts()
         v = satisfiable(z3.BoolVal(True), gc.assumptions, gc.facts, self.timeout, rlimit=RL_RELAXED)
-        if key is not None and v.status == "sat":
+        if key is not None and v.status == "sat":  # the model kept, not the solver (a context: megabytes)
+            v = replace(v, solver=None)
             self._cache[key] = (gc, v)
         return v, (gc, oc)
 

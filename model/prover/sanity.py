@@ -20,7 +20,7 @@ from fractions import Fraction
 import z3
 
 from .. import ast
-from ..solving import isolated
+from ..solving import found_sat
 from ..z3backend import SV, SymEnv, as_bool, check, q, satisfiable, to_fraction
 from .base import be_contract
 from .envs import _TEnv
@@ -137,19 +137,8 @@ class SanityMixin:
             val = model[d]
             if z3.is_bool(val) or z3.is_int_value(val) or z3.is_rational_value(val):
                 pins.append(d() == val)
-        solver = getattr(answer, "solver", None)
-        if solver is None:
-            hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
-            return isolated(hard, min(self.timeout, 2.0), RL_SANITY).check() == z3.sat
-        # the solver that found the model (the assumptions and facts asserted): one question more
-        solver.push()
-        solver.add(*facts, *pins, z3.Not(goal))
-        solver.set("rlimit", RL_SANITY)
-        solver.set("timeout", max(1, int(min(self.timeout, 2.0) * 1000)))
-        try:
-            return solver.check() == z3.sat
-        finally:
-            solver.pop()
+        hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
+        return found_sat(hard, min(self.timeout, 2.0), RL_SANITY)
 
     def case_warnings(self, ob: Obligation, label: str, g, witness=None) -> list[str]:
         """Every sanity warning of a PROVED case (never raises: a failed check gives no warning).
