@@ -97,6 +97,15 @@ _TRUE, _FALSE = z3.BoolVal(True), z3.BoolVal(False)  # kept: their addresses sta
 _TRUE_AST, _FALSE_AST = _TRUE.ast.value, _FALSE.ast.value
 
 
+def _true() -> z3.BoolRef:
+    """`true` of the current main context (vectors swap in a fresh one to build their models)."""
+    return _TRUE if z3.main_ctx() is _MAIN else z3.BoolVal(True)
+
+
+def _false() -> z3.BoolRef:
+    return _FALSE if z3.main_ctx() is _MAIN else z3.BoolVal(False)
+
+
 def _is_false(b) -> bool:
     if b is False:
         return True
@@ -139,7 +148,7 @@ def b_or(*xs):
     ys = []
     for x in xs:
         if _is_true(x):
-            return _TRUE
+            return _true()
         if not _is_false(x):
             ys.append(x)
     if not ys:
@@ -151,19 +160,19 @@ def b_and(*xs):
     ys = []
     for x in xs:
         if _is_false(x):
-            return _FALSE
+            return _false()
         if not _is_true(x):
             ys.append(x)
     if not ys:
-        return _TRUE
+        return _true()
     return ys[0] if len(ys) == 1 else _mk_and(ys)
 
 
 def b_not(x):
     if _is_false(x):
-        return _TRUE
+        return _true()
     if _is_true(x):
-        return _FALSE
+        return _false()
     if type(x) is z3.BoolRef and x.ctx is _MAIN:
         return z3.BoolRef(z3.Z3_mk_not(_MAIN.ref(), x.ast), _MAIN)
     return z3.Not(x)
@@ -172,9 +181,9 @@ def b_not(x):
 def as_bool(x) -> z3.BoolRef:
     """A null flag or condition as a Z3 Bool (Python False becomes BoolVal(False))."""
     if x is False or x is None:
-        return _FALSE
+        return _false()
     if x is True:
-        return _TRUE
+        return _true()
     return x
 
 
