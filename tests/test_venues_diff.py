@@ -218,3 +218,46 @@ def test_a_fee_that_breaks_born_safe_is_violated_not_hidden(rb):
     ob = next(o for o in p.obligations() if o.id == "INV-born-safe/BTCUSDT")
     res = p.run(ob)
     assert res.status == "VIOLATED", res.to_json()
+
+
+def test_the_shipped_table_has_the_witnesses_a_fresh_run_finds(rb):
+    """generated_docs/venue-diff.json is an input of the docs, computed by `diff --all-pairs`: its
+    distinguishing positions are rebuilt here from the contracts (interpreter only, no Z3), so a
+    change to how positions are chosen cannot leave a stale table behind (it once did)."""
+    from marginspec.docs import default_out_dir
+    from marginspec.docs_venues import VENUE_DIFF
+
+    table = json.loads((default_out_dir(default_spec_dir()) / VENUE_DIFF).read_text(encoding="utf-8"))
+    venues = load_venues(rb)
+    seen = 0
+    for pair in table["pairs"]:
+        a, b = (apply_venue(rb, pair[k], venues).contracts for k in ("a", "b"))
+        for c in pair["contracts"]:
+            sym = c["symbol"]
+            fresh = diff.readable_witness(rb, sym, a[sym], b[sym])
+            want = c["distinguishing_position"]
+            if fresh is None:  # none with round numbers: the solver's own position, which `diff --check` covers
+                continue
+            report = diff.DiffReport(pair["a"], pair["b"], (diff.PairDiff(sym, {}, {}, "differ", "differ", fresh,
+                                                                            diff.Bound("zero")),), (), ())
+            assert diff.to_json(report)["contracts"][0]["distinguishing_position"] == want, (pair["a"], pair["b"], sym)
+            seen += 1
+    assert seen >= 10  # every pair of the four presets differs on both contracts
+
+
+def test_diff_check_reports_a_stale_table(tmp_path, monkeypatch, rb):
+    from marginspec import docs_venues
+
+    one = [diff.compare(rb, "phemex", apply_venue(rb, "phemex").contracts, "bitget", apply_venue(rb, "bitget").contracts)]
+    monkeypatch.setattr(docs_venues, "diff_table", lambda _rb: one)  # one pair: the check, not the solving, is tested
+    path = tmp_path / "venue-diff.json"
+    path.write_text('{"pairs": []}\n', encoding="utf-8")
+    r = CliRunner().invoke(main, ["diff", "--all-pairs", "--check", "--output", str(path)])
+    assert r.exit_code == 1
+    assert f"stale: {path} differs from a fresh table (pairs: phemex vs bitget" in r.output
+    assert path.read_text(encoding="utf-8") == '{"pairs": []}\n'  # --check writes nothing
+    assert CliRunner().invoke(main, ["diff", "--all-pairs", "--output", str(path)]).exit_code == 0
+    r = CliRunner().invoke(main, ["diff", "--all-pairs", "--check", "--output", str(path)])
+    assert r.exit_code == 0 and f"up to date: {path}" in r.output
+    r = CliRunner().invoke(main, ["diff", "phemex", "bybit", "--check"])
+    assert r.exit_code == 2 and "--check and --output go with --all-pairs" in r.output

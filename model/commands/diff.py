@@ -24,7 +24,9 @@ from ..cli import SPEC_HELP, _load
 @click.option("--all-pairs", is_flag=True, help="compare every pair of venue presets (the table the docs show)")
 @click.option("--output", type=click.Path(dir_okay=False), help="with --all-pairs: also write the JSON table here "
               "(generated_docs/venue-diff.json is what `marginspec docs` reads)")
-def command(a, b, fmt, spec, all_pairs, output):
+@click.option("--check", is_flag=True, help="with --all-pairs: write nothing; exit 1 when the table on disk "
+              "(--output, default generated_docs/venue-diff.json) differs from a fresh one")
+def command(a, b, fmt, spec, all_pairs, output, check):
     """Compare the liquidation rules of A and B (venue names of spec/venues.yaml, or contracts files
     mapping SYMBOL to the protocol's CONTRACT): Z3 decides whether the liquidation decision at any
     mark and the liquidation root are the same for every position (side, size, entry, margin, mark;
@@ -39,15 +41,21 @@ def command(a, b, fmt, spec, all_pairs, output):
 
         table = diff_table(rb)
         doc = table_json(rb, table)
+        text = json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+        if check:
+            sys.exit(_check(spec, Path(output) if output else None, text))
         if output:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
-            Path(output).write_text(json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+            Path(output).write_text(text, encoding="utf-8")
         if fmt == "json":
             click.echo(json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True))
         else:
             for r in table:
                 click.echo(render_text(r))
         sys.exit(2 if any(r.undecided for r in table) else 0)
+    if check or output:
+        click.echo("error: --check and --output go with --all-pairs", err=True)
+        sys.exit(2)
     if not a or not b:
         click.echo("error: give two venues or contracts files (or --all-pairs)", err=True)
         sys.exit(2)
@@ -69,3 +77,27 @@ def command(a, b, fmt, spec, all_pairs, output):
     else:
         click.echo(render_text(report), nl=False)
     sys.exit(2 if report.undecided else (0 if report.equal else 1))
+
+
+def _check(spec: str | None, path: Path | None, text: str) -> int:
+    """0 when the table on disk is byte-identical to `text`, else 1 (naming the pairs that differ)."""
+    from ..docs import default_out_dir
+    from ..docs_venues import VENUE_DIFF
+    from ..rulebook import default_spec_dir
+
+    path = path or default_out_dir(Path(spec) if spec else default_spec_dir()) / VENUE_DIFF
+    if not path.is_file():
+        click.echo(f"stale: {path} does not exist (run `marginspec diff --all-pairs --output {path}`)")
+        return 1
+    old = path.read_text(encoding="utf-8")
+    if old == text:
+        click.echo(f"up to date: {path}")
+        return 0
+    try:
+        before = {(p["a"], p["b"]): p for p in json.loads(old).get("pairs", [])}
+    except (ValueError, AttributeError):
+        before = {}
+    changed = [f"{p['a']} vs {p['b']}" for p in json.loads(text)["pairs"] if before.get((p["a"], p["b"])) != p]
+    click.echo(f"stale: {path} differs from a fresh table" + (f" (pairs: {', '.join(changed)})" if changed else "")
+               + f"; run `marginspec diff --all-pairs --output {path}` and `marginspec docs`")
+    return 1
