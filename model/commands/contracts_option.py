@@ -39,10 +39,11 @@ def apply_contracts(rb: Rulebook, contracts_file: str | None, *, wellformed: boo
         sys.exit(exit_code)
 
 
-def require_out(contracts_file: str | None, out: str | None) -> None:
-    """A command that writes generated files (vectors, docs, all) needs --out with --contracts: its
-    default folder holds the files of the rulebook's own profiles (in a checkout, the committed
-    ones), which those for other contracts must not replace."""
-    if contracts_file and not out:
-        raise click.UsageError("--contracts needs --out DIR: the files generated for your contracts must not "
-                               "replace the rulebook's own")
+def require_out(contracts_file: str | None, out: str | None, venue: str | None = None) -> None:
+    """A command that writes generated files (vectors, docs, all) needs --out with --contracts or
+    --venue: its default folder holds the files of the rulebook's own profiles (in a checkout, the
+    committed ones), which those for other contracts or parameters must not replace."""
+    for given, option in ((contracts_file, "--contracts"), (venue, "--venue")):
+        if given and not out:
+            raise click.UsageError(f"{option} needs --out DIR: the files generated with it must not "
+                                   "replace the rulebook's own")

@@ -50,7 +50,7 @@ def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue, s
     if show_path or open_:
         sys.exit(_where(open_))
     rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
-    require_out(contracts_file, out)
+    require_out(contracts_file, out, venue)
     spec_dir = Path(spec) if spec else default_spec_dir()
     out_dir = Path(out) if out else default_out_dir(spec_dir)
     vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)

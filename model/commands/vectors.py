@@ -51,7 +51,7 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
     from ..vectors.writer import extras, write
 
     rb = venue_rulebook(apply_contracts(_load(spec), contracts_file), venue)
-    require_out(contracts_file, out)
+    require_out(contracts_file, out, venue)
     out_dir = Path(out) if out else default_out_dir()
     cov_path = (out_dir if out else out_dir.parent) / COVERAGE_FILE
     t0 = time.perf_counter()

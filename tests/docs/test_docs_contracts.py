@@ -69,3 +69,14 @@ def test_docs_and_vectors_with_contracts_need_an_output_folder():
 
     r = CliRunner().invoke(main, ["vectors", "--contracts", THREE, "--check"])
     assert r.exit_code == 2 and "--contracts needs --out DIR" in r.output
+
+
+def test_docs_and_vectors_with_a_venue_need_an_output_folder():
+    """A preset changes every contract's parameters: its files must not replace the shipped ones."""
+    from click.testing import CliRunner
+
+    from marginspec.cli import main
+
+    for cmd in (["vectors", "--venue", "phemex"], ["docs", "--venue", "phemex"]):
+        r = CliRunner().invoke(main, cmd)
+        assert r.exit_code == 2 and "--venue needs --out DIR: the files generated with it must not replace" in r.output
