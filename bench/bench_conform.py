@@ -42,19 +42,12 @@ sys.path.insert(0, str(HERE))
 
 from trivial_engine import RESULTS as TRIVIAL_RESULTS  # noqa: E402
 
-BTC = {"contract_multiplier": "0.001", "tick_size": "0.1", "lot_size": "1", "money_step": "0.0001",
-       "liquidation_buffer_rate": "0.005", "tiers": [
-           {"max_notional": "50000", "maintenance_margin_rate": "0.004", "max_leverage": "125", "maintenance_amount": "0"},
-           {"max_notional": "250000", "maintenance_margin_rate": "0.005", "max_leverage": "100", "maintenance_amount": "50"},
-           {"max_notional": "1000000", "maintenance_margin_rate": "0.01", "max_leverage": "50", "maintenance_amount": "1300"},
-           {"max_notional": "10000000", "maintenance_margin_rate": "0.025", "max_leverage": "20", "maintenance_amount": "16300"}]}
-ETH = {"contract_multiplier": "0.01", "tick_size": "0.01", "lot_size": "1", "money_step": "0.0001",
-       "liquidation_buffer_rate": "0.005", "tiers": [
-           {"max_notional": "10000", "maintenance_margin_rate": "0.005", "max_leverage": "100", "maintenance_amount": "0"},
-           {"max_notional": "100000", "maintenance_margin_rate": "0.0065", "max_leverage": "75", "maintenance_amount": "15"},
-           {"max_notional": "500000", "maintenance_margin_rate": "0.01", "max_leverage": "50", "maintenance_amount": "365"},
-           {"max_notional": "2000000", "maintenance_margin_rate": "0.02", "max_leverage": "25", "maintenance_amount": "5365"}]}
-CONTRACTS = {"BTCUSDT": BTC, "ETHUSDT": ETH}
+from marginspec.numbers import format_decimal, round_to  # noqa: E402
+from workload import balance, contracts, markets, moved  # noqa: E402  (the rulebook's contracts, by closed form)
+
+CONTRACTS = contracts()
+MARKETS = {m.symbol: m for m in markets()}
+BALANCE = balance()
 
 
 # --------------------------------------------------------------------------- workloads
@@ -74,24 +67,24 @@ def _case(prefix: str, i: int, steps: list) -> dict:
 def random_requests(rng: random.Random) -> list[dict]:
     """A seeded random trace of 6 to 14 requests on one or two symbols."""
     out = []
-    marks = {"BTCUSDT": rng.choice([30000, 50000, 65000]), "ETHUSDT": rng.choice([1800, 3000, 4200])}
-    for symbol in rng.sample(list(marks), rng.choice([1, 2])):
-        out.append({"op": "set_mark_price", "args": {"symbol": symbol, "price": str(marks[symbol])}})
+    for symbol in rng.sample(sorted(MARKETS), rng.choice([1, 2]) if len(MARKETS) > 1 else 1):
+        m = MARKETS[symbol]
+        lots = rng.randint(1, max(1, int(m.mid_size(1) / m.lot)))
+        size = format_decimal(lots * m.lot)
+        margin = format_decimal(round_to(m.notional(lots * m.lot) / rng.randint(2, 50), m.money, "up"))
+        out.append({"op": "set_mark_price", "args": {"symbol": symbol, "price": moved(m, rng, 3000)}})
         if rng.random() < 0.5:
             out.append({"op": "set_leverage", "args": {"symbol": symbol, "leverage": str(rng.choice([5, 10, 20, 50]))}})
             out.append({"op": "open_position", "args": {"symbol": symbol, "side": rng.choice(["long", "short"]),
-                                                        "size": str(rng.randint(1, 400))}})
+                                                        "size": size}})
         else:
             out.append({"op": "open_position", "args": {"symbol": symbol, "side": rng.choice(["long", "short"]),
-                                                        "size": str(rng.randint(1, 400)),
-                                                        "margin": str(rng.randint(5, 900))}})
+                                                        "size": size,
+                                                        "margin": margin}})
         for _ in range(rng.randint(2, 5)):
             r = rng.random()
             if r < 0.3:
-                move = 1 + rng.choice([-1, 1]) * rng.randint(1, 300) / 10000
-                tick = 10 if symbol == "BTCUSDT" else 100
-                out.append({"op": "set_mark_price", "args": {"symbol": symbol,
-                                                             "price": str(round(marks[symbol] * move * tick) / tick)}})
+                out.append({"op": "set_mark_price", "args": {"symbol": symbol, "price": moved(m, rng, 300)}})
             elif r < 0.45:
                 out.append({"op": "add_margin", "args": {"symbol": symbol, "amount": str(rng.randint(1, 200))}})
             elif r < 0.6:
@@ -128,7 +121,7 @@ def traces_doc(engine_factory, n: int, seed: int) -> dict:
     for i in range(n):
         reqs = random_requests(rng)
         rid += 1
-        engine.handle({"id": rid, "op": "reset", "args": {"contracts": CONTRACTS, "available_balance": "10000"}})
+        engine.handle({"id": rid, "op": "reset", "args": {"contracts": CONTRACTS, "available_balance": BALANCE}})
         steps = []
         for req in reqs:
             rid += 1
@@ -137,7 +130,7 @@ def traces_doc(engine_factory, n: int, seed: int) -> dict:
                       else {"ok": False, "error": reply["error"]["code"]})
             steps.append({"request": req, "expect": expect})
         cases.append(_case("trace", i, steps))
-    return _doc("traces", cases, CONTRACTS, "10000")
+    return _doc("traces", cases, CONTRACTS, BALANCE)
 
 
 def trivial_doc(n: int, seed: int) -> dict:
@@ -148,7 +141,7 @@ def trivial_doc(n: int, seed: int) -> dict:
         steps = [{"request": req, "expect": {"ok": True, "result": TRIVIAL_RESULTS.get(req["op"], {})}}
                  for req in random_requests(rng)]
         cases.append(_case("trivial", i, steps))
-    return _doc("trivial", cases, CONTRACTS, "10000")
+    return _doc("trivial", cases, CONTRACTS, BALANCE)
 
 
 # --------------------------------------------------------------------------- measuring
