@@ -25,7 +25,6 @@ adds loading and validating the vector files and writing the report (in process)
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random

@@ -180,7 +180,7 @@ class Checker:
             return BOOL
         if a.kind == "null" or b.kind == "null":
             if e.op not in ("==", "!="):
-                raise TypeErr(f"null is not ordered; only '== null' and '!= null' test it", e.pos)
+                raise TypeErr("null is not ordered; only '== null' and '!= null' test it", e.pos)
             other = b if a.kind == "null" else a
             if not other.nullable:
                 raise TypeErr("comparing with null a value that is never null", e.pos)

@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from ..engine import ReferenceEngine
-from ..numbers import format_decimal, is_multiple, round_to
+from ..numbers import format_decimal, round_to
 from ..vectors.thresholds import Derive, around
 
 SIDES = ("long", "short")

@@ -7,13 +7,13 @@ writes an expected value by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from ..engine import contract_json
 from ..numbers import format_decimal, round_to
-from ..rulebook import Contract, Rulebook
+from ..rulebook import Rulebook
 
 @dataclass(frozen=True)
 class CaseSpec:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..interpreter import Interpreter, tier_of
+from ..interpreter import Interpreter
 from ..numbers import round_to
 from ..rulebook import Contract, Rulebook
 

@@ -119,5 +119,5 @@ def test_the_walk_is_shared():
     box = MathRenderer(SYMBOLS).formula(e)
     assert latex(box) == to_latex(e, SYMBOLS)
     assert math_element(box, False, None) in to_mathml(e, SYMBOLS).replace(
-        f' alttext="if liquidation_root &lt;= 0 then null else round(liquidation_root, tick_size, up)"', "")
+        ' alttext="if liquidation_root &lt;= 0 then null else round(liquidation_root, tick_size, up)"', "")
     assert isinstance(e, ast.If)
