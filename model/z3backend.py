@@ -92,25 +92,43 @@ NULL = SV(None, True, "null")
 # so `true` and `false` are single ASTs (compared by address), and And / Or / Not / If are built by
 # the C API directly (the same terms as z3.And & co., without the Python API's coercions and checks;
 # anything else goes through the Python API as before). Goal building is mostly these calls.
-_MAIN = z3.main_ctx()
-_TRUE, _FALSE = z3.BoolVal(True), z3.BoolVal(False)  # kept: their addresses stay theirs
-_TRUE_AST, _FALSE_AST = _TRUE.ast.value, _FALSE.ast.value
+class _Ctx:
+    """The current main context with its own `true`/`false` (kept: their addresses stay theirs), so
+    constant tests and And/Or/Not/If go through Z3's C API. The vectors build each model in a fresh
+    main context (byte-identical models), the prover in the first one; both get the fast paths."""
+
+    __slots__ = ("ctx", "t", "f", "t_ast", "f_ast")
+
+    def __init__(self, ctx: z3.Context):
+        self.ctx, self.t, self.f = ctx, z3.BoolVal(True, ctx), z3.BoolVal(False, ctx)
+        self.t_ast, self.f_ast = self.t.ast.value, self.f.ast.value
+
+
+_CUR = [_Ctx(z3.main_ctx())]
+
+
+def _c() -> _Ctx:
+    cur = _CUR[0]
+    if z3.z3._main_ctx is not cur.ctx:
+        cur = _CUR[0] = _Ctx(z3.main_ctx())
+    return cur
 
 
 def _true() -> z3.BoolRef:
-    """`true` of the current main context (vectors swap in a fresh one to build their models)."""
-    return _TRUE if z3.main_ctx() is _MAIN else z3.BoolVal(True)
+    """`true` of the current main context."""
+    return _c().t
 
 
 def _false() -> z3.BoolRef:
-    return _FALSE if z3.main_ctx() is _MAIN else z3.BoolVal(False)
+    return _c().f
 
 
 def _is_false(b) -> bool:
     if b is False:
         return True
     if isinstance(b, z3.BoolRef):
-        return b.ast.value == _FALSE_AST if b.ctx is _MAIN else z3.is_false(b)
+        c = _c()
+        return b.ast.value == c.f_ast if b.ctx is c.ctx else z3.is_false(b)
     return False
 
 
@@ -118,28 +136,32 @@ def _is_true(b) -> bool:
     if b is True:
         return True
     if isinstance(b, z3.BoolRef):
-        return b.ast.value == _TRUE_AST if b.ctx is _MAIN else z3.is_true(b)
+        c = _c()
+        return b.ast.value == c.t_ast if b.ctx is c.ctx else z3.is_true(b)
     return False
 
 
 def _same(a, b) -> bool:
     """The same term (Z3 shares equal terms: one address)."""
-    return a.ast.value == b.ast.value if a.ctx is _MAIN and b.ctx is _MAIN else a.eq(b)
+    ctx = _c().ctx
+    return a.ast.value == b.ast.value if a.ctx is ctx and b.ctx is ctx else a.eq(b)
 
 
-def _main_bools(xs) -> bool:
-    return all(type(x) is z3.BoolRef and x.ctx is _MAIN for x in xs)
+def _main_bools(xs, ctx) -> bool:
+    return all(type(x) is z3.BoolRef and x.ctx is ctx for x in xs)
 
 
 def _mk_and(ys):
-    if _main_bools(ys):
-        return z3.BoolRef(z3.Z3_mk_and(_MAIN.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), _MAIN)
+    ctx = _c().ctx
+    if _main_bools(ys, ctx):
+        return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), ctx)
     return z3.And(*ys)
 
 
 def _mk_or(ys):
-    if _main_bools(ys):
-        return z3.BoolRef(z3.Z3_mk_or(_MAIN.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), _MAIN)
+    ctx = _c().ctx
+    if _main_bools(ys, ctx):
+        return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), ctx)
     return z3.Or(*ys)
 
 
@@ -173,8 +195,9 @@ def b_not(x):
         return _true()
     if _is_true(x):
         return _false()
-    if type(x) is z3.BoolRef and x.ctx is _MAIN:
-        return z3.BoolRef(z3.Z3_mk_not(_MAIN.ref(), x.ast), _MAIN)
+    ctx = _c().ctx
+    if type(x) is z3.BoolRef and x.ctx is ctx:
+        return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), x.ast), ctx)
     return z3.Not(x)
 
 
@@ -208,11 +231,12 @@ def ite(c, a, b):
         a, b = as_bool(a), as_bool(b)
         if a.eq(b):
             return a
-    if type(c) is z3.BoolRef and c.ctx is _MAIN and a.ctx is _MAIN and b.ctx is _MAIN:
+    ctx = _c().ctx
+    if type(c) is z3.BoolRef and c.ctx is ctx and a.ctx is ctx and b.ctx is ctx:
         cls = z3.BoolRef if isinstance(a, z3.BoolRef) else z3.ArithRef if isinstance(a, z3.ArithRef) else None
-        ref = _MAIN.ref()
+        ref = ctx.ref()
         if cls is not None and z3.Z3_get_sort(ref, a.ast).value == z3.Z3_get_sort(ref, b.ast).value:
-            return cls(z3.Z3_mk_ite(ref, c.ast, a.ast, b.ast), _MAIN)
+            return cls(z3.Z3_mk_ite(ref, c.ast, a.ast, b.ast), ctx)
     return z3.If(c, a, b)
 
 
