@@ -86,6 +86,11 @@ def label(case: str) -> None:
         _RECORDER.case = case
 
 
+def is_recording() -> bool:
+    """Is a `recording()` block active: is a proof query worth building for `proved`?"""
+    return _RECORDER is not None
+
+
 def proved(claim, assumptions: Sequence[tuple[str, Any]], names: Sequence[str], facts: Sequence[Any],
            engine: str) -> None:
     """Note an unsat query: `claim` follows from the assumptions named `names` and the facts.

@@ -386,6 +386,7 @@ class Backend:
         self.liq_lazy = {**self.derived, **dict(rb.liquidation.lets)}
         self.facts: list[Any] = []
         self.rounds: dict[int, tuple[Any, Any, str, Any]] = {}  # every EXACT rounding built, by term id
+        self._round_at: dict[int, int] = {}  # ... and its place in `rounds` (the order of the lemmas)
         self.solves: dict[int, tuple[Any, list]] = {}
         self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
         self._rmemo: dict[int, tuple[Any, frozenset]] = {}
@@ -408,24 +409,21 @@ class Backend:
         out, self.facts = self.facts, []
         return out
 
-    def rounding_lemmas(self, terms: Sequence[Any] | None = None, pair_terms: Sequence[Any] | None = None) -> list[Any]:
+    def rounding_lemmas(self, terms: Sequence[Any] | None = None, pair_terms: Sequence[Any] | None = None,
+                        within: frozenset | None = None) -> list[Any]:
         """Valid facts about roundings: each rounded value is within one step of its argument on the
         right side, and two roundings of the same rulebook expression (e.g. the leverage before and
         after an action) are monotone: x1 <= x2 implies r1 <= r2. They follow from the definition
         of rounding (ToInt in EXACT mode; in RELAXED mode they are what is kept of it); stating them
         spares the solver from rediscovering them through nonlinear terms. With `terms`, only the
-        roundings occurring in those terms; with `pair_terms`, monotonicity only between the
-        roundings occurring there (typically the goal: old and new values compared)."""
-        def inside(ts):
-            ids: set[int] = set()
-            for t in ts:
-                if isinstance(t, z3.ExprRef):
-                    ids |= self._rounds_in(t)
-            return ids
-
+        roundings occurring in those terms (and those `within`, `rounding_ids` of further terms:
+        many goals asked over one long path walk the path once); with `pair_terms`, monotonicity
+        only between the roundings occurring there (typically the goal: old and new values compared)."""
+        inside = self.rounding_ids
         if terms is not None:
-            ids = inside(terms)
-            rs = [r for k, r in self.rounds.items() if k in ids]  # keyed by the rounded term's id
+            ids = inside(terms) | (within or frozenset())
+            # in the order they were built (sorting the few found, not scanning every one built)
+            rs = [self.rounds[k] for k in sorted(ids, key=self._round_at.__getitem__)]
         else:
             rs = list(self.rounds.values())
         paired = rs
@@ -460,6 +458,14 @@ class Backend:
                     if lem is not None:
                         out.append(lem)
         return out
+
+    def rounding_ids(self, terms: Sequence[Any]) -> set[int]:
+        """The ids of the rounded terms occurring in `terms` (what `rounding_lemmas` selects by)."""
+        ids: set[int] = set()
+        for t in terms:
+            if isinstance(t, z3.ExprRef):
+                ids |= self._rounds_in(t)
+        return ids
 
     def _rounds_in(self, term) -> frozenset:
         """The ids of the rounded terms occurring in `term` (memoised over the DAG by the terms'
@@ -759,7 +765,7 @@ class Backend:
             if r is None:
                 r = self.fresh("round", of=(x, step, z3.StringVal(direction)))
                 self._relaxed[key] = r
-                self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
+                self._note_round(r, (x, step, direction, r, origin))
             if direction == "up":
                 self.facts.append(z3.Implies(step > 0, z3.And(x <= r, r < x + step)))
             elif direction == "down":
@@ -769,8 +775,14 @@ class Backend:
             return r
         qq = x / step
         r = self._exact_round(qq, direction) * step
-        self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
+        self._note_round(r, (x, step, direction, r, origin))
         return r
+
+    def _note_round(self, r, entry) -> None:
+        k = r.get_id()
+        if k not in self.rounds:
+            self._round_at[k] = len(self.rounds)
+            self.rounds[k] = entry
 
     def _exact_round(self, qq, direction: str):
         if direction == "down":
