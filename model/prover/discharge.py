@@ -12,7 +12,8 @@ from fractions import Fraction
 import z3
 
 from ..numbers import is_terminating
-from ..solving import canonical_core, check, label as label_queries, nlsat_check, proved, recording, satisfiable
+from ..solving import (canonical_core, check, is_recording, label as label_queries, nlsat_check, proved, recording,
+                       satisfiable)
 from ..z3backend import EXACT, RELAXED, q, to_fraction
 from .render import _why
 from .anycontract import EARLIER
@@ -267,11 +268,30 @@ class DischargeMixin:
         with self.using(EXACT):
             gc = self.goal(oc, label)
             gc.facts = gc.facts + self.be.take_facts()
-        v = satisfiable(z3.BoolVal(True), gc.assumptions, gc.facts, self.timeout, rlimit=RL_RELAXED)
-        if key is not None and v.status == "sat":  # the model kept, not the solver (a context: megabytes)
-            v = replace(v, solver=None)
+        v = self._assumptions_satisfiable(gc)
+        if key is not None and v.status == "sat":
             self._cache[key] = (gc, v)
         return v, (gc, oc)
+
+    def _assumptions_satisfiable(self, g: Goal):
+        """`satisfiable` of a goal's assumptions and facts (RL_RELAXED), asked once per query: the
+        same query has the same answer (solving.py), and the cases of many obligations ask the same
+        one (a per-contract goal's action and side; a fact's instance on a concrete contract for each
+        value of an enum parameter the contract fixes anyway). The model is kept, not the solver (a
+        context: megabytes). Asked afresh while queries are recorded, so that each obligation's
+        record holds its own."""
+        def tid(x):
+            return x.get_id() if z3.is_expr(x) else repr(x)
+
+        key = ("satisfiable", RL_RELAXED, tuple((n, tid(a)) for n, a in g.assumptions), tuple(tid(f) for f in g.facts))
+        hit = None if is_recording() else self._cache.get(key)
+        if hit is not None:
+            return hit[0]
+        v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
+        if v.status != "unknown":
+            v = replace(v, solver=None)
+            self._cache[key] = (v, list(g.assumptions), list(g.facts))  # the terms kept alive: ids stay theirs
+        return v
 
     def _vacuity(self, exact, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
         """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
@@ -285,7 +305,7 @@ class DischargeMixin:
             if w.status == "sat":
                 return w, about
         g = exact() if callable(exact) else exact
-        v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
+        v = self._assumptions_satisfiable(g)
         if v.status != "unknown":
             return v, (g, ob)
         r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
