@@ -389,7 +389,7 @@ class Backend:
         self._round_at: dict[int, int] = {}  # ... and its place in `rounds` (the order of the lemmas)
         self.solves: dict[int, tuple[Any, list]] = {}
         self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
-        self._rmemo: dict[int, tuple[Any, frozenset]] = {}
+        self._rmemo: dict[int, frozenset] = {}  # rounded-term ids in each term walked, by address
         self._lemmas: dict = {}  # every solve_tier built: (term, the tier cases)
         self._fresh = itertools.count()
         # runtime safety (prover/runtime_safety.py): when set, called as tracer(expr, env, guard) for
@@ -469,30 +469,41 @@ class Backend:
 
     def _rounds_in(self, term) -> frozenset:
         """The ids of the rounded terms occurring in `term` (memoised over the DAG by the terms'
-        addresses, unique while they live; the memo keeps its terms alive)."""
+        addresses, unique while they live; the memo keeps its terms alive). The walk goes through
+        Z3's C API on raw ASTs: a goal over a long path has tens of thousands of nodes, and a Python
+        term object for each cost more than the rest of a query's preparation."""
         memo = self._rmemo
         hit = memo.get(term.ast.value)
         if hit is not None:
-            return hit[1]
-        stack = [(term, False)]
+            return hit
+        ref = term.ctx.ref()
+        rounds = self.rounds
+        kind, to_app, n_args, arg, ast_id = z3.Z3_get_ast_kind, z3.Z3_to_app, z3.Z3_get_app_num_args, \
+            z3.Z3_get_app_arg, z3.Z3_get_ast_id
+        stack = [(term.as_ast(), None)]
         while stack:
-            t, done = stack.pop()
-            a = t.ast.value
-            if a in memo:
+            a, kids = stack.pop()
+            key = a.value
+            if key in memo:
                 continue
-            kids = t.children() if z3.is_app(t) else []
-            if not done:
-                stack.append((t, True))
-                stack.extend((k, False) for k in kids if k.ast.value not in memo)
+            if kids is None:
+                if kind(ref, a) == z3.Z3_APP_AST:
+                    app = to_app(ref, a)
+                    kids = [arg(ref, app, i) for i in range(n_args(ref, app))]
+                else:
+                    kids = []
+                stack.append((a, kids))
+                stack.extend((k, None) for k in kids if k.value not in memo)
                 continue
-            i = t.get_id()
-            acc = frozenset([i]) if i in self.rounds else frozenset()
+            i = ast_id(ref, a)
+            acc = frozenset([i]) if i in rounds else frozenset()
             for k in kids:
-                sub = memo[k.ast.value][1]
+                sub = memo[k.value]
                 if sub:
                     acc = acc | sub
-            memo[a] = (t, acc)
-        return memo[term.ast.value][1]
+            z3.Z3_inc_ref(ref, a)  # kept alive while memoised: its address stays its own
+            memo[key] = acc
+        return memo[term.ast.value]
 
     def enum_val(self, i: int):
         """The term of the i-th value of an enumeration (an integer or a real numeral)."""
