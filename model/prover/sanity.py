@@ -130,15 +130,24 @@ class SanityMixin:
         finally:
             facts = wg.facts + self.be.take_facts()
             self.be.facts = pending
-        pins = []
-        for d in model.decls():
-            if d.arity() != 0:
-                continue
-            val = model[d]
-            if z3.is_bool(val) or z3.is_int_value(val) or z3.is_rational_value(val):
-                pins.append(d() == val)
-        hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
+        hard = facts + [a for _, a in wg.assumptions] + self._pins(model) + [z3.Not(goal)]
         return found_sat(hard, min(self.timeout, 2.0), RL_SANITY)
+
+    def _pins(self, model) -> list:
+        """Every value of `model` as an equation (a witness serves every invariant of its action and
+        side: its equations are built once)."""
+        cache = self._cache.setdefault("sanity pins", {})
+        hit = cache.get(id(model))
+        if hit is None or hit[0] is not model:
+            pins = []
+            for d in model.decls():
+                if d.arity() != 0:
+                    continue
+                val = model[d]
+                if z3.is_bool(val) or z3.is_int_value(val) or z3.is_rational_value(val):
+                    pins.append(d() == val)
+            hit = cache[id(model)] = (model, pins)  # the model kept alive: its id stays its own
+        return hit[1]
 
     def case_warnings(self, ob: Obligation, label: str, g, witness=None) -> list[str]:
         """Every sanity warning of a PROVED case (never raises: a failed check gives no warning).
