@@ -108,8 +108,7 @@ class GoalsMixin:
     def _goal_reachability(self, ob: Obligation, label: str) -> Goal:
         sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], None, "q")
-        c = be_contract(self, sym)
-        args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "rq")
+        args, run, assumptions, afacts = self.shared_step(ob.action, sym, w, "rq")
         valid = [a for a in assumptions if a[0].startswith("arg:")]
         kind, cid = ob.data
         if kind == "check":

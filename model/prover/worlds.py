@@ -128,6 +128,26 @@ class WorldsMixin:
         c = self._anys[(sym, self._mode)] = c.clone()
         return w, hyps, facts, args, _pristine(run, c), list(assumptions), list(afacts)
 
+    def shared_step(self, action: str, sym: str, world: SymWorld, tag: str):
+        """`_action_step` of `action` on a per-contract world that `fresh_world` keeps (the same world
+        object each time), built once per action, contract, tag and mode: the reachability
+        obligations of one action ask each check of the same step. Handed out with environments of
+        its own and the facts the step adds, as a new build would give."""
+        be = self.be
+        c = be_contract(self, sym)
+        if is_any(sym) or be.tracer is not None:
+            return self._action_step(action, c, world.view(sym), tag)
+        key = ("step", action, sym, tag, self._mode, id(world))
+        hit = self._cache.get(key)
+        if hit is None:
+            pending = len(be.facts)
+            args, run, assumptions, afacts = self._action_step(action, c, world.view(sym), tag)
+            self._cache[key] = (args, _pristine(run, None), assumptions, afacts, be.facts[pending:], world)
+            return args, run, assumptions, afacts
+        args, run, assumptions, afacts, step_facts, _ = hit
+        be.facts.extend(step_facts)
+        return args, _pristine(run, None), list(assumptions), list(afacts)
+
     def _trans_env(self, formal: Formal | None, action: str, contract: SymContract, run, post_extra=None) -> _TEnv:
         be = self.be
         defines = formal.defines(action) if formal is not None else {}
