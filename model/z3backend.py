@@ -143,6 +143,34 @@ def _mk_or(ys):
     return z3.Or(*ys)
 
 
+def _nary(f):
+    return lambda ref, a, b: f(ref, 2, (z3.Ast * 2)(a, b))
+
+
+_ARITH = {"+": _nary(z3.Z3_mk_add), "-": _nary(z3.Z3_mk_sub), "*": _nary(z3.Z3_mk_mul), "/": z3.Z3_mk_div}
+_COMPARE = {"<": z3.Z3_mk_lt, "<=": z3.Z3_mk_le, ">": z3.Z3_mk_gt, ">=": z3.Z3_mk_ge, "==": z3.Z3_mk_eq}
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+_PY_OP = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y, "/": lambda x, y: x / y,
+          "<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
+          "==": lambda x, y: x == y}
+
+
+def arith(op: str, x, y):
+    """`x op y` (+ - * / < <= > >= ==) of two arithmetic terms. For two main-context terms of one
+    sort it is built by the C API directly: the very term Z3's Python operators build (they call the
+    same functions), without their coercions and checks; anything else goes through the operators."""
+    if isinstance(x, z3.ArithRef) and isinstance(y, z3.ArithRef) and x.ctx is _MAIN and y.ctx is _MAIN:
+        if op in _MIRROR and type(y) is not type(x) and issubclass(type(y), type(x)):
+            op, x, y = _MIRROR[op], y, x  # Python asks a right operand of a subclass (a numeral) first
+        ref = _MAIN.ref()
+        if z3.Z3_get_sort(ref, x.ast).value == z3.Z3_get_sort(ref, y.ast).value:
+            f = _ARITH.get(op)
+            if f is not None:
+                return z3.ArithRef(f(ref, x.ast, y.ast), _MAIN)
+            return z3.BoolRef(_COMPARE[op](ref, x.ast, y.ast), _MAIN)
+    return _PY_OP[op](x, y)
+
+
 def b_or(*xs):
     """Disjunction folding Python constants (null flags are often the constant False)."""
     ys = []
@@ -692,16 +720,7 @@ class Backend:
 
     def _c_Binary(self, e, env):
         a, b = self.compile_expr(e.left, env), self.compile_expr(e.right, env)
-        x, y = self._n(a), self._n(b)
-        if e.op == "+":
-            v = x + y
-        elif e.op == "-":
-            v = x - y
-        elif e.op == "*":
-            v = x * y
-        else:
-            v = x / y
-        return SV(v, b_or(a.null, b.null))
+        return SV(arith(e.op, self._n(a), self._n(b)), b_or(a.null, b.null))
 
     def _enum_pair(self, a: SV, b: SV):
         """Both sides of a comparison as integer terms when an enumeration literal is involved."""
@@ -735,11 +754,9 @@ class Backend:
                 an, bn = as_bool(a.null), as_bool(b.null)
                 eq = z3.Or(z3.And(an, bn), z3.And(z3.Not(an), z3.Not(bn), self._n(a) == self._n(b)))
             else:
-                eq = self._n(a) == self._n(b) if a.kind == "num" else a.v == b.v
+                eq = arith("==", self._n(a), self._n(b)) if a.kind == "num" else a.v == b.v
             return SV(eq if e.op == "==" else z3.Not(eq), kind="bool")
-        x, y = self._n(a), self._n(b)
-        v = {"<": lambda: x < y, "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[e.op]()
-        return SV(v, kind="bool")
+        return SV(arith(e.op, self._n(a), self._n(b)), kind="bool")
 
     def _c_Logic(self, e, env):
         a, b = self.compile_expr(e.left, env), self.compile_expr(e.right, env)
