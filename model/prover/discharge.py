@@ -79,7 +79,8 @@ class DischargeMixin:
         arithmetic): a per-contract goal default solver first (its tracked assumptions give the
         core), a general goal nlsat first (its core is every assumption given either way, and the
         default solver's nonlinear search overruns its work limit by seconds where nlsat answers at
-        once; nlsat 'violated' is a real model of the relaxation, which no solver could then prove);
+        once; nlsat 'violated' is a real model of the relaxation, which no solver could then prove),
+        but a general frame goal the default solver first (equalities: see below);
         then the EXACT assumptions' satisfiability (vacuity), for a general goal on a concrete
         contract first. (2) Else the EXACT encoding with the default solver, tracked assumptions and
         the rounding lemmas: proved, violated (a model of the exact semantics, then a scenario from

@@ -193,8 +193,10 @@ class SequencesMixin:
            path proves it, the step's core is the whole path's names whatever the others need, and
            each of the other goals only has to be proved somewhere: the goals of each invariant
            together at the first stage (unless one of them is false in a model of it already seen:
-           a model of a later stage is one of the first, whose assumptions it includes), else
-           together on the whole path, else each alone there;
+           a model of a later stage is one of the first, whose assumptions it includes; or they
+           are about the state after the step, which the first stage leaves free: the simplifier
+           has settled those that hold whatever it is), else together on the whole path, else each
+           alone there;
         4. else each goal alone, stage by stage, exactly as before.
         The lemmas of a query are its goals' own rounding lemmas (valid facts)."""
         bx = self._backends[RELAXED]
@@ -263,7 +265,9 @@ class SequencesMixin:
                     if k != star:
                         groups.setdefault(R["goals"][i][k][0].split(" (", 1)[0], []).append(k)
                 for ks in groups.values():
-                    if not any(false_in(m, ks) for m in models) and attempt(ks, stages[0]).status == "proved":
+                    after = all("(after step" in R["goals"][i][k][0] for k in ks)  # the state the step makes
+                    if not after and not any(false_in(m, ks) for m in models) \
+                            and attempt(ks, stages[0]).status == "proved":
                         continue
                     if len(ks) > 1 and attempt(ks, stages[-1]).status == "proved":
                         continue
