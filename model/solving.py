@@ -263,15 +263,16 @@ def found_sat(hard: Sequence[Any], timeout: float | None, rlimit: int) -> bool:
     hard = [_as_bool(x) for x in hard]
     if not hard:
         return True
-    key = (timeout, rlimit, [x.get_id() for x in hard[:-1]])
+    ctx = hard[-1].ctx
+    key = (timeout, rlimit, id(ctx), [x.get_id() for x in hard[:-1]])
     if _QUICK and _QUICK[0][0] == key:
         s = _QUICK[0][1]
     else:
-        s = new_solver(timeout, rlimit)
-        ref = s.ctx.ref()
+        s = new_solver(timeout, rlimit, ctx)
+        ref = ctx.ref()
         for x in hard[:-1]:
             z3.Z3_solver_assert(ref, s.solver, x.as_ast())
-        _QUICK[:] = [(key, s, hard[:-1])]  # the terms kept alive: their ids stay theirs
+        _QUICK[:] = [(key, s, hard[:-1], ctx)]  # the terms and their context kept alive: ids stay theirs
     s.push()
     try:
         s.add(hard[-1])

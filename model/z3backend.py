@@ -418,6 +418,7 @@ class Backend:
         self.solves: dict[int, tuple[Any, list]] = {}
         self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
         self._rmemo: dict[int, frozenset] = {}  # rounded-term ids in each term walked, by address
+        self._rmemo_ctx: dict[int, z3.Context] = {}  # the contexts of the terms walked (kept alive)
         self._lemmas: dict = {}  # every solve_tier built: (term, the tier cases)
         self._fresh = itertools.count()
         # runtime safety (prover/runtime_safety.py): when set, called as tracer(expr, env, guard) for
@@ -504,6 +505,7 @@ class Backend:
         hit = memo.get(term.ast.value)
         if hit is not None:
             return hit
+        self._rmemo_ctx.setdefault(id(term.ctx), term.ctx)  # its context kept too, as the terms were
         ref = term.ctx.ref()
         rounds = self.rounds
         kind, to_app, n_args, arg, ast_id = z3.Z3_get_ast_kind, z3.Z3_to_app, z3.Z3_get_app_num_args, \
