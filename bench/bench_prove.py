@@ -8,18 +8,25 @@ prints the wall-clock and CPU totals (and whether `--jobs 1` on the shipped rule
 target), then from the last JSON report the time per kind of obligation and the slowest
 obligations with the stage that decided them.
 
-What dominates, and why (measured on the 2-core machine this was written on, busy with other
-work: load average 4-5; --jobs 1 took 131 s CPU before the changes of issue 11 item 10, about 26 s
-after, with the same statuses and assumptions):
-  * `sequence` (bounded model checking from reset, depth 3, on the first two contracts, about a
-    third of the total): two encodings of 3 steps x 9 requests are built (Python time); a step's
-    goals are proved together where that gives the same core (sequences._relaxed_step), but the
-    last step's goals need the whole path one by one (nlsat, tens of ms each).
-  * `transition` / `preservation`: many cases (about 220), tens of ms each: the RELAXED goal over
-    the symbolic contract (Python time), nlsat, and the sanity pre-check at the vacuity witness
-    (found once per action and side on the first contract).
-  * the rest (cumulative, frame, safety, fact, reachability): a few seconds together; the four
-    restating cases of INV-mode-lock pay for their warning's minimal core (about a second).
+What dominates, and why (measured on the 2-core machine this was written on, with other work
+running: load 2-4; --jobs 1 took 131 s CPU before the changes of issue 11 item 10, 27 s after its
+first round, 19-20 s after its second, with the same statuses and assumptions):
+  * `sequence` (bounded model checking from reset, depth 3, on the two contracts, about a quarter
+    of the total, nearly all of it nlsat): the last step's goals about the state after it need the
+    whole path (INV-covered alone 0.5-0.9 s); a step's goals are proved together where that gives
+    the same core (sequences._relaxed_step), and once the whole path is the step's core the other
+    goals are proved an invariant at a time. The two encodings of 3 steps x 9 requests take about
+    0.2 s each to build.
+  * every query pays about 5 ms before any search: a fresh Z3 context (2-3 ms: Z3 sets up every
+    theory; solving.py copies each query into one so that the answer depends on the query alone),
+    a solver made and freed; about 650 queries.
+  * `transition` / `preservation` (218 every-contract cases): nlsat on the RELAXED goal (about
+    11 ms a case), the sanity pre-check at the vacuity witness (a few ms: its abstracted conclusion
+    built once per obligation, the witness asserted once per action and side), the goal (its world
+    and action step built once per action, case and mode, then copied); the restating cases of
+    INV-mode-lock pay for their warning's minimal core (about half a second).
+  * the per-contract kinds (cumulative, safety, reachability): two or three small queries a case,
+    so mostly the fixed cost above; start-up about 1 s (imports, YAML through libyaml, the checks).
 """
 
 from __future__ import annotations

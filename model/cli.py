@@ -62,7 +62,23 @@ def _version(ctx, param, value):
     ctx.exit(0)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: the commands of marginspec.commands.* are imported when one is named (or
+    when every one is listed, for --help), so that a command's start-up pays for its own imports
+    only (`prove` needs neither the docs' templates nor the vector generators)."""
+
+    def list_commands(self, ctx):
+        _register()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name.replace("-", "_") in _command_modules():
+            cmd = _register(name.replace("-", "_"))
+        return cmd
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
               help="show the version of marginspec and of its rulebook, and exit")
 def main():
@@ -281,13 +297,19 @@ def all_(keep_going, contracts_file, out):
     sys.exit(worst)
 
 
-def _register() -> None:
-    """Add the commands of marginspec.commands.* (prove, vectors, conform, docs)."""
-    import importlib
-
+def _command_modules() -> tuple[str, ...]:
     from .commands import COMMANDS
 
-    for name in COMMANDS:
+    return COMMANDS
+
+
+def _register(only: str | None = None):
+    """Add the commands of marginspec.commands.* (prove, vectors, conform, docs, ...), or only the
+    one of module `only` (returned: None when its module is absent)."""
+    import importlib
+
+    cmd = None
+    for name in ([only] if only else _command_modules()):
         module = f"marginspec.commands.{name}"
         try:
             mod = importlib.import_module(module)
@@ -295,10 +317,9 @@ def _register() -> None:
             if e.name != module:
                 raise
             continue
-        main.add_command(mod.command)
-
-
-_register()
+        cmd = mod.command
+        main.add_command(cmd)
+    return cmd
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -86,6 +86,11 @@ def label(case: str) -> None:
         _RECORDER.case = case
 
 
+def is_recording() -> bool:
+    """Is a `recording()` block active: is a proof query worth building for `proved`?"""
+    return _RECORDER is not None
+
+
 def proved(claim, assumptions: Sequence[tuple[str, Any]], names: Sequence[str], facts: Sequence[Any],
            engine: str) -> None:
     """Note an unsat query: `claim` follows from the assumptions named `names` and the facts.
@@ -244,16 +249,36 @@ def isolated(hard: Sequence[Any], timeout: float | None, rlimit: int | None) -> 
     return IsolatedSolver(s, ctx)
 
 
+_QUICK: list = []  # found_sat's last solver: [(timeout, rlimit, the terms asserted), solver]
+
+
 def found_sat(hard: Sequence[Any], timeout: float | None, rlimit: int) -> bool:
     """Is the conjunction of `hard` satisfiable, as far as a quick look finds: True only with a model.
     Asked in the main context (no copy, no new context): for questions whose 'sat' is used only as a
     sufficient condition — a model is a model whatever path found it — and whose other answers
     change nothing (see sanity._fails_at), so the path's dependence on the process's history never
-    shows in an answer."""
-    s = new_solver(timeout, rlimit)
-    for x in hard:
-        s.add(_as_bool(x))
-    return s.check() == z3.sat
+    shows in an answer. For the same reason the solver is reused: the questions come in runs that
+    differ only in their last term (one witness, the conclusion of each invariant), so all the
+    terms but the last stay asserted and the last is pushed and popped."""
+    hard = [_as_bool(x) for x in hard]
+    if not hard:
+        return True
+    ctx = hard[-1].ctx
+    key = (timeout, rlimit, id(ctx), [x.get_id() for x in hard[:-1]])
+    if _QUICK and _QUICK[0][0] == key:
+        s = _QUICK[0][1]
+    else:
+        s = new_solver(timeout, rlimit, ctx)
+        ref = ctx.ref()
+        for x in hard[:-1]:
+            z3.Z3_solver_assert(ref, s.solver, x.as_ast())
+        _QUICK[:] = [(key, s, hard[:-1], ctx)]  # the terms and their context kept alive: ids stay theirs
+    s.push()
+    try:
+        s.add(hard[-1])
+        return s.check() == z3.sat
+    finally:
+        s.pop()
 
 
 def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:

@@ -165,6 +165,34 @@ def _mk_or(ys):
     return z3.Or(*ys)
 
 
+def _nary(f):
+    return lambda ref, a, b: f(ref, 2, (z3.Ast * 2)(a, b))
+
+
+_ARITH = {"+": _nary(z3.Z3_mk_add), "-": _nary(z3.Z3_mk_sub), "*": _nary(z3.Z3_mk_mul), "/": z3.Z3_mk_div}
+_COMPARE = {"<": z3.Z3_mk_lt, "<=": z3.Z3_mk_le, ">": z3.Z3_mk_gt, ">=": z3.Z3_mk_ge, "==": z3.Z3_mk_eq}
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+_PY_OP = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y, "/": lambda x, y: x / y,
+          "<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
+          "==": lambda x, y: x == y}
+
+
+def arith(op: str, x, y):
+    """`x op y` (+ - * / < <= > >= ==) of two arithmetic terms. For two main-context terms of one
+    sort it is built by the C API directly: the very term Z3's Python operators build (they call the
+    same functions), without their coercions and checks; anything else goes through the operators."""
+    if isinstance(x, z3.ArithRef) and isinstance(y, z3.ArithRef) and x.ctx is _MAIN and y.ctx is _MAIN:
+        if op in _MIRROR and type(y) is not type(x) and issubclass(type(y), type(x)):
+            op, x, y = _MIRROR[op], y, x  # Python asks a right operand of a subclass (a numeral) first
+        ref = _MAIN.ref()
+        if z3.Z3_get_sort(ref, x.ast).value == z3.Z3_get_sort(ref, y.ast).value:
+            f = _ARITH.get(op)
+            if f is not None:
+                return z3.ArithRef(f(ref, x.ast, y.ast), _MAIN)
+            return z3.BoolRef(_COMPARE[op](ref, x.ast, y.ast), _MAIN)
+    return _PY_OP[op](x, y)
+
+
 def b_or(*xs):
     """Disjunction folding Python constants (null flags are often the constant False)."""
     ys = []
@@ -410,9 +438,11 @@ class Backend:
         self.liq_lazy = {**self.derived, **dict(rb.liquidation.lets)}
         self.facts: list[Any] = []
         self.rounds: dict[int, tuple[Any, Any, str, Any]] = {}  # every EXACT rounding built, by term id
+        self._round_at: dict[int, int] = {}  # ... and its place in `rounds` (the order of the lemmas)
         self.solves: dict[int, tuple[Any, list]] = {}
         self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
-        self._rmemo: dict[int, tuple[Any, frozenset]] = {}
+        self._rmemo: dict[int, frozenset] = {}  # rounded-term ids in each term walked, by address
+        self._rmemo_ctx: dict[int, z3.Context] = {}  # the contexts of the terms walked (kept alive)
         self._lemmas: dict = {}  # every solve_tier built: (term, the tier cases)
         self._fresh = itertools.count()
         # runtime safety (prover/runtime_safety.py): when set, called as tracer(expr, env, guard) for
@@ -432,24 +462,21 @@ class Backend:
         out, self.facts = self.facts, []
         return out
 
-    def rounding_lemmas(self, terms: Sequence[Any] | None = None, pair_terms: Sequence[Any] | None = None) -> list[Any]:
+    def rounding_lemmas(self, terms: Sequence[Any] | None = None, pair_terms: Sequence[Any] | None = None,
+                        within: frozenset | None = None) -> list[Any]:
         """Valid facts about roundings: each rounded value is within one step of its argument on the
         right side, and two roundings of the same rulebook expression (e.g. the leverage before and
         after an action) are monotone: x1 <= x2 implies r1 <= r2. They follow from the definition
         of rounding (ToInt in EXACT mode; in RELAXED mode they are what is kept of it); stating them
         spares the solver from rediscovering them through nonlinear terms. With `terms`, only the
-        roundings occurring in those terms; with `pair_terms`, monotonicity only between the
-        roundings occurring there (typically the goal: old and new values compared)."""
-        def inside(ts):
-            ids: set[int] = set()
-            for t in ts:
-                if isinstance(t, z3.ExprRef):
-                    ids |= self._rounds_in(t)
-            return ids
-
+        roundings occurring in those terms (and those `within`, `rounding_ids` of further terms:
+        many goals asked over one long path walk the path once); with `pair_terms`, monotonicity
+        only between the roundings occurring there (typically the goal: old and new values compared)."""
+        inside = self.rounding_ids
         if terms is not None:
-            ids = inside(terms)
-            rs = [r for k, r in self.rounds.items() if k in ids]  # keyed by the rounded term's id
+            ids = inside(terms) | (within or frozenset())
+            # in the order they were built (sorting the few found, not scanning every one built)
+            rs = [self.rounds[k] for k in sorted(ids, key=self._round_at.__getitem__)]
         else:
             rs = list(self.rounds.values())
         paired = rs
@@ -485,32 +512,52 @@ class Backend:
                         out.append(lem)
         return out
 
+    def rounding_ids(self, terms: Sequence[Any]) -> set[int]:
+        """The ids of the rounded terms occurring in `terms` (what `rounding_lemmas` selects by)."""
+        ids: set[int] = set()
+        for t in terms:
+            if isinstance(t, z3.ExprRef):
+                ids |= self._rounds_in(t)
+        return ids
+
     def _rounds_in(self, term) -> frozenset:
         """The ids of the rounded terms occurring in `term` (memoised over the DAG by the terms'
-        addresses, unique while they live; the memo keeps its terms alive)."""
+        addresses, unique while they live; the memo keeps its terms alive). The walk goes through
+        Z3's C API on raw ASTs: a goal over a long path has tens of thousands of nodes, and a Python
+        term object for each cost more than the rest of a query's preparation."""
         memo = self._rmemo
         hit = memo.get(term.ast.value)
         if hit is not None:
-            return hit[1]
-        stack = [(term, False)]
+            return hit
+        self._rmemo_ctx.setdefault(id(term.ctx), term.ctx)  # its context kept too, as the terms were
+        ref = term.ctx.ref()
+        rounds = self.rounds
+        kind, to_app, n_args, arg, ast_id = z3.Z3_get_ast_kind, z3.Z3_to_app, z3.Z3_get_app_num_args, \
+            z3.Z3_get_app_arg, z3.Z3_get_ast_id
+        stack = [(term.as_ast(), None)]
         while stack:
-            t, done = stack.pop()
-            a = t.ast.value
-            if a in memo:
+            a, kids = stack.pop()
+            key = a.value
+            if key in memo:
                 continue
-            kids = t.children() if z3.is_app(t) else []
-            if not done:
-                stack.append((t, True))
-                stack.extend((k, False) for k in kids if k.ast.value not in memo)
+            if kids is None:
+                if kind(ref, a) == z3.Z3_APP_AST:
+                    app = to_app(ref, a)
+                    kids = [arg(ref, app, i) for i in range(n_args(ref, app))]
+                else:
+                    kids = []
+                stack.append((a, kids))
+                stack.extend((k, None) for k in kids if k.value not in memo)
                 continue
-            i = t.get_id()
-            acc = frozenset([i]) if i in self.rounds else frozenset()
+            i = ast_id(ref, a)
+            acc = frozenset([i]) if i in rounds else frozenset()
             for k in kids:
-                sub = memo[k.ast.value][1]
+                sub = memo[k.value]
                 if sub:
                     acc = acc | sub
-            memo[a] = (t, acc)
-        return memo[term.ast.value][1]
+            z3.Z3_inc_ref(ref, a)  # kept alive while memoised: its address stays its own
+            memo[key] = acc
+        return memo[term.ast.value]
 
     def enum_val(self, i: int):
         """The term of the i-th value of an enumeration (an integer or a real numeral)."""
@@ -699,16 +746,7 @@ class Backend:
 
     def _c_Binary(self, e, env):
         a, b = self.compile_expr(e.left, env), self.compile_expr(e.right, env)
-        x, y = self._n(a), self._n(b)
-        if e.op == "+":
-            v = x + y
-        elif e.op == "-":
-            v = x - y
-        elif e.op == "*":
-            v = x * y
-        else:
-            v = x / y
-        return SV(v, b_or(a.null, b.null))
+        return SV(arith(e.op, self._n(a), self._n(b)), b_or(a.null, b.null))
 
     def _enum_pair(self, a: SV, b: SV):
         """Both sides of a comparison as integer terms when an enumeration literal is involved."""
@@ -742,11 +780,9 @@ class Backend:
                 an, bn = as_bool(a.null), as_bool(b.null)
                 eq = z3.Or(z3.And(an, bn), z3.And(z3.Not(an), z3.Not(bn), self._n(a) == self._n(b)))
             else:
-                eq = self._n(a) == self._n(b) if a.kind == "num" else a.v == b.v
+                eq = arith("==", self._n(a), self._n(b)) if a.kind == "num" else a.v == b.v
             return SV(eq if e.op == "==" else z3.Not(eq), kind="bool")
-        x, y = self._n(a), self._n(b)
-        v = {"<": lambda: x < y, "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[e.op]()
-        return SV(v, kind="bool")
+        return SV(arith(e.op, self._n(a), self._n(b)), kind="bool")
 
     def _c_Logic(self, e, env):
         a, b = self.compile_expr(e.left, env), self.compile_expr(e.right, env)
@@ -783,7 +819,7 @@ class Backend:
             if r is None:
                 r = self.fresh("round", of=(x, step, z3.StringVal(direction)))
                 self._relaxed[key] = r
-                self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
+                self._note_round(r, (x, step, direction, r, origin))
             if direction == "up":
                 self.facts.append(z3.Implies(step > 0, z3.And(x <= r, r < x + step)))
             elif direction == "down":
@@ -793,8 +829,14 @@ class Backend:
             return r
         qq = x / step
         r = self._exact_round(qq, direction) * step
-        self.rounds.setdefault(r.get_id(), (x, step, direction, r, origin))
+        self._note_round(r, (x, step, direction, r, origin))
         return r
+
+    def _note_round(self, r, entry) -> None:
+        k = r.get_id()
+        if k not in self.rounds:
+            self._round_at[k] = len(self.rounds)
+            self.rounds[k] = entry
 
     def _exact_round(self, qq, direction: str):
         if direction == "down":

@@ -52,7 +52,8 @@ How a case is decided (encodings and their cost are measured in bench/bench_prov
    pure nonlinear real arithmetic, an over-approximation, so a proof there is a proof);
 2. RELAXED with Z3's default solver and tracked assumptions (the core comes with the proof) and
    RELAXED with nlsat (complete for real arithmetic; core minimised by deletion) — a general goal,
-   whose core is every assumption it was given, nlsat first — then EXACT with the default solver
+   whose core is every assumption it was given, nlsat first (a frame goal the default solver
+   first: equalities through the write-back) — then EXACT with the default solver
    (built only when needed); valid lemmas about the roundings (bounds, monotonicity) are added;
 3. vacuity: the EXACT assumptions must be satisfiable (a witness is found; for a general goal on a
    concrete contract first, once per action and side); the sanity warnings (sanity.py) of a proved

@@ -51,6 +51,7 @@ scenario from reset reproduce it in the interpreter (see counterexamples.py).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +140,14 @@ class AnyContract(SymContract):
         self.first_slot.defn.append(self.first_slot.first)
         self.last_slot = self._slot("last")
         self.last_slot.defn.append(self.last_slot.last)
+
+    def clone(self) -> "AnyContract":
+        """A copy whose slots can grow apart from this one's (a slot never changes once made, so the
+        copies share them): the state of a goal's contract after a part of the goal that many
+        goals build alike (prover/worlds.py, `world_and_step`)."""
+        c = copy.copy(self)
+        c.slots, c._lookups, c._solves = list(self.slots), dict(self._lookups), dict(self._solves)
+        return c
 
     # -- slots -------------------------------------------------------------------------------------
     def _slot(self, kind: str, main: bool = True) -> Slot:

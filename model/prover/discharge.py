@@ -12,7 +12,8 @@ from fractions import Fraction
 import z3
 
 from ..numbers import is_terminating
-from ..solving import canonical_core, check, label as label_queries, nlsat_check, proved, recording, satisfiable
+from ..solving import (canonical_core, check, is_recording, label as label_queries, nlsat_check, proved, recording,
+                       satisfiable)
 from ..z3backend import EXACT, RELAXED, q, to_fraction
 from .render import _why
 from .anycontract import EARLIER
@@ -78,7 +79,8 @@ class DischargeMixin:
         arithmetic): a per-contract goal default solver first (its tracked assumptions give the
         core), a general goal nlsat first (its core is every assumption given either way, and the
         default solver's nonlinear search overruns its work limit by seconds where nlsat answers at
-        once; nlsat 'violated' is a real model of the relaxation, which no solver could then prove);
+        once; nlsat 'violated' is a real model of the relaxation, which no solver could then prove),
+        but a general frame goal the default solver first (equalities: see below);
         then the EXACT assumptions' satisfiability (vacuity), for a general goal on a concrete
         contract first. (2) Else the EXACT encoding with the default solver, tracked assumptions and
         the rounding lemmas: proved, violated (a model of the exact semantics, then a scenario from
@@ -127,8 +129,20 @@ class DischargeMixin:
         # an every-contract goal lists the assumptions it was given (deterministic, not minimised:
         # deleting them one by one over the symbolic contract cost minutes per obligation)
         minimise = bool(ob.contracts)
+        # a general frame goal asks the default solver first: its conclusion is a conjunction of
+        # equalities read through the write-back (congruence, which the default solver settles at
+        # once, where nlsat's cell decomposition took a second on `query`); its core is every
+        # assumption given whichever solver proves it, and the default solver's answer is the one
+        # it would give after nlsat below (the same query), so it is asked once
+        default_first = not minimise and ob.kind == "frame"
         for asm in self._relaxed_stages(ob, gr.assumptions):
-            r1 = None
+            r1 = first = None
+            if default_first:
+                first = check(gr.goal, asm, facts_r, self.timeout, vacuity=False, rlimit=RL_RELAXED_GENERAL,
+                              minimise=False)
+                if first.status == "proved":
+                    core, proved_relaxed = first.core, True
+                    break
             if not minimise:  # nlsat first: complete here, and its work limit holds (see _general_stage)
                 r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
                 if r1.status == "proved":
@@ -138,8 +152,9 @@ class DischargeMixin:
                     break
                 if r1.status == "violated":
                     continue
-            r1 = check(gr.goal, asm, facts_r, self.timeout, vacuity=False,
-                       rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise)
+            r1 = first if first is not None else check(
+                gr.goal, asm, facts_r, self.timeout, vacuity=False,
+                rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise)
             if r1.status == "proved":
                 core, proved_relaxed = r1.core, True
             elif minimise:
@@ -254,11 +269,30 @@ class DischargeMixin:
         with self.using(EXACT):
             gc = self.goal(oc, label)
             gc.facts = gc.facts + self.be.take_facts()
-        v = satisfiable(z3.BoolVal(True), gc.assumptions, gc.facts, self.timeout, rlimit=RL_RELAXED)
-        if key is not None and v.status == "sat":  # the model kept, not the solver (a context: megabytes)
-            v = replace(v, solver=None)
+        v = self._assumptions_satisfiable(gc)
+        if key is not None and v.status == "sat":
             self._cache[key] = (gc, v)
         return v, (gc, oc)
+
+    def _assumptions_satisfiable(self, g: Goal):
+        """`satisfiable` of a goal's assumptions and facts (RL_RELAXED), asked once per query: the
+        same query has the same answer (solving.py), and the cases of many obligations ask the same
+        one (a per-contract goal's action and side; a fact's instance on a concrete contract for each
+        value of an enum parameter the contract fixes anyway). The model is kept, not the solver (a
+        context: megabytes). Asked afresh while queries are recorded, so that each obligation's
+        record holds its own."""
+        def tid(x):
+            return x.get_id() if z3.is_expr(x) else repr(x)
+
+        key = ("satisfiable", RL_RELAXED, tuple((n, tid(a)) for n, a in g.assumptions), tuple(tid(f) for f in g.facts))
+        hit = None if is_recording() else self._cache.get(key)
+        if hit is not None:
+            return hit[0]
+        v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
+        if v.status != "unknown":
+            v = replace(v, solver=None)
+            self._cache[key] = (v, list(g.assumptions), list(g.facts))  # the terms kept alive: ids stay theirs
+        return v
 
     def _vacuity(self, exact, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
         """Are the assumptions satisfiable (EXACT)? The default solver first; when it gives up (it is
@@ -272,7 +306,7 @@ class DischargeMixin:
             if w.status == "sat":
                 return w, about
         g = exact() if callable(exact) else exact
-        v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
+        v = self._assumptions_satisfiable(g)
         if v.status != "unknown":
             return v, (g, ob)
         r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)

@@ -61,9 +61,8 @@ class GoalsMixin:
     def _goal_transition(self, ob: Obligation, label: str, state_formula: Formal | None = None) -> Goal:
         side = self._side(label)
         sym = self.subject(ob)
-        w, hyps, facts = self.fresh_world([sym], side)
+        w, hyps, facts, args, run, assumptions, afacts = self.world_and_step(ob.action, sym, side)
         c = be_contract(self, sym)
-        args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "x", side)
         f = ob.formal
         env = self._trans_env(f, ob.action, c, run)
         if f.assume is not None and f.kind == "transition":
@@ -109,8 +108,7 @@ class GoalsMixin:
     def _goal_reachability(self, ob: Obligation, label: str) -> Goal:
         sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], None, "q")
-        c = be_contract(self, sym)
-        args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "rq")
+        args, run, assumptions, afacts = self.shared_step(ob.action, sym, w, "rq")
         valid = [a for a in assumptions if a[0].startswith("arg:")]
         kind, cid = ob.data
         if kind == "check":

@@ -122,23 +122,39 @@ class SanityMixin:
             model = getattr(answer, "model", None)
         if model is None:
             return False
-        pending = self.be.take_facts()  # kept for whoever collects them (the full query)
-        try:
-            goal = self._abstract_goal(wob, label, wg)
-        except (KeyError, TypeError):
-            return False
-        finally:
-            facts = wg.facts + self.be.take_facts()
-            self.be.facts = pending
-        pins = []
-        for d in model.decls():
-            if d.arity() != 0:
-                continue
-            val = model[d]
-            if z3.is_bool(val) or z3.is_int_value(val) or z3.is_rational_value(val):
-                pins.append(d() == val)
-        hard = facts + [a for _, a in wg.assumptions] + pins + [z3.Not(goal)]
+        # the abstracted conclusion of one obligation on one witness goal: the cases of an enum
+        # parameter the concrete contract fixes share both, and so their abstraction
+        key = ("sanity abstract", wob.id, self._mode, id(wg))
+        hit = self._cache.get(key)
+        if hit is None or hit[2] is not wg:
+            pending = self.be.take_facts()  # kept for whoever collects them (the full query)
+            try:
+                goal = self._abstract_goal(wob, label, wg)
+            except (KeyError, TypeError):
+                return False
+            finally:
+                own = self.be.take_facts()
+                self.be.facts = pending
+            hit = self._cache[key] = (goal, own, wg)  # wg kept alive: its id stays its own
+        goal, own, _ = hit
+        hard = wg.facts + own + [a for _, a in wg.assumptions] + self._pins(model) + [z3.Not(goal)]
         return found_sat(hard, min(self.timeout, 2.0), RL_SANITY)
+
+    def _pins(self, model) -> list:
+        """Every value of `model` as an equation (a witness serves every invariant of its action and
+        side: its equations are built once)."""
+        cache = self._cache.setdefault("sanity pins", {})
+        hit = cache.get(id(model))
+        if hit is None or hit[0] is not model:
+            pins = []
+            for d in model.decls():
+                if d.arity() != 0:
+                    continue
+                val = model[d]
+                if z3.is_bool(val) or z3.is_int_value(val) or z3.is_rational_value(val):
+                    pins.append(d() == val)
+            hit = cache[id(model)] = (model, pins)  # the model kept alive: its id stays its own
+        return hit[1]
 
     def case_warnings(self, ob: Obligation, label: str, g, witness=None) -> list[str]:
         """Every sanity warning of a PROVED case (never raises: a failed check gives no warning).

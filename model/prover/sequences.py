@@ -13,7 +13,7 @@ import z3
 from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..printer import to_text
-from ..solving import CheckResult, check, label, nlsat_check, proved, satisfiable, simplifies_to_true
+from ..solving import CheckResult, check, is_recording, label, nlsat_check, proved, satisfiable, simplifies_to_true
 from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
@@ -122,7 +122,8 @@ class SequencesMixin:
                 r = relaxed.get(k)
                 if r is not None:
                     asm_r, lem, engine = r.batch
-                    proved(R["goals"][i][k][1], asm_r, r.core, R["facts"] + lem, engine)
+                    if is_recording():
+                        proved(R["goals"][i][k][1], asm_r, r.core, R["facts"] + (lem() if callable(lem) else lem), engine)
                 else:  # not proved RELAXED: the EXACT encoding
                     r = CheckResult("unknown")
                 if r.status != "proved":
@@ -175,8 +176,9 @@ class SequencesMixin:
 
     def _relaxed_step(self, R: dict, i: int, stages: list) -> dict[int, CheckResult]:
         """The RELAXED proofs of step i's goals: goal index -> proof ('proved', core = the names of
-        the stage that proved it, `batch` = (those assumptions, the lemmas, the engine)); a goal
-        missing was not proved RELAXED (the EXACT encoding is tried next, as always).
+        the stage that proved it, `batch` = (those assumptions, the lemmas or a function building
+        them, the engine)); a goal missing was not proved RELAXED (the EXACT encoding is tried next,
+        as always).
 
         One goal at a time, each goal would be tried at each stage in turn, and the step's core is
         the union of the names of the stage that first proves each goal: the stages are nested
@@ -189,8 +191,12 @@ class SequencesMixin:
            first stage proving the conjunction is the largest stage any of them needs;
         3. else a goal false in the last model is tried alone at each stage; when only the whole
            path proves it, the step's core is the whole path's names whatever the others need, and
-           the other goals of each invariant are tried together at the first stage, else each alone
-           on the whole path;
+           each of the other goals only has to be proved somewhere: the goals of each invariant
+           together at the first stage (unless one of them is false in a model of it already seen:
+           a model of a later stage is one of the first, whose assumptions it includes; or they
+           are about the state after the step, which the first stage leaves free: the simplifier
+           has settled those that hold whatever it is), else together on the whole path, else each
+           alone there;
         4. else each goal alone, stage by stage, exactly as before.
         The lemmas of a query are its goals' own rounding lemmas (valid facts)."""
         bx = self._backends[RELAXED]
@@ -198,10 +204,15 @@ class SequencesMixin:
         facts = R["facts"]
         out: dict[int, CheckResult] = {}
 
+        walked: dict[int, frozenset] = {}  # the roundings in each stage's assumptions and the facts
+
         def lemmas(ks, asm):
+            base = walked.get(id(asm))
+            if base is None:
+                base = walked[id(asm)] = frozenset(bx.rounding_ids([a for _, a in asm] + facts))
             lem, seen = [], set()
             for k in ks:
-                for x in bx.rounding_lemmas([goals[k]] + [a for _, a in asm] + facts, [goals[k]]):
+                for x in bx.rounding_lemmas([goals[k]], [goals[k]], within=base):
                     if x.get_id() not in seen:
                         seen.add(x.get_id())
                         lem.append(x)
@@ -228,28 +239,40 @@ class SequencesMixin:
 
         rest = []
         for k, true in enumerate(simplifies_to_true(goals)):  # 1. true by simplification alone
-            if true:
-                done([k], stages[0], lemmas([k], stages[0]), "simplify")
+            if true:  # its lemmas only for the record of the proof query (built when one is kept)
+                done([k], stages[0], lambda k=k: lemmas([k], stages[0]), "simplify")
             else:
                 rest.append(k)
         if not rest:
             return out
         r = None
+        models = []  # models of a stage before the whole path: each refutes the goals false in it there
         for asm in (stages[:-1] or stages):  # 2. all at once
             r = attempt(rest, asm)
             if r.status == "proved":
                 return out
+            if r.status == "violated" and r.model is not None and asm is not stages[-1]:
+                models.append(r.model)
+
+        def false_in(m, ks) -> list[int]:
+            return [k for k in ks if z3.is_false(m.eval(goals[k], model_completion=True))]
+
         if len(stages) > 1 and r.status == "violated" and r.model is not None:  # 3. one that needs the whole path
-            star = next((k for k in rest if z3.is_false(r.model.eval(goals[k], model_completion=True))), None)
+            star = next(iter(false_in(r.model, rest)), None)
             if star is not None and first_stage(star, range(len(stages))) == len(stages) - 1:
                 groups: dict[str, list[int]] = {}  # the goals of one invariant (over every request) together
                 for k in rest:
                     if k != star:
-                        groups.setdefault(R["goals"][i][k][0].split(" ", 1)[0], []).append(k)
+                        groups.setdefault(R["goals"][i][k][0].split(" (", 1)[0], []).append(k)
                 for ks in groups.values():
-                    if attempt(ks, stages[0]).status != "proved":
-                        for k in ks:
-                            first_stage(k, [len(stages) - 1])
+                    after = all("(after step" in R["goals"][i][k][0] for k in ks)  # the state the step makes
+                    if not after and not any(false_in(m, ks) for m in models) \
+                            and attempt(ks, stages[0]).status == "proved":
+                        continue
+                    if len(ks) > 1 and attempt(ks, stages[-1]).status == "proved":
+                        continue
+                    for k in ks:
+                        first_stage(k, [len(stages) - 1])
                 return out
             rest = [k for k in rest if k != star]  # star was tried at every stage
         for k in rest:  # 4. one at a time, stage by stage

@@ -5,12 +5,13 @@ and the shape of a well-formed state.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 import z3
 
 from ..formal import Formal
-from ..z3backend import SV, SymContract, as_bool, b_and, b_or, merge
+from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and, b_or, merge
 from .anycontract import is_any
 from .base import be_contract
 from .envs import _TEnv
@@ -98,6 +99,55 @@ class WorldsMixin:
         facts = [f for f in self._arg_side(action, args, side)]
         return args, run, assumptions, facts
 
+    def world_and_step(self, action: str, sym: str, side: str | None):
+        """`fresh_world` of `sym` and `_action_step` of `action` on it (tag "x"): (world, hypotheses,
+        facts, args, run, assumptions, argument facts), as the transition and preservation goals
+        begin. Over an AnyContract (every-contract goals) this beginning is the same for every
+        invariant of the action, case and mode, but a fresh contract per goal used to build it again
+        each time: it is now built once and handed out as a copy of its state right after the step
+        (the contract's slots, the run's environments, whose derived values a goal computes on
+        demand, and the facts the step adds), so every goal gets the very terms it would build."""
+        be = self.be
+        if not is_any(sym) or be.tracer is not None:
+            w, hyps, facts = self.fresh_world([sym], side)
+            args, run, assumptions, afacts = self._action_step(action, be_contract(self, sym), w.view(sym), "x", side)
+            return w, hyps, facts, args, run, assumptions, afacts
+        key = ("world and step", sym, action, side, self._mode, tuple(sorted(self._any_fixed.items())))
+        hit = self._cache.get(key)
+        if hit is None:
+            pending = len(be.facts)
+            w, hyps, facts = self.fresh_world([sym], side)
+            c = be_contract(self, sym)
+            args, run, assumptions, afacts = self._action_step(action, c, w.view(sym), "x", side)
+            self._cache[key] = (w, hyps, facts[pending:], args, _pristine(run, None), assumptions, afacts,
+                                list(be.facts), c.clone())
+            return w, hyps, facts, args, run, assumptions, afacts
+        w, hyps, own, args, run, assumptions, afacts, step_facts, c = hit
+        facts = be.take_facts() + own
+        be.facts.extend(step_facts)
+        c = self._anys[(sym, self._mode)] = c.clone()
+        return w, hyps, facts, args, _pristine(run, c), list(assumptions), list(afacts)
+
+    def shared_step(self, action: str, sym: str, world: SymWorld, tag: str):
+        """`_action_step` of `action` on a per-contract world that `fresh_world` keeps (the same world
+        object each time), built once per action, contract, tag and mode: the reachability
+        obligations of one action ask each check of the same step. Handed out with environments of
+        its own and the facts the step adds, as a new build would give."""
+        be = self.be
+        c = be_contract(self, sym)
+        if is_any(sym) or be.tracer is not None:
+            return self._action_step(action, c, world.view(sym), tag)
+        key = ("step", action, sym, tag, self._mode, id(world))
+        hit = self._cache.get(key)
+        if hit is None:
+            pending = len(be.facts)
+            args, run, assumptions, afacts = self._action_step(action, c, world.view(sym), tag)
+            self._cache[key] = (args, _pristine(run, None), assumptions, afacts, be.facts[pending:], world)
+            return args, run, assumptions, afacts
+        args, run, assumptions, afacts, step_facts, _ = hit
+        be.facts.extend(step_facts)
+        return args, _pristine(run, None), list(assumptions), list(afacts)
+
     def _trans_env(self, formal: Formal | None, action: str, contract: SymContract, run, post_extra=None) -> _TEnv:
         be = self.be
         defines = formal.defines(action) if formal is not None else {}
@@ -178,3 +228,12 @@ class WorldsMixin:
         """The requests a scenario may use before the step under test: every action that can change
         the state (query changes nothing), on every symbol of the world."""
         return [(a, s) for s in symbols for a, act in self.rb.actions.items() if act.effects]
+
+
+def _pristine(run, contract):
+    """The run with environments of their own (the derived values computed so far, over `contract`,
+    or the run's own contract if None): what one goal computes in them stays its own."""
+    def fresh(env):
+        return SymEnv(env.backend, dict(env.values), env.lazy, env.parent,
+                      contract if contract is not None else env.contract)
+    return replace(run, env=fresh(run.env), post_env=fresh(run.post_env))
