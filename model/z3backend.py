@@ -181,15 +181,16 @@ def arith(op: str, x, y):
     """`x op y` (+ - * / < <= > >= ==) of two arithmetic terms. For two main-context terms of one
     sort it is built by the C API directly: the very term Z3's Python operators build (they call the
     same functions), without their coercions and checks; anything else goes through the operators."""
-    if isinstance(x, z3.ArithRef) and isinstance(y, z3.ArithRef) and x.ctx is _MAIN and y.ctx is _MAIN:
+    ctx = _c().ctx
+    if isinstance(x, z3.ArithRef) and isinstance(y, z3.ArithRef) and x.ctx is ctx and y.ctx is ctx:
         if op in _MIRROR and type(y) is not type(x) and issubclass(type(y), type(x)):
             op, x, y = _MIRROR[op], y, x  # Python asks a right operand of a subclass (a numeral) first
-        ref = _MAIN.ref()
+        ref = ctx.ref()
         if z3.Z3_get_sort(ref, x.ast).value == z3.Z3_get_sort(ref, y.ast).value:
             f = _ARITH.get(op)
             if f is not None:
-                return z3.ArithRef(f(ref, x.ast, y.ast), _MAIN)
-            return z3.BoolRef(_COMPARE[op](ref, x.ast, y.ast), _MAIN)
+                return z3.ArithRef(f(ref, x.ast, y.ast), ctx)
+            return z3.BoolRef(_COMPARE[op](ref, x.ast, y.ast), ctx)
     return _PY_OP[op](x, y)
 
 
