@@ -480,6 +480,10 @@ class Backend:
             rs = [self.rounds[k] for k in sorted(ids, key=self._round_at.__getitem__)]
         else:
             rs = list(self.rounds.values())
+        # in an order of their own (structural hash, then text), not of their creation: which
+        # obligation built a rounding first depends on the process's history (--jobs), and the
+        # order of a query's terms changes Z3's search
+        rs = _canonical(rs, lambda item: item[3])
         paired = rs
         if pair_terms is not None:
             ids = inside(pair_terms)
@@ -1023,6 +1027,21 @@ class Backend:
             i = int(f)
             return vals[i] if 0 <= i < len(vals) else f"?{i}"
         return f
+
+
+def _canonical(items: list, term) -> list:
+    """`items` sorted by the structural hash of `term(item)` (the same whatever was built before in
+    the process), ties broken by the term's text."""
+    keyed = sorted(((term(x).hash(), i) for i, x in enumerate(items)))
+    out, k = [], 0
+    while k < len(keyed):
+        j = k
+        while j < len(keyed) and keyed[j][0] == keyed[k][0]:
+            j += 1
+        same = [items[i] for _, i in keyed[k:j]]
+        out += sorted(same, key=lambda x: term(x).sexpr()) if len(same) > 1 else same
+        k = j
+    return out
 
 
 def _subterm_ids(terms) -> set[int]:
