@@ -37,6 +37,8 @@ LEMMA_SLICE = 1_000_000  # rlimit of the first attempt (with the lemmas) of `che
 RL_CHECK = 20_000_000  # the work of a `check` or `satisfiable` given no rlimit (about 20 s of the default solver)
 RL_CORE_DEFAULT = 400_000  # each deletion attempt of `canonical_core` with the default solver
 RL_CORE_NLSAT = 300_000  # ... and with nlsat when the default solver gives up (nlsat honours small limits only)
+RL_WITHIN = 2_000_000  # each deletion attempt of `minimise_within` with the default solver (needs seen <= 550k)
+NOT_MINIMAL = "unsat core not minimised (work limit)"  # a proof's reason when its core may not be minimal
 
 
 @dataclass
@@ -199,6 +201,7 @@ class _Tracked:
             core = sorted({ids[c.get_id()] for c in s.unsat_core() if c.get_id() in ids})
         return r, core
 
+
     def model(self):
         return self.s.model().translate(z3.main_ctx())
 
@@ -305,12 +308,13 @@ def _nlsat(hard: Sequence[Any], timeout, rlimit):
 
 def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
           timeout: float | None = 10.0, vacuity: bool = True, lemmas: Sequence[Any] = (),
-          rlimit: int | None = None, minimise: bool = True) -> CheckResult:
+          rlimit: int | None = None, minimise: bool | str = True) -> CheckResult:
     """Prove `claim` from the named `assumptions` (and the untracked, always-true `facts`).
 
     The claim is negated and checked with each assumption tracked by its name: unsat means PROVED
-    and the core (canonical, `canonical_core`; with `minimise` off, every assumption given) lists the
-    assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
+    and the core (canonical, `canonical_core`; with `minimise` "within", minimal within the solver's
+    own core, `minimise_within`, the result's `reason` saying when the work limit left it
+    unconfirmed; with `minimise` off, every assumption given) lists the assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
     being valid they cannot change satisfiability; they are tried first for a slice of work. With
     `vacuity`, the assumptions alone are then checked: unsat means the proof is vacuous. Z3 saying
     unknown (work limit, time-out, incompleteness) gives 'unknown', never 'proved'.
@@ -330,7 +334,11 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
             break
     if r == z3.unknown:
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=time.perf_counter() - t0)
-    if minimise:
+    why = ""
+    if minimise == "within":  # over the solver's own core only (an every-contract goal: cores.py)
+        core, minimal = minimise_within(t.check, core, RL_WITHIN)
+        why = "" if minimal else NOT_MINIMAL
+    elif minimise:
         # deletion attempts with the default solver only: one it cannot decide within its work keeps
         # the name (still deterministic and sufficient); nlsat there cost minutes on general goals
         core, _ = canonical_core(claim, assumptions, list(facts) + used, timeout, start=core, nlsat=False)
@@ -344,8 +352,8 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
         if v.status == "unknown":
             return CheckResult("unknown", core=core, reason="vacuity check: " + v.reason,
                                seconds=time.perf_counter() - t0)
-        return CheckResult("proved", core=core, seconds=time.perf_counter() - t0, witness=v.model)
-    return CheckResult("proved", core=core, seconds=time.perf_counter() - t0)
+        return CheckResult("proved", core=core, reason=why, seconds=time.perf_counter() - t0, witness=v.model)
+    return CheckResult("proved", core=core, reason=why, seconds=time.perf_counter() - t0)
 
 
 def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
@@ -444,6 +452,31 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
             complete = False
             undecided += 1
     return keep, complete
+
+
+def minimise_within(ask, core: Sequence[str], rlimit: int, undecided: int = 2) -> tuple[list[str], bool]:
+    """A minimal subset of `core` (the core of an unsat answer, so sufficient) by deletion in sorted
+    order: `ask(names, rlimit)` -> (z3 answer, a core of an unsat answer or the names). A name is
+    dropped when the claim is proved without it (and so is every name outside that proof's core),
+    kept when refuted (a model shows it is needed) or undecided. Returns (names, minimal?): not
+    minimal when an attempt was undecided; after `undecided` of them the names not yet tried are
+    kept unasked. Bounded by work per attempt, never by seconds or by a sum of work (Z3's count for
+    one query varies slightly with the process's history; its answers well within a limit do not):
+    the answer is a function of the query. Cheaper than `canonical_core` (attempts over the core
+    only, no families), and one of possibly several minimal cores: the one deletion finds here."""
+    keep, left = sorted(core), undecided
+    for n in list(keep):
+        if n not in keep:
+            continue
+        if left == 0:
+            break
+        trial = [x for x in keep if x != n]
+        r, used = ask(trial, rlimit)
+        if r == z3.unsat:
+            keep = [x for x in trial if x in set(used)]
+        elif r == z3.unknown:
+            left -= 1
+    return keep, left == undecided
 
 
 def _family(name: str) -> str:

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import z3
 
+from ..nlsat_core import nlsat_proof
 from ..numbers import is_terminating
 from ..solving import (canonical_core, check, is_recording, label as label_queries, nlsat_check, proved, recording,
                        satisfiable)
@@ -126,8 +127,8 @@ class DischargeMixin:
         # arithmetic), in the order above; (2) exact, below. Every step is bounded by work (rlimit),
         # not by seconds, and every per-contract core is the canonical minimal one (canonical_core).
         proved_relaxed = False
-        # an every-contract goal lists the assumptions it was given (deterministic, not minimised:
-        # deleting them one by one over the symbolic contract cost minutes per obligation)
+        # an every-contract goal's core: nlsat's own, minimised by deletion within it (nlsat_core.py;
+        # deletion over every assumption given cost minutes per obligation over the symbolic contract)
         minimise = bool(ob.contracts)
         # a general frame goal asks the default solver first: its conclusion is a conjunction of
         # equalities read through the write-back (congruence, which the default solver settles at
@@ -144,9 +145,9 @@ class DischargeMixin:
                     core, proved_relaxed = first.core, True
                     break
             if not minimise:  # nlsat first: complete here, and its work limit holds (see _general_stage)
-                r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
+                r1 = nlsat_proof(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
                 if r1.status == "proved":
-                    core = sorted({n for n, _ in asm})
+                    core, reason = r1.core, r1.reason
                     proved(gr.goal, asm, core, facts_r, "nlsat")
                     proved_relaxed = True
                     break
@@ -182,7 +183,7 @@ class DischargeMixin:
             lemmas = self._backends[EXACT].rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
             # a general goal's vacuity is settled on a concrete contract first (as after a RELAXED proof)
             r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=bool(ob.contracts), lemmas=lemmas,
-                      rlimit=RL_EXACT, minimise=minimise)
+                      rlimit=RL_EXACT, minimise=minimise or "within")
             if r.status == "proved" and not ob.contracts:
                 v, about = self._vacuity_on_contract(ob, label) if self.contracts else (None, None)
                 if v is None or v.status != "sat":
