@@ -64,13 +64,14 @@ class GoalsMixin:
         w, hyps, facts, args, run, assumptions, afacts = self.world_and_step(ob.action, sym, side)
         c = be_contract(self, sym)
         f = ob.formal
-        env = self._trans_env(f, ob.action, c, run)
+        named: list = []  # what the formula reads of the definitions and updates (rule:, effect:)
+        env = self._trans_env(f, ob.action, c, run, named=named)
         if f.assume is not None and f.kind == "transition":
             assumptions.append((f"assume:{f.id}", as_bool(self.be.compile_expr(f.assume, env).v)))
         goal = as_bool(self.be.compile_expr(f.formula, env).v)
-        if ob.kind == "preservation":  # the state stays well formed too (position fields null iff no position)
-            goal = b_and(goal, self.shape(run.post))
-        return Goal(goal, hyps + assumptions, facts + afacts,
+        if ob.kind == "preservation":  # the state stays well formed too (position fields null iff no position;
+            goal = b_and(goal, self.shape(run.post))  # read off the updates directly, not named)
+        return Goal(goal, hyps + assumptions + named, facts + afacts,
                     final={"action": ob.action, "symbol": sym, "args": args, "world": w, "run": run})
 
     _goal_preservation = _goal_transition
