@@ -439,7 +439,6 @@ class Backend:
         self.liq_lazy = {**self.derived, **dict(rb.liquidation.lets)}
         self.facts: list[Any] = []
         self.rounds: dict[int, tuple[Any, Any, str, Any]] = {}  # every EXACT rounding built, by term id
-        self._round_at: dict[int, int] = {}  # ... and its place in `rounds` (the order of the lemmas)
         self.solves: dict[int, tuple[Any, list]] = {}
         self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
         self._rmemo: dict[int, frozenset] = {}  # rounded-term ids in each term walked, by address
@@ -476,8 +475,7 @@ class Backend:
         inside = self.rounding_ids
         if terms is not None:
             ids = inside(terms) | (within or frozenset())
-            # in the order they were built (sorting the few found, not scanning every one built)
-            rs = [self.rounds[k] for k in sorted(ids, key=self._round_at.__getitem__)]
+            rs = [self.rounds[k] for k in ids]  # the few found, not every one built
         else:
             rs = list(self.rounds.values())
         # in an order of their own (structural hash, then text), not of their creation: which
@@ -840,7 +838,6 @@ class Backend:
     def _note_round(self, r, entry) -> None:
         k = r.get_id()
         if k not in self.rounds:
-            self._round_at[k] = len(self.rounds)
             self.rounds[k] = entry
 
     def _exact_round(self, qq, direction: str):
