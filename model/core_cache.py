@@ -1,6 +1,9 @@
-"""A persistent cache of the minimal unsat cores of nlsat proofs (nlsat_core.py), keyed by the
-query: minimising a core costs a few solver calls per name, paid once per query instead of once
+"""A persistent cache of the minimal unsat cores of the every-contract proofs (nlsat_core.py, and
+`solving.check` with `minimise="within"`), keyed by the query: minimising a core costs a few solver calls per name, paid once per query instead of once
 per run (most queries do not change between two runs of `prove`).
+
+Only minimal cores are stored: every answer behind one was decided within its work limit, so no
+wall-clock cut (the safety net `--timeout`, a loaded machine) can have shaped it.
 
 What a hit changes: nothing in any report. The proof is still asked, from the cached core alone (a
 smaller query: usually faster than the full one), and a hit whose core does not prove the claim is
@@ -41,7 +44,9 @@ def key(terms: z3.AstVector, n_hard: int, names: Sequence[str], limits: Sequence
     each, after the `n_hard` hard terms), Z3's version and the work limits."""
     h = hashlib.sha256()
     h.update(f"{VERSION}|{z3.get_version_string()}|{n_hard}|{list(limits)}|{list(names)}|".encode())
-    h.update(",".join(str(terms[i].hash()) for i in range(len(terms))).encode())
+    ref, vec = terms.ctx.ref(), terms.vector
+    h.update(",".join(str(z3.Z3_get_ast_hash(ref, z3.Z3_ast_vector_get(ref, vec, i)))
+                      for i in range(len(terms))).encode())
     return h.hexdigest()
 
 

@@ -110,5 +110,6 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
     if minimise and not why:
         core, minimal = minimise_within(lambda names, rl: q.check(names, rl, track=False), core, RL_DELETE)
         why = "" if minimal else NOT_MINIMAL
-    core_cache.put(k, core, not why)
+    if not why:  # only what every answer decided (never a cut, whose cause may be the wall clock)
+        core_cache.put(k, core, True)
     return CheckResult("proved", core=core, reason=why, seconds=time.perf_counter() - t0, engine="nlsat")

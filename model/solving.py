@@ -335,8 +335,16 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     if r == z3.unknown:
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=time.perf_counter() - t0)
     why = ""
-    if minimise == "within":  # over the solver's own core only (an every-contract goal: cores.py)
-        core, minimal = minimise_within(t.check, core, RL_WITHIN)
+    if minimise == "within":  # over the solver's own core only (an every-contract goal), cached per query
+        from . import core_cache
+        k = core_cache.key(t.vec, t.n_hard, t.names, ("within", RL_WITHIN, rl))
+        hit = core_cache.get(k)
+        if hit is not None and t.check(hit[0], RL_WITHIN)[0] == z3.unsat:  # it proves the claim: as computed
+            core, minimal = hit
+        else:
+            core, minimal = minimise_within(t.check, core, RL_WITHIN)
+            if minimal:  # only what every answer decided (never a cut, whose cause may be the wall clock)
+                core_cache.put(k, core, True)
         why = "" if minimal else NOT_MINIMAL
     elif minimise:
         # deletion attempts with the default solver only: one it cannot decide within its work keeps

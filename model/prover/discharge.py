@@ -78,10 +78,11 @@ class DischargeMixin:
         """One case, by a portfolio: (1) the RELAXED encoding (a proof there is a proof: the
         relaxation over-approximates) with Z3's default solver and nlsat (complete for nonlinear real
         arithmetic): a per-contract goal default solver first (its tracked assumptions give the
-        core), a general goal nlsat first (its core is every assumption given either way, and the
-        default solver's nonlinear search overruns its work limit by seconds where nlsat answers at
-        once; nlsat 'violated' is a real model of the relaxation, which no solver could then prove),
-        but a general frame goal the default solver first (equalities: see below);
+        core, canonical), a general goal nlsat first (its core is nlsat's own, minimised within
+        (nlsat_core.py), and the default solver's nonlinear search overruns its work limit by seconds
+        where nlsat answers at once; nlsat 'violated' is a real model of the relaxation, which no
+        solver could then prove), but a general frame goal the default solver first (equalities:
+        see below; its core minimised within likewise, `solving.minimise_within`);
         then the EXACT assumptions' satisfiability (vacuity), for a general goal on a concrete
         contract first. (2) Else the EXACT encoding with the default solver, tracked assumptions and
         the rounding lemmas: proved, violated (a model of the exact semantics, then a scenario from
@@ -118,11 +119,7 @@ class DischargeMixin:
             res.cases.append(cr)
             return
         status, core, reason, model, r1 = None, [], "", None, None
-        with self.using(RELAXED):
-            gr = self.goal(ob, label)
-            bx = self.be
-            facts_r = gr.facts + bx.take_facts()
-            facts_r += bx.rounding_lemmas([gr.goal] + [a for _, a in gr.assumptions] + facts_r)
+        gr, facts_r = self.relaxed_goal(ob, label)
         # (1) relaxed: default solver with tracked assumptions and nlsat (complete for real
         # arithmetic), in the order above; (2) exact, below. Every step is bounded by work (rlimit),
         # not by seconds, and every per-contract core is the canonical minimal one (canonical_core).
@@ -132,17 +129,17 @@ class DischargeMixin:
         minimise = bool(ob.contracts)
         # a general frame goal asks the default solver first: its conclusion is a conjunction of
         # equalities read through the write-back (congruence, which the default solver settles at
-        # once, where nlsat's cell decomposition took a second on `query`); its core is every
-        # assumption given whichever solver proves it, and the default solver's answer is the one
+        # once, where nlsat's cell decomposition took a second on `query`); its core is the default
+        # solver's, minimised within (as nlsat's below), and the default solver's answer is the one
         # it would give after nlsat below (the same query), so it is asked once
         default_first = not minimise and ob.kind == "frame"
         for asm in self._relaxed_stages(ob, gr.assumptions):
             r1 = first = None
             if default_first:
                 first = check(gr.goal, asm, facts_r, self.timeout, vacuity=False, rlimit=RL_RELAXED_GENERAL,
-                              minimise=False)
+                              minimise="within")
                 if first.status == "proved":
-                    core, proved_relaxed = first.core, True
+                    core, reason, proved_relaxed = first.core, first.reason, True
                     break
             if not minimise:  # nlsat first: complete here, and its work limit holds (see _general_stage)
                 r1 = nlsat_proof(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
@@ -155,9 +152,9 @@ class DischargeMixin:
                     continue
             r1 = first if first is not None else check(
                 gr.goal, asm, facts_r, self.timeout, vacuity=False,
-                rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise)
+                rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise or "within")
             if r1.status == "proved":
-                core, proved_relaxed = r1.core, True
+                core, reason, proved_relaxed = r1.core, r1.reason, True
             elif minimise:
                 r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
                 if r1.status == "proved":
@@ -236,6 +233,16 @@ class DischargeMixin:
             res.message = (res.message + "\n" if res.message else "") + f"{label}: {cx.get('note', '')}".rstrip(": ")
         cr.seconds = time.perf_counter() - t0
         res.cases.append(cr)
+
+    def relaxed_goal(self, ob: Obligation, label: str) -> tuple[Goal, list]:
+        """A case's RELAXED goal and its facts with the rounding lemmas: the query its first stage
+        asks (a core reported for the case is a subset of these assumptions proving this goal)."""
+        with self.using(RELAXED):
+            gr = self.goal(ob, label)
+            bx = self.be
+            facts_r = gr.facts + bx.take_facts()
+            facts_r += bx.rounding_lemmas([gr.goal] + [a for _, a in gr.assumptions] + facts_r)
+        return gr, facts_r
 
     @staticmethod
     def _relaxed_stages(ob: Obligation, assumptions: list) -> list[list]:
