@@ -49,7 +49,8 @@ def test_reports_are_byte_identical_for_any_jobs_and_load(tmp_path):
     assert ids["INV-liq-root/ETHUSDT"]["assumptions"] == ["contract:ETHUSDT", "hyp:INV-state-domain"]
     assert ids["INV-covered/open_position/BTCUSDT"]["assumptions"] == [
         "contract:BTCUSDT", "arg:open_position.size", "check:open_position.mark_price",
-        "check:open_position.min_margin", "hyp:INV-state-domain"]
+        "check:open_position.min_margin", "effect:open_position.entry_price", "effect:open_position.isolated_margin",
+        "effect:open_position.size", "hyp:INV-state-domain", "rule:equity", "rule:maintenance_margin"]
     parametric = ids["INV-liq-root/any-4-tiers"]["assumptions"]
     assert "hyp:INV-covered" not in parametric and "hyp:INV-mm-continuous" in parametric
 
