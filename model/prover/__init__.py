@@ -43,7 +43,7 @@ Every obligation comes from the rulebook: the invariants' formal content (spec/i
 Each obligation is split in cases (per side, per pair of symbols, per step); each case ends
 PROVED (the unsat core names the assumptions used: `check:ID`, `arg:ACTION.ARG`, `hyp:INV` (a
 state invariant in the state before), `assume:INV`, `SYMBOL.tiers[k]`, `domain:PARAM`, ..., and
-for transition and preservation goals the definitions and updates the conclusion reads:
+for transition, preservation and fact goals the definitions and updates the conclusion reads:
 `rule:NAME` (a derived value's definition) and `effect:ACTION.FIELD` (envs._NamedEnv)),
 VIOLATED (with a counterexample), VACUOUS (the assumptions alone are unsatisfiable), UNKNOWN
 (time-out or incompleteness: never shown as proved) or ERROR.
