@@ -308,7 +308,8 @@ def _nlsat(hard: Sequence[Any], timeout, rlimit):
 
 def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
           timeout: float | None = 10.0, vacuity: bool = True, lemmas: Sequence[Any] = (),
-          rlimit: int | None = None, minimise: bool | str = True) -> CheckResult:
+          rlimit: int | None = None, minimise: bool | str = True,
+          vacuity_of: Sequence[tuple[str, Any]] | None = None) -> CheckResult:
     """Prove `claim` from the named `assumptions` (and the untracked, always-true `facts`).
 
     The claim is negated and checked with each assumption tracked by its name: unsat means PROVED
@@ -316,7 +317,8 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     own core, `minimise_within`, the result's `reason` saying when the work limit left it
     unconfirmed; with `minimise` off, every assumption given) lists the assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
     being valid they cannot change satisfiability; they are tried first for a slice of work. With
-    `vacuity`, the assumptions alone are then checked: unsat means the proof is vacuous. Z3 saying
+    `vacuity`, the assumptions alone (or `vacuity_of`, those of them whose satisfiability matters)
+    are then checked: unsat means the proof is vacuous. Z3 saying
     unknown (work limit, time-out, incompleteness) gives 'unknown', never 'proved'.
     """
     t0 = time.perf_counter()
@@ -354,7 +356,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
         core = list(t.names)
     proved(claim, assumptions, core, list(facts) + used, "default")
     if vacuity:
-        v = satisfiable(z3.BoolVal(True), assumptions, facts, timeout, rl)
+        v = satisfiable(z3.BoolVal(True), assumptions if vacuity_of is None else vacuity_of, facts, timeout, rl)
         if v.status == "unsat":
             return CheckResult("vacuous", core=v.core, seconds=time.perf_counter() - t0)
         if v.status == "unknown":

@@ -16,6 +16,7 @@ from ..numbers import is_terminating
 from ..solving import (canonical_core, check, is_recording, label as label_queries, nlsat_check, proved, recording,
                        satisfiable)
 from ..z3backend import EXACT, RELAXED, q, to_fraction
+from .envs import proper
 from .render import _why
 from .anycontract import EARLIER
 from .results import RL_RELAXED_GENERAL, PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, RL_EXACT, _RANK, CaseResult, Result, Obligation, Goal, _Found
@@ -180,11 +181,12 @@ class DischargeMixin:
             lemmas = self._backends[EXACT].rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
             # a general goal's vacuity is settled on a concrete contract first (as after a RELAXED proof)
             r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=bool(ob.contracts), lemmas=lemmas,
+                      vacuity_of=proper(g.assumptions),
                       rlimit=RL_EXACT, minimise=minimise or "within")
             if r.status == "proved" and not ob.contracts:
                 v, about = self._vacuity_on_contract(ob, label) if self.contracts else (None, None)
                 if v is None or v.status != "sat":
-                    v, about = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, RL_EXACT), (g, ob)
+                    v, about = satisfiable(z3.BoolVal(True), proper(g.assumptions), g.facts, self.timeout, RL_EXACT), (g, ob)
                 if v.status == "sat":
                     witness = (*about, v)
                 elif v.status == "unsat":
@@ -292,14 +294,15 @@ class DischargeMixin:
         def tid(x):
             return x.get_id() if z3.is_expr(x) else repr(x)
 
-        key = ("satisfiable", RL_RELAXED, tuple((n, tid(a)) for n, a in g.assumptions), tuple(tid(f) for f in g.facts))
+        asm = proper(g.assumptions)
+        key = ("satisfiable", RL_RELAXED, tuple((n, tid(a)) for n, a in asm), tuple(tid(f) for f in g.facts))
         hit = None if is_recording() else self._cache.get(key)
         if hit is not None:
             return hit[0]
-        v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
+        v = satisfiable(z3.BoolVal(True), asm, g.facts, self.timeout, rlimit=RL_RELAXED)
         if v.status != "unknown":
             v = replace(v, solver=None)
-            self._cache[key] = (v, list(g.assumptions), list(g.facts))  # the terms kept alive: ids stay theirs
+            self._cache[key] = (v, asm, list(g.facts))  # the terms kept alive: ids stay theirs
         return v
 
     def _vacuity(self, exact, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
@@ -317,10 +320,11 @@ class DischargeMixin:
         v = self._assumptions_satisfiable(g)
         if v.status != "unknown":
             return v, (g, ob)
-        r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
+        asm_r = proper(gr.assumptions)
+        r = nlsat_check(z3.BoolVal(False), asm_r, facts_r, self.timeout, rlimit=RL_NLSAT)
         if r.status == "proved":  # the relaxed assumptions alone are unsatisfiable
-            core, _ = canonical_core(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
-            proved(z3.BoolVal(False), gr.assumptions, core, facts_r, "nlsat")
+            core, _ = canonical_core(z3.BoolVal(False), asm_r, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
+            proved(z3.BoolVal(False), asm_r, core, facts_r, "nlsat")
             return _Found(None, None, status="unsat", core=core), (g, ob)
         if r.status != "violated":
             return v, (g, ob)
@@ -335,7 +339,7 @@ class DischargeMixin:
                 val = Fraction(round(val * 10 ** 8), 10 ** 8)
             pins.append(z3.Real(d.name()) == q(val))
         for attempt in ([pins] + [[p] for p in pins]):
-            w = satisfiable(z3.And(*attempt) if attempt else z3.BoolVal(True), g.assumptions, g.facts,
+            w = satisfiable(z3.And(*attempt) if attempt else z3.BoolVal(True), proper(g.assumptions), g.facts,
                             self.timeout, rlimit=RL_RELAXED)
             if w.status == "sat":
                 return w, (g, ob)

@@ -96,3 +96,12 @@ class _NamedEnv(_TEnv):
             parts.append(null == as_bool(sv.null))
         self.named.append((name, z3.And(*parts) if len(parts) > 1 else parts[0]))
         return SV(fresh, null, sv.kind, sv.enum)
+
+
+def proper(assumptions: list) -> list:
+    """The assumptions proper, without the definitions a goal names for its core (`effect:`, `rule:`:
+    each a fresh variable defined once, `_NamedEnv`): whether assumptions can hold together, a model
+    of them, and what follows from them about anything else do not depend on those (any model
+    extends to the definitions); leaving them out keeps the vacuity question of every invariant of
+    an action and side the same one, and the sanity checks' queries as small as before."""
+    return [(n, a) for n, a in assumptions if not n.startswith(("effect:", "rule:"))]
