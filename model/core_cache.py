@@ -26,7 +26,7 @@ from typing import Sequence
 
 import z3
 
-VERSION = "cores-1"  # bump when what a core means or how it is computed changes
+VERSION = "cores-2"  # bump when what a core means or how it is computed changes
 
 
 def directory() -> Path | None:

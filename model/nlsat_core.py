@@ -8,18 +8,27 @@ context per query, fixed seeds, every bound a work limit or a number of attempts
 1. the proof is asked with each named assumption behind a tracking literal, so that nlsat's own
    unsat core K comes with it. Tracking literals keep nlsat's preprocessing (solve-eqs,
    unconstrained elimination) from using what they guard, which makes a few queries far slower:
-   this attempt gets a small work limit, and when it does not decide, the proof is asked
-   untracked in a new context, as before this module (the status is the same; the core is then
-   every assumption given, and the case says "unsat core not minimised (work limit)");
-2. K is minimised by deletion in sorted name order (`solving.minimise_within`), each attempt (K
-   without one name) asked untracked: proved drops the name, refuted keeps it (a model of the
-   other names and the negated claim shows it is needed), undecided keeps it and the case says the
-   core is not minimised (after two undecided attempts, the names not yet tried are kept unasked).
+   this attempt gets a small work limit; when it does not decide, Z3's default solver is asked
+   with the same tracking (its core comes cheaply; it is weaker on nonlinear goals), and when that
+   does not prove it either, nlsat untracked in a new context, as before this module (the status
+   is the same; the core is then every assumption given, and the case says "unsat core not
+   minimised (work limit)");
+2. the canonical minimal core is found by deletion in sorted name order over every assumption
+   (`solving.minimise_from`: a name is dropped when the claim follows without it and every name
+   not yet dropped), asking only about the names of the cores met, starting with K: a name
+   outside the last known sufficient core is dropped unasked, which gives the answer asking would.
+   Each attempt is asked untracked (the preprocessing works again): proved drops the name,
+   refuted keeps it (a model of the other names and the negated claim shows it is needed). When
+   an attempt is undecided, the core is every assumption given and the case says it is not
+   minimised (not a partial result: which attempt a limit cuts can vary, see below).
 
-A core said minimal is minimal: no name in it can be dropped. It is one of possibly several
-minimal cores (two checks may each exclude the same bad case): the one deletion finds from K, a
-function of the query (a query's path in nlsat varies slightly with the process's history, its
-answers and cores on these goals have not: `prove --jobs 1` and `--jobs 2` report the same).
+Why canonical, not merely minimal (deletion within K would be cheaper: smaller attempts): nlsat's
+path for a query, and so the core it returns first, varies with the process's history (Z3's
+work for the very same query differs between two processes, by 40% and more on
+INV-add-moves-away), so a core minimised within K could differ between `--jobs 1` and `--jobs 2`
+(INV-liq-root did: lemma:mm or lemma:tier-order). The canonical core depends on the answers
+alone, which the limits leave room for (the shipped rulebook's attempts need at most a fifth of
+theirs). The cost, a few nlsat calls per name, is paid once per query: core_cache.py.
 """
 
 from __future__ import annotations
@@ -30,10 +39,12 @@ from typing import Any, Sequence
 import z3
 
 from . import core_cache
-from .solving import (NOT_MINIMAL, CheckResult, _as_bool, _assert_all, _grouped, _nlsat_solver, _translated,
-                      minimise_within)
+from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all, _grouped, _nlsat_solver,
+                      _Tracked, _translated, minimise_from)
 
-RL_TRACKED = 600_000  # the tracked first attempt of a proof (successes need <= 250k, the few failures >= 2M)
+RL_TRACKED = 1_500_000  # the tracked first attempt of a proof (successes need <= 0.8M, varying by 40% with the
+# process's history; the few failures need >= 2M and then ask the default solver)
+RL_DEFAULT = 300_000  # the default solver's tracked attempt when the first is cut (it gives cores cheaply)
 RL_DELETE = 2_000_000  # each deletion attempt (the shipped rulebook's need <= 400k: answers far from the limit)
 
 
@@ -45,7 +56,8 @@ class NlsatQuery:
     def __init__(self, hard: Sequence[Any], assumptions: Sequence[tuple[str, Any]], timeout: float | None):
         groups = _grouped(assumptions)
         self.names = [n for n, _ in groups]
-        self._terms = list(hard) + [a for _, a in groups]
+        self.hard = list(hard)
+        self._terms = self.hard + [a for _, a in groups]
         self.n_hard = len(hard)
         self.timeout = timeout
         self.s: z3.Solver | None = None
@@ -90,26 +102,36 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
     of the relaxed problem; 'unknown' Z3's reason."""
     t0 = time.perf_counter()
     q = NlsatQuery(list(facts) + [z3.Not(_as_bool(claim))], assumptions, timeout)
-    k = core_cache.key(q.vec, q.n_hard, q.names, (RL_TRACKED, RL_DELETE, rlimit, int(minimise)))
+    k = core_cache.key(q.vec, q.n_hard, q.names, (RL_TRACKED, RL_DEFAULT, RL_DELETE, RL_WITHIN, rlimit, int(minimise)))
     hit = core_cache.get(k)
     if hit is not None:
         r, _ = q.check(hit[0], rlimit, track=False)
         if r == z3.unsat:  # the cached core proves it: the same answer as computing it
             return CheckResult("proved", core=hit[0], reason="" if hit[1] else NOT_MINIMAL,
                                seconds=time.perf_counter() - t0, engine="nlsat")
+    default: list[_Tracked] = []  # the same query for Z3's default solver, built on first use
+
+    def by_default(names, rl):
+        if not default:
+            default.append(_Tracked(q.hard, assumptions, timeout, rl))
+        return default[0].check(names, rl)
+
     r, core = q.check(q.names, RL_TRACKED, track=True)
     why = ""
-    if r == z3.unknown:
-        r, core = q.check(q.names, rlimit, track=False)
-        why = NOT_MINIMAL if q.names else ""
+    if r == z3.unknown:  # the default solver's core (tracking costs it little), else untracked: no core
+        r, core = by_default(q.names, RL_DEFAULT)
+        if r != z3.unsat:
+            r, core = q.check(q.names, rlimit, track=False)
+            why = NOT_MINIMAL if q.names else ""
     if r == z3.sat:
         return CheckResult("violated", model=q.s.model().translate(z3.main_ctx()), seconds=time.perf_counter() - t0,
                            engine="nlsat")
     if r == z3.unknown:
         return CheckResult("unknown", reason=q.s.reason_unknown(), seconds=time.perf_counter() - t0, engine="nlsat")
     if minimise and not why:
-        core, minimal = minimise_within(lambda names, rl: q.check(names, rl, track=False), core, RL_DELETE)
-        why = "" if minimal else NOT_MINIMAL
+        core, minimal = minimise_from(lambda names, rl: q.check(names, rl, track=False), q.names, core, RL_DELETE)
+        if not minimal:  # which attempts stay undecided can vary (see above): every assumption given
+            core, why = list(q.names), NOT_MINIMAL
     if not why:  # only what every answer decided (never a cut, whose cause may be the wall clock)
         core_cache.put(k, core, True)
     return CheckResult("proved", core=core, reason=why, seconds=time.perf_counter() - t0, engine="nlsat")

@@ -314,7 +314,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
 
     The claim is negated and checked with each assumption tracked by its name: unsat means PROVED
     and the core (canonical, `canonical_core`; with `minimise` "within", minimal within the solver's
-    own core, `minimise_within`, the result's `reason` saying when the work limit left it
+    own core, `minimise_within`, the result's `reason` saying when the work limits left it
     unconfirmed; with `minimise` off, every assumption given) lists the assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
     being valid they cannot change satisfiability; they are tried first for a slice of work. With
     `vacuity`, the assumptions alone (or `vacuity_of`, those of them whose satisfiability matters)
@@ -337,7 +337,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     if r == z3.unknown:
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=time.perf_counter() - t0)
     why = ""
-    if minimise == "within":  # over the solver's own core only (an every-contract goal), cached per query
+    if minimise == "within":  # within the solver's own core (an every-contract goal), cached per query
         from . import core_cache
         k = core_cache.key(t.vec, t.n_hard, t.names, ("within", RL_WITHIN, rl))
         hit = core_cache.get(k)
@@ -347,6 +347,8 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
             core, minimal = minimise_within(t.check, core, RL_WITHIN)
             if minimal:  # only what every answer decided (never a cut, whose cause may be the wall clock)
                 core_cache.put(k, core, True)
+            else:  # which attempts stay undecided can depend on the machine: every assumption given
+                core = list(t.names)
         why = "" if minimal else NOT_MINIMAL
     elif minimise:
         # deletion attempts with the default solver only: one it cannot decide within its work keeps
@@ -466,14 +468,14 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
 
 def minimise_within(ask, core: Sequence[str], rlimit: int, undecided: int = 2) -> tuple[list[str], bool]:
     """A minimal subset of `core` (the core of an unsat answer, so sufficient) by deletion in sorted
-    order: `ask(names, rlimit)` -> (z3 answer, a core of an unsat answer or the names). A name is
-    dropped when the claim is proved without it (and so is every name outside that proof's core),
-    kept when refuted (a model shows it is needed) or undecided. Returns (names, minimal?): not
-    minimal when an attempt was undecided; after `undecided` of them the names not yet tried are
-    kept unasked. Bounded by work per attempt, never by seconds or by a sum of work (Z3's count for
-    one query varies slightly with the process's history; its answers well within a limit do not):
-    the answer is a function of the query. Cheaper than `canonical_core` (attempts over the core
-    only, no families), and one of possibly several minimal cores: the one deletion finds here."""
+    order, asking only about subsets of it: `ask(names, rlimit)` -> (z3 answer, the core of an unsat
+    answer, or the names). A name is dropped when the claim is proved without it (and so is every
+    name outside that proof's core), kept when refuted (a model shows it is needed) or undecided;
+    after `undecided` undecided attempts the names not yet tried are kept unasked. Returns (names,
+    minimal?). Small queries only (a solver that overruns its work limit on large ones, as the
+    default solver on nonlinear goals, stays within bounds), but the result is one of possibly
+    several minimal cores, the one found from this core: canonical when the solver's cores are
+    (the default solver's, a function of the query), else see `minimise_from`."""
     keep, left = sorted(core), undecided
     for n in list(keep):
         if n not in keep:
@@ -484,6 +486,39 @@ def minimise_within(ask, core: Sequence[str], rlimit: int, undecided: int = 2) -
         r, used = ask(trial, rlimit)
         if r == z3.unsat:
             keep = [x for x in trial if x in set(used)]
+        elif r == z3.unknown:
+            left -= 1
+    return keep, left == undecided
+
+
+def minimise_from(ask, names: Sequence[str], known: Sequence[str], rlimit: int,
+                  undecided: int = 2) -> tuple[list[str], bool]:
+    """The canonical minimal core over `names` (deletion in sorted order: a name is dropped when the
+    claim follows without it and every name not yet dropped) from `known`, the core of an unsat
+    answer: a name outside the last known sufficient core is dropped unasked (asking would give
+    the same answer), so only the names of the cores met are asked about. `ask(names, rlimit)` ->
+    (z3 answer, the core of an unsat answer, or the names when the solver gives none; the last
+    known core is then narrowed by a second, smaller question). The result does not depend on
+    which core the solver found first, only on the query, as long as every attempt is decided;
+    an undecided one keeps its name (sufficient, perhaps not minimal), and after `undecided` of
+    them the names still known are kept unasked. Returns (names, minimal?). Cheaper than
+    `canonical_core` for a solver that gives small cores (no families, no nlsat retry)."""
+    keep, known, left = sorted(names), set(known), undecided
+    for n in sorted(names):
+        if n not in known:
+            keep.remove(n)
+            continue
+        if left == 0:
+            continue
+        trial = [x for x in keep if x != n]
+        r, used = ask(trial, rlimit)
+        if r == z3.unsat:
+            keep = trial
+            if set(used) == set(trial):  # no core: is what was known, less n, still enough?
+                small = [x for x in trial if x in known]
+                r2, used2 = ask(small, rlimit) if len(small) < len(trial) else (r, used)
+                used = used2 if r2 == z3.unsat else used
+            known = set(used)
         elif r == z3.unknown:
             left -= 1
     return keep, left == undecided

@@ -79,11 +79,11 @@ class DischargeMixin:
         """One case, by a portfolio: (1) the RELAXED encoding (a proof there is a proof: the
         relaxation over-approximates) with Z3's default solver and nlsat (complete for nonlinear real
         arithmetic): a per-contract goal default solver first (its tracked assumptions give the
-        core, canonical), a general goal nlsat first (its core is nlsat's own, minimised within
-        (nlsat_core.py), and the default solver's nonlinear search overruns its work limit by seconds
+        core, canonical), a general goal nlsat first (its canonical core found from nlsat's own,
+        nlsat_core.py, and the default solver's nonlinear search overruns its work limit by seconds
         where nlsat answers at once; nlsat 'violated' is a real model of the relaxation, which no
         solver could then prove), but a general frame goal the default solver first (equalities:
-        see below; its core minimised within likewise, `solving.minimise_within`);
+        see below; its core minimal within the default solver's, `solving.minimise_within`);
         then the EXACT assumptions' satisfiability (vacuity), for a general goal on a concrete
         contract first. (2) Else the EXACT encoding with the default solver, tracked assumptions and
         the rounding lemmas: proved, violated (a model of the exact semantics, then a scenario from
@@ -125,13 +125,14 @@ class DischargeMixin:
         # arithmetic), in the order above; (2) exact, below. Every step is bounded by work (rlimit),
         # not by seconds, and every per-contract core is the canonical minimal one (canonical_core).
         proved_relaxed = False
-        # an every-contract goal's core: nlsat's own, minimised by deletion within it (nlsat_core.py;
-        # deletion over every assumption given cost minutes per obligation over the symbolic contract)
+        # an every-contract goal's core: canonical, found from nlsat's own asking only about the names
+        # of the cores met (nlsat_core.py; canonical_core's families and nlsat retries over the
+        # symbolic contract cost minutes per obligation)
         minimise = bool(ob.contracts)
         # a general frame goal asks the default solver first: its conclusion is a conjunction of
         # equalities read through the write-back (congruence, which the default solver settles at
         # once, where nlsat's cell decomposition took a second on `query`); its core is the default
-        # solver's, minimised within (as nlsat's below), and the default solver's answer is the one
+        # solver's, minimised within it (large attempts overrun its limits), and its answer is the one
         # it would give after nlsat below (the same query), so it is asked once
         default_first = not minimise and ob.kind == "frame"
         for asm in self._relaxed_stages(ob, gr.assumptions):

@@ -13,7 +13,7 @@ from marginspec import core_cache
 from marginspec.nlsat_core import nlsat_proof
 from marginspec.prover import Prover
 from marginspec.rulebook import load_rulebook
-from marginspec.solving import NOT_MINIMAL, _nlsat, minimise_within
+from marginspec.solving import NOT_MINIMAL, _nlsat, minimise_from
 
 RB = load_rulebook()
 
@@ -77,21 +77,31 @@ def test_a_check_or_update_that_cannot_matter_is_never_named(prover):
     assert r.status == "PROVED" and not any(a.startswith("effect:") for a in r.assumptions)
 
 
-def test_minimise_within_keeps_exactly_the_needed_names():
+def test_minimise_from_is_canonical_whatever_core_it_starts_from():
+    """Deletion in sorted order over every name: x*y > 1 follows from {b, c} and from {b, e}; the
+    canonical core drops c (the claim follows without it, from b and e) whichever sufficient core
+    the solver returned first, and asks only about names of the cores it meets."""
     x, y = z3.Reals("x y")
-    named = {"a:x>1": x > 1, "b:y>1": y > 1, "c:x>2": x > 2, "d:x*y>0": x * y > 0}
+    named = {"a:x>1": x > 1, "b:y>1": y > 1, "c:x>2": x > 2, "d:x*y>0": x * y > 0, "e:x>3": x > 3}
+    asked: list[list[str]] = []
 
     def ask(names, rlimit):
+        asked.append(list(names))
         r, _, _ = _nlsat([named[n] for n in names] + [z3.Not(x * y > 1)], 10, rlimit)
-        return r, list(names)
+        return r, list(names)  # untracked: no core
 
-    assert minimise_within(ask, ["a:x>1", "b:y>1", "c:x>2", "d:x*y>0"], 1_000_000) == (["b:y>1", "c:x>2"], True)
-    assert minimise_within(ask, ["b:y>1", "c:x>2"], 1_000_000) == (["b:y>1", "c:x>2"], True)
+    for start in (["b:y>1", "c:x>2"], ["b:y>1", "e:x>3"], sorted(named)):
+        asked.clear()
+        assert minimise_from(ask, sorted(named), start, 1_000_000) == (["b:y>1", "e:x>3"], True), start
+        assert all(len(a) < len(named) for a in asked)
+    asked.clear()
+    assert minimise_from(ask, sorted(named), ["b:y>1", "e:x>3"], 1_000_000) == (["b:y>1", "e:x>3"], True)
+    assert len(asked) == 2  # only b and e were asked about
 
     def undecided(names, rlimit):
         return z3.unknown, list(names)
 
-    assert minimise_within(undecided, ["b:y>1", "c:x>2"], 1) == (["b:y>1", "c:x>2"], False)
+    assert minimise_from(undecided, sorted(named), ["b:y>1", "c:x>2"], 1) == (["b:y>1", "c:x>2"], False)
 
 
 def test_nlsat_proof_core_is_minimal_and_cached(tmp_path, monkeypatch):
@@ -124,13 +134,19 @@ def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
 
 
 def test_a_core_not_confirmed_minimal_says_so_and_is_not_cached(tmp_path, monkeypatch):
-    """When the tracked first attempt is cut by its work limit, the proof is asked untracked: the
-    core is every assumption given, the reason says it is not minimised, and nothing is cached."""
+    """When the tracked first attempt is cut by its work limit, the default solver's core is the
+    start; when that is cut too, the proof is asked untracked: the core is every assumption given,
+    the reason says it is not minimised, and nothing is cached."""
     import marginspec.nlsat_core as nc
 
     monkeypatch.setenv("MARGINSPEC_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(nc, "RL_TRACKED", 1)
     x, y, z = z3.Reals("x y z")
-    r = nc.nlsat_proof(x * y > 0, [("x", x > 0), ("y", y > 0), ("z", z < 100)])
+    asm = [("x", x > 0), ("y", y > 0), ("z", z < 100)]
+    r = nc.nlsat_proof(x * y > 0, asm)
+    assert (r.status, r.core, r.reason) == ("proved", ["x", "y"], "")
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", "off")
+    monkeypatch.setattr(nc, "RL_DEFAULT", 1)
+    r = nc.nlsat_proof(x * y > 0, asm)
     assert (r.status, r.core, r.reason) == ("proved", ["x", "y", "z"], NOT_MINIMAL)
-    assert not list(tmp_path.rglob("*.json"))
+    assert len(list(tmp_path.rglob("*.json"))) == 1  # the first one only
