@@ -94,3 +94,97 @@ def file_name(obligation: str, case: str, index: int) -> str:
     """A file name for the index-th proof query of a case of an obligation (deterministic)."""
     clean = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{obligation}.{case}").strip("_")
     return f"{clean}.{index:03d}.smt2"
+
+
+def commands(text: str) -> list[str]:
+    """The top-level commands of an SMT-LIB 2 text, each exactly as written (comments dropped):
+    `(declare-fun ...)`, `(assert ...)`, ... A scanner of parentheses that knows `|quoted|`
+    symbols and `"strings"`, so a sub-query built from them is the same text, command for command."""
+    out: list[str] = []
+    depth, start, i, n = 0, -1, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == ";":  # a comment, to the end of the line
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+            continue
+        if ch in "|\"":
+            j = text.find(ch, i + 1)
+            if ch == "\"":
+                while j >= 0 and j + 1 < n and text[j + 1] == "\"":  # "" escapes a quote
+                    j = text.find("\"", j + 2)
+            if j < 0:
+                raise ValueError(f"unterminated {ch} in SMT-LIB text")
+            i = j + 1
+            continue
+        if ch == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("unbalanced ')' in SMT-LIB text")
+            if depth == 0:
+                out.append(text[start:i + 1])
+                start = -1
+        i += 1
+    if depth:
+        raise ValueError("unbalanced '(' in SMT-LIB text")
+    return out
+
+
+def is_assertion(command: str) -> bool:
+    return command.startswith("(assert") and command[7:8] in (" ", "\n", "\t", "(")
+
+
+def sub_query(text: str, keep: set[int] | frozenset[int]) -> str:
+    """The query with only the assertions numbered `keep` (0-based, in order of appearance): every
+    other command (logic, declarations, check-sat) as it was. Fewer assertions can only make a query
+    easier to satisfy, so a sub-query found unsatisfiable proves the whole query unsatisfiable."""
+    out, k = [], 0
+    for c in commands(text):
+        if is_assertion(c):
+            if k in keep:
+                out.append(c)
+            k += 1
+        else:
+            out.append(c)
+    return "\n".join(out) + "\n"
+
+
+CORE_RLIMIT = 2_000_000  # Z3's work per deletion attempt of `assertion_core`
+
+
+def assertion_core(text: str, rlimit: int = CORE_RLIMIT) -> tuple[frozenset[int], int] | None:
+    """(the numbers of the assertions an unsat query needs, how many it has): deletion in order of
+    appearance, each attempt Z3 on the remaining assertions in a fresh context with its logic's
+    solver, a fixed seed and a work limit, so the answer is a function of the text alone; an
+    attempt Z3 cannot decide keeps the assertion. None if Z3 does not find the whole text unsat
+    within the limit (then there is nothing smaller to show)."""
+    logic = re.search(r"\(set-logic ([A-Z_]+)\)", text)
+    ctx = z3.Context()
+    try:
+        parsed = z3.parse_smt2_string(text, ctx=ctx)
+    except z3.Z3Exception:
+        return None
+    parts = [parsed[i] for i in range(len(parsed))]
+    if len(parts) != sum(1 for c in commands(text) if is_assertion(c)):
+        return None  # not one term per assertion: the numbers would not match the text
+
+    def unsat(keep: list[int]) -> bool:
+        s = z3.SolverFor(logic.group(1), ctx=ctx) if logic else z3.Solver(ctx=ctx)
+        s.set("random_seed", 0)
+        s.set("rlimit", rlimit)
+        for i in keep:
+            s.add(parts[i])
+        return s.check() == z3.unsat
+
+    keep = list(range(len(parts)))
+    if not unsat(keep):
+        return None
+    for i in range(len(parts)):
+        trial = [j for j in keep if j != i]
+        if unsat(trial):
+            keep = trial
+    return frozenset(keep), len(parts)

@@ -1,7 +1,8 @@
 """`marginspec prove`: every proof obligation of the rulebook, discharged with Z3.
 
 Exit codes: 0 every obligation PROVED; 1 any VIOLATED or VACUOUS; 2 any UNKNOWN or ERROR (and
-none violated); a rulebook that does not load is 1 (as everywhere in the CLI).
+none violated), or, with --require-agreement, an obligation the second solver did not confirm; a
+rulebook that does not load is 1 (as everywhere in the CLI).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..diagnostics import SpecError
 from .contracts_option import apply_contracts, contracts_option
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
+from ..prover.crosscheck import AGREE, NOTHING
 from ..prover.scopes import scope_lines, scopes
 from ..rulebook import load_rulebook
 from ..atomic import write_atomic, write_text_atomic
@@ -181,24 +183,37 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
 
 
 def _cross_check_lines(results: list[dict]) -> list[str]:
-    """The second solver's agreement: one summary line, and one line per obligation it did not confirm."""
+    """The second solver's agreement: a summary (how many queries it confirmed in which form), and
+    one line per obligation it did not confirm."""
     checked = [r for r in results if r.get("cross_check")]
     if not checked:
         return []
     solver = checked[0]["cross_check"]["solver"]
-    agree = [r for r in checked if r["cross_check"]["verdict"] == "agree"]
-    queries = sum(r["cross_check"]["agree"] + r["cross_check"]["unknown"] + r["cross_check"]["disagree"]
-                  for r in checked)
-    lines = ["", f"cross-check with {solver}: {len(agree)} of {len(checked)} obligations agree "
-                 f"({queries} unsat queries re-checked)"]
+    with_queries = [r for r in checked if r["cross_check"]["verdict"] != NOTHING]
+    agree = [r for r in with_queries if r["cross_check"]["verdict"] == AGREE]
+    queries = sum(r["cross_check"]["queries"] for r in checked)
+    forms: dict[str, int] = {}
     for r in checked:
+        for k, n in r["cross_check"].get("forms", {}).items():
+            forms[k] = forms.get(k, 0) + n
+    lines = ["", f"cross-check with {solver}: {len(agree)} of {len(with_queries)} obligations with unsat queries agree "
+                 f"({queries} queries re-checked: " + ", ".join(f"{n} {k}" for k, n in sorted(forms.items()))
+             + (")" if forms else "none agreed)")]
+    if len(with_queries) < len(checked):
+        lines.append(f"  {len(checked) - len(with_queries)} obligations rest on no unsat query (witnesses): nothing to re-check")
+    for r in with_queries:
         c = r["cross_check"]
-        if c["verdict"] == "skipped":
-            lines.append(f"  {r['id']}: not cross-checked ({c['reason']})")
-        elif c["verdict"] != "agree":
+        if c["verdict"] != AGREE:
             lines.append(f"  {r['id']}: {c['verdict']} ({c['agree']} agree, {c['unknown']} unknown, "
                          f"{c['disagree']} disagree)")
+            for q in c.get("unknown_queries", []) + c.get("disagreeing_queries", []):
+                lines.append(f"    {q}")
     return lines
+
+
+def disagreements(results: list[dict]) -> list[str]:
+    """The obligations whose unsat queries the second solver did not all confirm (--require-agreement)."""
+    return [r["id"] for r in results if r.get("cross_check") and r["cross_check"]["verdict"] not in (AGREE, NOTHING)]
 
 
 def report_junit(results: list[dict], seconds: float) -> bytes:
@@ -281,14 +296,20 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
                    "every contract satisfying the family-8 invariants")
 @click.option("--cross-check", "cross_check", type=click.Choice(SOLVERS),
               help="re-check every unsat query with a second solver and report agreement per obligation")
+@click.option("--require-agreement", is_flag=True,
+              help="with --cross-check: exit 2 unless the second solver confirms every unsat query of every obligation")
 @click.option("--smt2-out", type=click.Path(file_okay=False),
               help="write every unsat query as an SMT-LIB 2 file (with its logic) in this directory")
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
-            no_minimize, contracts_file, per_contract, cross_check, smt2_out, venue):
+            no_minimize, contracts_file, per_contract, cross_check, require_agreement, smt2_out, venue):
     """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
 
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
     through the interpreter), VACUOUS (contradictory assumptions), UNKNOWN (time-out), ERROR.
+
+    Exit codes: 0 every obligation PROVED; 1 any VIOLATED or VACUOUS; 2 any UNKNOWN or ERROR (a
+    second solver finding satisfiable what Z3 proved is an ERROR), or, with --require-agreement, any
+    obligation whose unsat queries the second solver did not all confirm (unknown).
     """
     t0 = time.perf_counter()
     from ..cli import spec_path_error
@@ -318,6 +339,9 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
             sys.exit(2)
     if timeout != timeout or timeout <= 0 or timeout == float("inf"):
         click.echo("error: --timeout must be a positive number of seconds", err=True)
+        sys.exit(2)
+    if require_agreement and not cross_check:
+        click.echo("error: --require-agreement needs --cross-check SOLVER", err=True)
         sys.exit(2)
     if cross_check:
         try:
@@ -373,4 +397,10 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
         click.echo(report_text(rb, results, seconds) + (f" [venue {venue}]" if venue else ""))
-    sys.exit(_exit(results))
+    code = _exit(results)
+    unconfirmed = disagreements(results) if require_agreement else []
+    if unconfirmed:
+        click.echo(f"error: --require-agreement: {len(unconfirmed)} obligation(s) not confirmed by {cross_check}: "
+                   + ", ".join(unconfirmed), err=True)
+        code = max(code, 2)
+    sys.exit(code)
