@@ -9,7 +9,7 @@ cvc5 is asked in a fixed order of attempts; the first that answers decides:
    `a`; the relaxation forgets only that, so every model of the query is a model of the relaxed one
    (q := the value of `(/ a b)`) and unsat of the relaxed query proves the query unsat. (cvc5's
    coverings give up, INCOMPLETE, on some queries only because of its division-by-zero terms.);
-3. a sub-query: only the assertions of the text Z3 needs (`smt2.assertion_core`), exactly as
+3. a sub-query: only the assertions of the text Z3 needs (`subquery.assertion_core`), exactly as
    written, then its relaxed form. Fewer assertions make a weaker query, so unsat of it proves the
    query unsat; Z3 only chooses which assertions cvc5 is shown, cvc5 decides. (cvc5's procedures
    lose their way among the irrelevant constraints of a few queries.)
@@ -19,8 +19,11 @@ attempt runs. The answer names the form cvc5 proved.
 
 Work is bounded by cvc5's resource counter (`rlimit-per`: coverings steps, rewrites, decisions,
 lemmas, ...), not by seconds, so the verdicts are the same on any machine. A few attempts stop
-counting (one coverings step that never ends): the time limit `SAFETY_MS` cuts those, as a safety
-net only (the attempt is 'unknown' and the next one runs); no attempt that answers comes near it.
+counting: one coverings step (a polynomial factorisation in libpoly) that runs on for hours, where
+cvc5 checks neither its resource nor its time limit. So each attempt runs in a forked child with a
+hard cap on its CPU time (`CPU_CAP`, cpucap.py: CPU seconds, not wall-clock, so a busy machine does
+not change it), far above what any answering attempt uses; an attempt stopped there is 'unknown'
+and the next one runs.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .cpucap import capped
+
 SOLVERS = ("cvc5",)
 CVC5_RLIMIT = 400_000  # cvc5 resource units per attempt (the largest agreeing attempt used ~180,000)
-SAFETY_MS = 60_000  # the wall-clock safety net of each attempt (ms); answering attempts take < 20 s
+CPU_CAP = 60  # CPU seconds per attempt (a backstop, see above)
 
 # The procedure per logic: nonlinear real arithmetic by cylindrical algebraic coverings (complete
 # there) on the relevant constraints only (nl-rlv); with integers (`to_int`: the roundings) by
@@ -88,7 +93,7 @@ def opinion(text: str, logic: str, rlimit: int | None = None) -> Opinion:
     first = _ladder(text, logic, rlimit)
     if first.answer != "unknown":
         return first
-    from .smt2 import assertion_core, sub_query
+    from .subquery import assertion_core, sub_query
     core = assertion_core(text)
     if core is None or core[0] == core[1]:  # no smaller sub-query to show
         return first
@@ -104,7 +109,7 @@ def _ladder(text: str, logic: str, rlimit: int, exact_can_disagree: bool = True)
     name, options = engine(logic)
     last = Opinion("unknown", EXACT, "no attempt")
     for form in (EXACT, RELAXED) if options else (EXACT,):
-        answer, detail = _cvc5(text, logic, form, options, rlimit)
+        answer, detail = _attempt(text, logic, form, options, rlimit)
         if answer == "unsat":
             return Opinion("unsat", f"{form}, {name}")
         if answer == "sat" and form == EXACT and exact_can_disagree:
@@ -114,13 +119,18 @@ def _ladder(text: str, logic: str, rlimit: int, exact_can_disagree: bool = True)
     return last
 
 
+def _attempt(text: str, logic: str, form: str, engine, rlimit: int) -> tuple[str, str]:
+    """`_cvc5` in a child process with the CPU cap: 'unknown' with the reason when it is stopped."""
+    done, out = capped(_cvc5, text, logic, form, engine, rlimit, cpu_seconds=CPU_CAP)
+    return out if done else ("unknown", out)
+
+
 def _cvc5(text: str, logic: str, form: str, engine, rlimit: int) -> tuple[str, str]:
     """(answer, reason) of one attempt: cvc5 parses the text itself (its own SMT-LIB parser)."""
     import cvc5
     tm = cvc5.TermManager()
     solver = cvc5.Solver(tm)
-    options = (("incremental", "false"), ("seed", "0"), ("rlimit-per", str(rlimit)),
-               ("tlimit-per", str(SAFETY_MS))) + tuple(engine)
+    options = (("incremental", "false"), ("seed", "0"), ("rlimit-per", str(rlimit))) + tuple(engine)
     try:
         for k, v in options:
             solver.setOption(k, v)
