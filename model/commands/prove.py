@@ -22,7 +22,7 @@ from ..diagnostics import SpecError
 from .contracts_option import apply_contracts, contracts_option
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
-from ..prover.crosscheck import AGREE, NOTHING
+from ..prover import crosscheck
 from ..prover.scopes import scope_lines, scopes
 from ..rulebook import load_rulebook
 from ..atomic import write_atomic, write_text_atomic
@@ -99,7 +99,8 @@ def report_json(rb, results: list[dict], seconds: float, options: dict) -> dict:
         "rulebook": {"name": rb.name, "version": rb.version},
         "options": options,
         "summary": {"obligations": len(results), **counts, "seconds": round(seconds, 3),
-                    "exit_code": _exit(results)},
+                    "exit_code": _exit(results, options.get("require_agreement", False)),
+                    **({"cross_check": cc} if (cc := crosscheck.summary(results)) else {})},
         "scopes": scopes(rb, results),
         "invariants": per_inv,
         "results": results,
@@ -130,8 +131,11 @@ def write_report(path: Path, doc: dict) -> bool:
     return True
 
 
-def _exit(results: list[dict]) -> int:
-    return exit_code([_Status(r["status"]) for r in results])
+def _exit(results: list[dict], require_agreement: bool = False) -> int:
+    """The statuses' exit code; with --require-agreement at least 2 when the second solver did not
+    confirm an obligation (see crosscheck.unconfirmed)."""
+    code = exit_code([_Status(r["status"]) for r in results])
+    return max(code, 2) if require_agreement and crosscheck.unconfirmed(results) else code
 
 
 class _Status:
@@ -173,47 +177,13 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
                 lines.append(cx["text"])
             if cx.get("vector_file"):
                 lines.append(f"    written as vector {cx['vector']['group']['cases'][0]['id']} in {cx['vector_file']}")
-    lines += _cross_check_lines(results)
+    lines += crosscheck.text_lines(results)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in (PROVED, VIOLATED, VACUOUS, UNKNOWN, ERROR)}
     lines.append("")
     lines += scope_lines(scopes(rb, results))
     lines.append(f"{len(results)} obligations in {seconds:.2f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                  + f" ({rb.name} {rb.version})")
     return "\n".join(lines)
-
-
-def _cross_check_lines(results: list[dict]) -> list[str]:
-    """The second solver's agreement: a summary (how many queries it confirmed in which form), and
-    one line per obligation it did not confirm."""
-    checked = [r for r in results if r.get("cross_check")]
-    if not checked:
-        return []
-    solver = checked[0]["cross_check"]["solver"]
-    with_queries = [r for r in checked if r["cross_check"]["verdict"] != NOTHING]
-    agree = [r for r in with_queries if r["cross_check"]["verdict"] == AGREE]
-    queries = sum(r["cross_check"]["queries"] for r in checked)
-    forms: dict[str, int] = {}
-    for r in checked:
-        for k, n in r["cross_check"].get("forms", {}).items():
-            forms[k] = forms.get(k, 0) + n
-    lines = ["", f"cross-check with {solver}: {len(agree)} of {len(with_queries)} obligations with unsat queries agree "
-                 f"({queries} queries re-checked: " + ", ".join(f"{n} {k}" for k, n in sorted(forms.items()))
-             + (")" if forms else "none agreed)")]
-    if len(with_queries) < len(checked):
-        lines.append(f"  {len(checked) - len(with_queries)} obligations rest on no unsat query (witnesses): nothing to re-check")
-    for r in with_queries:
-        c = r["cross_check"]
-        if c["verdict"] != AGREE:
-            lines.append(f"  {r['id']}: {c['verdict']} ({c['agree']} agree, {c['unknown']} unknown, "
-                         f"{c['disagree']} disagree)")
-            for q in c.get("unknown_queries", []) + c.get("disagreeing_queries", []):
-                lines.append(f"    {q}")
-    return lines
-
-
-def disagreements(results: list[dict]) -> list[str]:
-    """The obligations whose unsat queries the second solver did not all confirm (--require-agreement)."""
-    return [r["id"] for r in results if r.get("cross_check") and r["cross_check"]["verdict"] not in (AGREE, NOTHING)]
 
 
 def report_junit(results: list[dict], seconds: float) -> bytes:
@@ -297,7 +267,8 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
 @click.option("--cross-check", "cross_check", type=click.Choice(SOLVERS),
               help="re-check every unsat query with a second solver and report agreement per obligation")
 @click.option("--require-agreement", is_flag=True,
-              help="with --cross-check: exit 2 unless the second solver confirms every unsat query of every obligation")
+              help="with --cross-check: exit 2 unless the second solver confirms every unsat query of every obligation "
+                   "(an unknown is never agreement)")
 @click.option("--smt2-out", type=click.Path(file_okay=False),
               help="write every unsat query as an SMT-LIB 2 file (with its logic) in this directory")
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
@@ -307,9 +278,18 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
     through the interpreter), VACUOUS (contradictory assumptions), UNKNOWN (time-out), ERROR.
 
-    Exit codes: 0 every obligation PROVED; 1 any VIOLATED or VACUOUS; 2 any UNKNOWN or ERROR (a
-    second solver finding satisfiable what Z3 proved is an ERROR), or, with --require-agreement, any
-    obligation whose unsat queries the second solver did not all confirm (unknown).
+    With --cross-check cvc5 every unsat query Z3 answered is re-checked by cvc5, every kind of
+    obligation included; the report gives each obligation's agreement (agree, unknown, disagree,
+    not covered: a proved case with no query; witnesses need none).
+
+    \b
+    Exit codes:
+      0  every obligation PROVED
+      1  any VIOLATED or VACUOUS
+      2  any UNKNOWN or ERROR (cvc5 finding satisfiable what Z3 proved
+         unsatisfiable is an ERROR); with --require-agreement also any
+         obligation cvc5 did not confirm (a query it could not decide,
+         a proved case with no query)
     """
     t0 = time.perf_counter()
     from ..cli import spec_path_error
@@ -384,6 +364,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
                **({"venue": venue} if venue else {})}
     if cross_check:
         options["cross_check"] = second
+    if require_agreement:
+        options["require_agreement"] = True
     doc = report_json(rb, results, seconds, options)
     try:
         if output:
@@ -397,10 +379,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
         click.echo(report_text(rb, results, seconds) + (f" [venue {venue}]" if venue else ""))
-    code = _exit(results)
-    unconfirmed = disagreements(results) if require_agreement else []
+    unconfirmed = crosscheck.unconfirmed(results) if require_agreement else []
     if unconfirmed:
         click.echo(f"error: --require-agreement: {len(unconfirmed)} obligation(s) not confirmed by {cross_check}: "
                    + ", ".join(unconfirmed), err=True)
-        code = max(code, 2)
-    sys.exit(code)
+    sys.exit(_exit(results, require_agreement))

@@ -15,7 +15,7 @@ from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..numbers import format_decimal
 from ..rulebook import Contract
-from ..solving import isolated, new_solver, proved
+from ..solving import isolated, label as label_queries, new_solver, proved
 from ..z3backend import EXACT, SV, SymContract, SymEnv, as_bool, b_and
 from .minimise import _nice, _fix_first
 from .render import _render_values, _fmt_args, _render_scenario
@@ -34,6 +34,7 @@ class ParametersMixin:
         A violation goes to the counterexample construction; an undecided query to the full
         portfolio (`_case`)."""
         t0 = time.perf_counter()
+        label_queries(label)
         f = ob.formal
         sym = ob.contracts[0]
         with self.using(EXACT):
