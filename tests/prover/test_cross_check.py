@@ -12,8 +12,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 from marginspec import secondsolver
+from marginspec.prover import crosscheck
+from marginspec.prover.results import PROVED, CaseResult
 from marginspec.secondsolver import EXACT, RELAXED, Opinion, opinion, relax_division
-from marginspec.smt2 import assertion_core, commands, sub_query
+from marginspec.subquery import assertion_core, commands, sub_query
 from prover_support import run_prove_json
 
 pytest.importorskip("cvc5")
@@ -69,11 +71,23 @@ def test_a_weaker_form_never_disagrees(monkeypatch):
         seen.append(form)
         return ("unknown", "RESOURCEOUT") if form == EXACT else ("sat", "")
 
-    monkeypatch.setattr(secondsolver, "_cvc5", fake)
+    monkeypatch.setattr(secondsolver, "_attempt", fake)
     text = DECLS + "(assert (> (/ x y) 1.0))\n(assert (< x 0.0))\n(assert (> y 0.0))\n(assert (> z 0.0))\n(check-sat)\n"
     op = opinion(text, "QF_NRA")
     assert op.answer == "unknown", op
     assert seen == [EXACT, RELAXED, EXACT, RELAXED]  # the text, then the sub-query without (> z 0.0)
+
+
+def test_an_attempt_that_never_returns_is_unknown(monkeypatch):
+    """cvc5 can spin inside one polynomial factorisation that checks no limit: the attempt's CPU cap
+    stops it, and the attempt is 'unknown' with that reason (the next form runs)."""
+    def spin(*args):
+        while True:
+            pass
+
+    monkeypatch.setattr(secondsolver, "_cvc5", spin)
+    monkeypatch.setattr(secondsolver, "CPU_CAP", 1)
+    assert secondsolver._attempt("", "QF_NRA", EXACT, (), 1) == ("unknown", "CPU cap (1 s)")
 
 
 @given(a=st.integers(-3, 3), b=st.integers(-3, 3), c=st.integers(-3, 3))
@@ -136,10 +150,11 @@ def test_every_contract_and_per_contract_obligations_agree():
 
 
 def test_parametric_and_sequence_obligations_agree():
-    """--per-contract: a fact per contract, the parametric one (any 4 tiers: symbolic tier tables)
-    and a bounded sequence from reset (depth 1)."""
+    """--per-contract: a fact per contract, a parametric one (any 4 tiers: a symbolic tier table)
+    and a bounded sequence from reset (depth 1). (The parametric liquidation-price obligations'
+    maintenance_basis=mark cases are beyond cvc5: 'unknown', see the README.)"""
     code, report, err = run_prove_json("--per-contract", "--depth", "1", "--only", "INV-liq-root/BTCUSDT",
-                                       "--only", "INV-liq-root/any-4-tiers", "--only", "sequence/*",
+                                       "--only", "INV-bankruptcy-price/any-4-tiers", "--only", "sequence/*",
                                        "--contract", "BTCUSDT", "--cross-check", "cvc5", "--require-agreement")
     assert code == 0, err
     assert {r["kind"] for r in report["results"]} == {"fact", "parametric", "sequence"}
@@ -154,21 +169,34 @@ def by_form(report: dict) -> dict:
     return out
 
 
+def test_an_undecided_query_is_unknown_never_agreement():
+    """cvc5 out of work on a query it cannot decide (no positive integer cubes x^3 + y^3 = z^3):
+    'unknown', with the reason."""
+    text = ("(set-logic QF_NIA)\n(declare-fun x () Int)\n(declare-fun y () Int)\n(declare-fun z () Int)\n"
+            "(assert (>= x 1))\n(assert (>= y 1))\n(assert (>= z 1))\n"
+            "(assert (= (+ (* x x x) (* y y y)) (* z z z)))\n(check-sat)\n")
+    assert opinion(text, "QF_NIA", rlimit=20_000) == Opinion("unknown", f"{EXACT}, linearisation", "RESOURCEOUT")
+
+
 def test_require_agreement_fails_when_the_second_solver_cannot_confirm(monkeypatch):
-    """With no work allowed cvc5 answers nothing: the verdict is 'unknown', the exit code 2."""
+    """Planted: cvc5 out of work on every attempt (its queries here are decided by preprocessing,
+    which no resource limit stops): the verdict is 'unknown', with the queries named, the proofs
+    stand (exit 0), and --require-agreement exits 2."""
     from marginspec.cli import main
 
-    monkeypatch.setattr(secondsolver, "CVC5_RLIMIT", 1)
-    monkeypatch.setattr("marginspec.smt2.CORE_RLIMIT", 1)
+    monkeypatch.setattr(secondsolver, "_attempt", lambda text, logic, form, engine, rlimit: ("unknown", "RESOURCEOUT"))
     args = ["prove", "--jobs", "1", "--only", "INV-mode-lock/open_position", "--cross-check", "cvc5"]
     loose = CliRunner().invoke(main, args + ["--format", "json"])
     assert loose.exit_code == 0, loose.output  # z3's proofs stand; the report says what cvc5 did not confirm
     doc = json.loads(loose.stdout)
     assert {r["cross_check"]["verdict"] for r in doc["results"]} == {"unknown"}
+    assert doc["summary"]["exit_code"] == 0 and doc["summary"]["cross_check"]["verdicts"]["unknown"] == 1
     strict = CliRunner().invoke(main, args + ["--require-agreement"])
     assert strict.exit_code == 2
     assert "not confirmed by cvc5: INV-mode-lock/open_position" in strict.output
     assert "INV-mode-lock/open_position: unknown (0 agree" in strict.output
+    doc = json.loads(CliRunner().invoke(main, args + ["--require-agreement", "--format", "json"]).stdout)
+    assert doc["summary"]["exit_code"] == 2 and doc["options"]["require_agreement"] is True
 
 
 def test_a_disagreement_is_an_error(monkeypatch):
@@ -181,3 +209,50 @@ def test_a_disagreement_is_an_error(monkeypatch):
     r = json.loads(out.stdout)["results"][0]
     assert r["status"] == "ERROR" and r["cross_check"]["verdict"] == "disagree"
     assert "cvc5 finds satisfiable what z3 proved unsatisfiable" in r["message"]
+
+
+def test_a_proved_case_without_a_query_is_not_agreement():
+    """A witness case needs no unsat query; any other proved case must have one (a sequence step's
+    queries are labelled `step i: goal`): else the obligation is 'not covered', never 'agree'."""
+    class Q:
+        def __init__(self, case):
+            self.case = case
+
+    cases = [CaseResult("long", PROVED, 0.0), CaseResult("short", PROVED, 0.0),
+             CaseResult("pass", PROVED, 0.0, witness={"state": {}}), CaseResult("step 1", PROVED, 0.0),
+             CaseResult("step 2", PROVED, 0.0), CaseResult("refuse", "VIOLATED", 0.0)]
+    queries = [Q("long"), Q("step 1: INV-a (after step 1)"), Q("step 10: INV-a")]
+    assert crosscheck.uncovered(cases, queries) == ["short", "step 2"]
+    c = crosscheck.cross_check("cvc5", [], ["short"])
+    assert c["verdict"] == "not covered" and c["uncovered_cases"] == ["short"]
+    assert crosscheck.cross_check("cvc5", [])["verdict"] == "no unsat query"
+    results = [{"id": "A", "cross_check": c}, {"id": "B", "cross_check": crosscheck.cross_check("cvc5", [])}]
+    assert crosscheck.unconfirmed(results) == ["A"]
+    assert crosscheck.summary(results)["verdicts"]["not covered"] == 1
+    assert "    no query recorded for the proved case short" in crosscheck.text_lines(results)
+
+
+def test_require_agreement_fails_when_a_proof_records_no_query(monkeypatch):
+    """A proof path that forgets to record its query (planted: recording switched off) is caught:
+    'not covered', and --require-agreement exits 2."""
+    from marginspec import solving
+    from marginspec.cli import main
+    from marginspec.prover import discharge
+
+    monkeypatch.setattr(solving, "proved", lambda *a, **k: None)
+    monkeypatch.setattr(discharge, "proved", lambda *a, **k: None)
+    args = ["prove", "--jobs", "1", "--only", "INV-mode-lock/open_position", "--cross-check", "cvc5"]
+    doc = json.loads(CliRunner().invoke(main, args + ["--format", "json"]).stdout)
+    c = doc["results"][0]["cross_check"]
+    assert c["verdict"] == "not covered" and c["queries"] == 0 and c["uncovered_cases"], c
+    assert doc["summary"]["exit_code"] == 0  # without the flag the proofs stand
+    strict = CliRunner().invoke(main, args + ["--require-agreement"])
+    assert strict.exit_code == 2, strict.output
+    assert "INV-mode-lock/open_position: not covered" in strict.output
+
+
+def test_require_agreement_needs_a_second_solver():
+    from marginspec.cli import main
+
+    out = CliRunner().invoke(main, ["prove", "--only", "INV-mode-lock/open_position", "--require-agreement"])
+    assert out.exit_code == 2 and "--require-agreement needs --cross-check" in out.output
