@@ -288,7 +288,10 @@ def found_sat(hard: Sequence[Any], timeout: float | None, rlimit: int) -> bool:
         s.pop()
 
 
-def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
+def nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
+    """Z3's nlsat procedure (complete for nonlinear real arithmetic, no integers) as a solver of
+    `ctx`, after simplification and purification; its work limit holds where the default solver's
+    nonlinear search overruns it."""
     s = z3.Then(z3.Tactic("simplify", ctx), z3.Tactic("purify-arith", ctx), z3.Tactic("qfnra-nlsat", ctx)).solver()
     s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)
     if rlimit:
@@ -299,7 +302,7 @@ def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
 def _nlsat(hard: Sequence[Any], timeout, rlimit):
     """(answer, model in the main context or None, reason) of nlsat on the conjunction of `hard`."""
     ctx, vec = _translated(hard)
-    s = _nlsat_solver(ctx, timeout, rlimit)
+    s = nlsat_solver(ctx, timeout, rlimit)
     _assert_all(s, vec)
     try:
         r = s.check()
