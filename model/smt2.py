@@ -94,3 +94,4 @@ def file_name(obligation: str, case: str, index: int) -> str:
     """A file name for the index-th proof query of a case of an obligation (deterministic)."""
     clean = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{obligation}.{case}").strip("_")
     return f"{clean}.{index:03d}.smt2"
+

@@ -255,6 +255,13 @@ def isolated(hard: Sequence[Any], timeout: float | None, rlimit: int | None) -> 
 _QUICK: list = []  # found_sat's last solver: [(timeout, rlimit, the terms asserted), solver]
 
 
+def release_quick() -> None:
+    """Drop the solver `found_sat` keeps: a live main-context solver slows what is built and solved
+    after it (measured: the obligations after the last sanity pre-check, 0.8 s in the shipped run),
+    so it is kept within one obligation only."""
+    _QUICK.clear()
+
+
 def found_sat(hard: Sequence[Any], timeout: float | None, rlimit: int) -> bool:
     """Is the conjunction of `hard` satisfiable, as far as a quick look finds: True only with a model.
     Asked in the main context (no copy, no new context): for questions whose 'sat' is used only as a
@@ -284,7 +291,10 @@ def found_sat(hard: Sequence[Any], timeout: float | None, rlimit: int) -> bool:
         s.pop()
 
 
-def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
+def nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
+    """Z3's nlsat procedure (complete for nonlinear real arithmetic, no integers) as a solver of
+    `ctx`, after simplification and purification; its work limit holds where the default solver's
+    nonlinear search overruns it."""
     s = z3.Then(z3.Tactic("simplify", ctx), z3.Tactic("purify-arith", ctx), z3.Tactic("qfnra-nlsat", ctx)).solver()
     s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)
     if rlimit:
@@ -295,7 +305,7 @@ def _nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
 def _nlsat(hard: Sequence[Any], timeout, rlimit):
     """(answer, model in the main context or None, reason) of nlsat on the conjunction of `hard`."""
     ctx, vec = _translated(hard)
-    s = _nlsat_solver(ctx, timeout, rlimit)
+    s = nlsat_solver(ctx, timeout, rlimit)
     _assert_all(s, vec)
     try:
         r = s.check()

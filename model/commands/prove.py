@@ -1,7 +1,8 @@
 """`marginspec prove`: every proof obligation of the rulebook, discharged with Z3.
 
 Exit codes: 0 every obligation PROVED; 1 any VIOLATED or VACUOUS; 2 any UNKNOWN or ERROR (and
-none violated); a rulebook that does not load is 1 (as everywhere in the CLI).
+none violated), or, with --require-agreement, an obligation the second solver did not confirm; a
+rulebook that does not load is 1 (as everywhere in the CLI).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..diagnostics import SpecError
 from .contracts_option import apply_contracts, contracts_option
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
+from ..prover import crosscheck
 from ..prover.scopes import scope_lines, scopes
 from ..rulebook import load_rulebook
 from ..atomic import write_atomic, write_text_atomic
@@ -97,7 +99,8 @@ def report_json(rb, results: list[dict], seconds: float, options: dict) -> dict:
         "rulebook": {"name": rb.name, "version": rb.version},
         "options": options,
         "summary": {"obligations": len(results), **counts, "seconds": round(seconds, 3),
-                    "exit_code": _exit(results)},
+                    "exit_code": _exit(results, options.get("require_agreement", False)),
+                    **({"cross_check": cc} if (cc := crosscheck.summary(results)) else {})},
         "scopes": scopes(rb, results),
         "invariants": per_inv,
         "results": results,
@@ -128,8 +131,11 @@ def write_report(path: Path, doc: dict) -> bool:
     return True
 
 
-def _exit(results: list[dict]) -> int:
-    return exit_code([_Status(r["status"]) for r in results])
+def _exit(results: list[dict], require_agreement: bool = False) -> int:
+    """The statuses' exit code; with --require-agreement at least 2 when the second solver did not
+    confirm an obligation (see crosscheck.unconfirmed)."""
+    code = exit_code([_Status(r["status"]) for r in results])
+    return max(code, 2) if require_agreement and crosscheck.unconfirmed(results) else code
 
 
 class _Status:
@@ -171,34 +177,13 @@ def report_text(rb, results: list[dict], seconds: float, show_proved_assumptions
                 lines.append(cx["text"])
             if cx.get("vector_file"):
                 lines.append(f"    written as vector {cx['vector']['group']['cases'][0]['id']} in {cx['vector_file']}")
-    lines += _cross_check_lines(results)
+    lines += crosscheck.text_lines(results)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in (PROVED, VIOLATED, VACUOUS, UNKNOWN, ERROR)}
     lines.append("")
     lines += scope_lines(scopes(rb, results))
     lines.append(f"{len(results)} obligations in {seconds:.2f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                  + f" ({rb.name} {rb.version})")
     return "\n".join(lines)
-
-
-def _cross_check_lines(results: list[dict]) -> list[str]:
-    """The second solver's agreement: one summary line, and one line per obligation it did not confirm."""
-    checked = [r for r in results if r.get("cross_check")]
-    if not checked:
-        return []
-    solver = checked[0]["cross_check"]["solver"]
-    agree = [r for r in checked if r["cross_check"]["verdict"] == "agree"]
-    queries = sum(r["cross_check"]["agree"] + r["cross_check"]["unknown"] + r["cross_check"]["disagree"]
-                  for r in checked)
-    lines = ["", f"cross-check with {solver}: {len(agree)} of {len(checked)} obligations agree "
-                 f"({queries} unsat queries re-checked)"]
-    for r in checked:
-        c = r["cross_check"]
-        if c["verdict"] == "skipped":
-            lines.append(f"  {r['id']}: not cross-checked ({c['reason']})")
-        elif c["verdict"] != "agree":
-            lines.append(f"  {r['id']}: {c['verdict']} ({c['agree']} agree, {c['unknown']} unknown, "
-                         f"{c['disagree']} disagree)")
-    return lines
 
 
 def report_junit(results: list[dict], seconds: float) -> bytes:
@@ -281,14 +266,30 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
                    "every contract satisfying the family-8 invariants")
 @click.option("--cross-check", "cross_check", type=click.Choice(SOLVERS),
               help="re-check every unsat query with a second solver and report agreement per obligation")
+@click.option("--require-agreement", is_flag=True,
+              help="with --cross-check: exit 2 unless the second solver confirms every unsat query of every obligation "
+                   "(an unknown is never agreement)")
 @click.option("--smt2-out", type=click.Path(file_okay=False),
               help="write every unsat query as an SMT-LIB 2 file (with its logic) in this directory")
 def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, junit, vectors_out, against, list_only,
-            no_minimize, contracts_file, per_contract, cross_check, smt2_out, venue):
+            no_minimize, contracts_file, per_contract, cross_check, require_agreement, smt2_out, venue):
     """Prove every invariant of the rulebook with Z3 (obligations generated from spec/).
 
     Statuses: PROVED (with the assumptions the proof used), VIOLATED (with a counterexample replayed
     through the interpreter), VACUOUS (contradictory assumptions), UNKNOWN (time-out), ERROR.
+
+    With --cross-check cvc5 every unsat query Z3 answered is re-checked by cvc5, every kind of
+    obligation included; the report gives each obligation's agreement (agree, unknown, disagree,
+    not covered: a proved case with no query; witnesses need none).
+
+    \b
+    Exit codes:
+      0  every obligation PROVED
+      1  any VIOLATED or VACUOUS
+      2  any UNKNOWN or ERROR (cvc5 finding satisfiable what Z3 proved
+         unsatisfiable is an ERROR); with --require-agreement also any
+         obligation cvc5 did not confirm (a query it could not decide,
+         a proved case with no query)
     """
     t0 = time.perf_counter()
     from ..cli import spec_path_error
@@ -318,6 +319,9 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
             sys.exit(2)
     if timeout != timeout or timeout <= 0 or timeout == float("inf"):
         click.echo("error: --timeout must be a positive number of seconds", err=True)
+        sys.exit(2)
+    if require_agreement and not cross_check:
+        click.echo("error: --require-agreement needs --cross-check SOLVER", err=True)
         sys.exit(2)
     if cross_check:
         try:
@@ -360,6 +364,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
                **({"venue": venue} if venue else {})}
     if cross_check:
         options["cross_check"] = second
+    if require_agreement:
+        options["require_agreement"] = True
     doc = report_json(rb, results, seconds, options)
     try:
         if output:
@@ -373,4 +379,8 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
         click.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
         click.echo(report_text(rb, results, seconds) + (f" [venue {venue}]" if venue else ""))
-    sys.exit(_exit(results))
+    unconfirmed = crosscheck.unconfirmed(results) if require_agreement else []
+    if unconfirmed:
+        click.echo(f"error: --require-agreement: {len(unconfirmed)} obligation(s) not confirmed by {cross_check}: "
+                   + ", ".join(unconfirmed), err=True)
+    sys.exit(_exit(results, require_agreement))

@@ -14,7 +14,7 @@ import z3
 from ..nlsat_core import nlsat_proof
 from ..numbers import is_terminating
 from ..solving import (canonical_core, check, is_recording, label as label_queries, nlsat_check, proved, recording,
-                       satisfiable)
+                       release_quick, satisfiable)
 from ..z3backend import EXACT, RELAXED, q, to_fraction
 from .envs import proper
 from .render import _why
@@ -28,12 +28,15 @@ class DischargeMixin:
     def run(self, ob: Obligation) -> Result:
         """Discharge one obligation (sequences included); with a second solver or an SMT-LIB
         directory (crosscheck.py), its proof queries are recorded and handed over."""
-        if not (self.cross_check or self.smt2_out):
-            return self._run(ob)
-        with recording() as rec:
-            res = self._run(ob)
-        self.second_opinion(res, rec.queries)
-        return res
+        try:
+            if not (self.cross_check or self.smt2_out):
+                return self._run(ob)
+            with recording() as rec:
+                res = self._run(ob)
+            self.second_opinion(res, rec.queries)
+            return res
+        finally:
+            release_quick()
 
     def _run(self, ob: Obligation) -> Result:
         if ob.kind == "sequence":

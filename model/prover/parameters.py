@@ -15,7 +15,7 @@ from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..numbers import format_decimal
 from ..rulebook import Contract
-from ..solving import isolated, new_solver
+from ..solving import isolated, label as label_queries, new_solver, proved
 from ..z3backend import EXACT, SV, SymContract, SymEnv, as_bool, b_and
 from .minimise import _nice, _fix_first
 from .render import _render_values, _fmt_args, _render_scenario
@@ -34,6 +34,7 @@ class ParametersMixin:
         A violation goes to the counterexample construction; an undecided query to the full
         portfolio (`_case`)."""
         t0 = time.perf_counter()
+        label_queries(label)
         f = ob.formal
         sym = ob.contracts[0]
         with self.using(EXACT):
@@ -63,6 +64,8 @@ class ParametersMixin:
             cr = CaseResult(label, VACUOUS, 0.0, [], f"the assumption of {f.id} cannot hold")
         elif r == z3.unsat:
             cr = CaseResult(label, PROVED, 0.0, used)
+            asm = [("assume", assume)] if assume is not None else []
+            proved(goal, asm, [n for n, _ in asm], facts, "default")  # for --cross-check / --smt2-out
         elif r == z3.sat:
             cr = CaseResult(label, VIOLATED, 0.0, [])
             g = Goal(goal, [("assume", assume)] if assume is not None else [], facts,

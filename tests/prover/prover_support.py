@@ -46,10 +46,10 @@ def run_prove(*args: str, cwd: str | Path | None = None) -> tuple[int, str, str]
     import subprocess
     import sys
 
-    # a hang guard only (statuses rest on resource limits, not seconds): the shipped run with the cvc5
-    # cross-check shares two cores with the other xdist worker, so it gets room for a loaded machine
+    # a hang guard only (statuses rest on resource limits, not seconds): the shipped run shares two
+    # cores with the other xdist worker, so it gets room for a loaded machine
     p = subprocess.run([sys.executable, "-m", "marginspec", "prove", *args], capture_output=True, text=True,
-                       cwd=cwd, timeout=1500)
+                       cwd=cwd, timeout=600)
     return p.returncode, p.stdout, p.stderr
 
 

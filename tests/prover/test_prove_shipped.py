@@ -133,32 +133,3 @@ def test_parallel_and_serial_runs_agree():
     two = json.loads(run_prove("--jobs", "2", *args)[1])
     assert [(r["id"], r["status"]) for r in one["results"]] == [(r["id"], r["status"]) for r in two["results"]]
     assert one["options"]["jobs"] == 1 and two["options"]["jobs"] == 2
-
-
-@pytest.mark.ci
-def test_second_solver_agrees_on_every_obligation(shipped):
-    """CI: cvc5 re-checks every unsat query z3 answered and agrees on each obligation; the
-    obligations over symbolic tier tables are the only ones it is not asked about (said so)."""
-    _, report, _, _ = shipped
-    assert report["options"]["cross_check"].startswith("cvc5 ")
-    checked = 0
-    for r in report["results"]:
-        c = r["cross_check"]
-        assert c["solver"] == "cvc5"
-        if r["kind"] == "parametric" or r.get("scope") == "every-contract":
-            assert c["verdict"] == "skipped" and "symbolic tier tables" in c["reason"]
-            continue
-        assert c["disagree"] == 0, (r["id"], c)
-        if r["kind"] == "sequence":  # cvc5 gives up on the insurance-fund bound's step queries only
-            assert all("INV-liq-fund" in q for q in c.get("unknown_queries", [])), (r["id"], c)
-            assert c["agree"] + c["unknown"] == c["queries"] and c["unknown"] <= 2, (r["id"], c)
-            checked += c["queries"]
-            continue
-        assert c["unknown"] == 0, (r["id"], c)
-        assert c["verdict"] == "agree" and c["agree"] == c["queries"], (r["id"], c)
-        # a witness is a satisfiable query: nothing to re-check; the family-8 parameter obligations
-        # are decided on one reused solver over concrete values (push/pop), not recorded as queries
-        if r["kind"] not in ("reachability", "parameter"):
-            assert c["queries"] >= 1, r["id"]
-        checked += c["queries"]
-    assert checked >= 400
