@@ -39,7 +39,7 @@ from typing import Any, Sequence
 import z3
 
 from . import core_cache
-from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all, _grouped, _nlsat_solver,
+from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all, _grouped, nlsat_solver,
                       _Tracked, _translated, minimise_from)
 
 RL_TRACKED = 1_500_000  # the tracked first attempt of a proof (successes need <= 0.8M, varying by 40% with the
@@ -76,7 +76,7 @@ class NlsatQuery:
         """(z3 answer, the core of an unsat answer (tracked) or `names`)."""
         if self.cut:
             self._fresh()
-        self.s = s = _nlsat_solver(self.ctx, self.timeout, rlimit)
+        self.s = s = nlsat_solver(self.ctx, self.timeout, rlimit)
         if track:
             s.set("unsat_core", True)
         _assert_all(s, self.vec, 0, self.n_hard)
