@@ -190,7 +190,9 @@ def _env(fmt_: str, ids: frozenset[str] = frozenset()) -> jinja2.Environment:
         t = str(t)
         if t in ids:
             return t
-        tail = t.split(":", 1)[-1]
+        head, _, tail = t.rpartition(":")
+        if head == "effect":  # effect:ACTION.FIELD: the action's update of the field
+            tail = tail.split(".", 1)[0]
         return tail if tail in ids else None
 
     if fmt_ == "html":

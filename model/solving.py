@@ -37,6 +37,8 @@ LEMMA_SLICE = 1_000_000  # rlimit of the first attempt (with the lemmas) of `che
 RL_CHECK = 20_000_000  # the work of a `check` or `satisfiable` given no rlimit (about 20 s of the default solver)
 RL_CORE_DEFAULT = 400_000  # each deletion attempt of `canonical_core` with the default solver
 RL_CORE_NLSAT = 300_000  # ... and with nlsat when the default solver gives up (nlsat honours small limits only)
+RL_WITHIN = 2_000_000  # each deletion attempt of `minimise_within` with the default solver (needs seen <= 550k)
+NOT_MINIMAL = "unsat core not minimised (work limit)"  # a proof's reason when its core may not be minimal
 
 
 @dataclass
@@ -199,6 +201,7 @@ class _Tracked:
             core = sorted({ids[c.get_id()] for c in s.unsat_core() if c.get_id() in ids})
         return r, core
 
+
     def model(self):
         return self.s.model().translate(z3.main_ctx())
 
@@ -315,14 +318,17 @@ def _nlsat(hard: Sequence[Any], timeout, rlimit):
 
 def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
           timeout: float | None = 10.0, vacuity: bool = True, lemmas: Sequence[Any] = (),
-          rlimit: int | None = None, minimise: bool = True) -> CheckResult:
+          rlimit: int | None = None, minimise: bool | str = True,
+          vacuity_of: Sequence[tuple[str, Any]] | None = None) -> CheckResult:
     """Prove `claim` from the named `assumptions` (and the untracked, always-true `facts`).
 
     The claim is negated and checked with each assumption tracked by its name: unsat means PROVED
-    and the core (canonical, `canonical_core`; with `minimise` off, every assumption given) lists the
-    assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
+    and the core (canonical, `canonical_core`; with `minimise` "within", minimal within the solver's
+    own core, `minimise_within`, the result's `reason` saying when the work limits left it
+    unconfirmed; with `minimise` off, every assumption given) lists the assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
     being valid they cannot change satisfiability; they are tried first for a slice of work. With
-    `vacuity`, the assumptions alone are then checked: unsat means the proof is vacuous. Z3 saying
+    `vacuity`, the assumptions alone (or `vacuity_of`, those of them whose satisfiability matters)
+    are then checked: unsat means the proof is vacuous. Z3 saying
     unknown (work limit, time-out, incompleteness) gives 'unknown', never 'proved'.
     """
     t0 = time.perf_counter()
@@ -340,7 +346,21 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
             break
     if r == z3.unknown:
         return CheckResult("unknown", reason=t.s.reason_unknown(), seconds=time.perf_counter() - t0)
-    if minimise:
+    why = ""
+    if minimise == "within":  # within the solver's own core (an every-contract goal), cached per query
+        from . import core_cache
+        k = core_cache.key(t.vec, t.n_hard, t.names, ("within", RL_WITHIN, rl))
+        hit = core_cache.get(k)
+        if hit is not None and t.check(hit[0], RL_WITHIN)[0] == z3.unsat:  # it proves the claim: as computed
+            core, minimal = hit
+        else:
+            core, minimal = minimise_within(t.check, core, RL_WITHIN)
+            if minimal:  # only what every answer decided (never a cut, whose cause may be the wall clock)
+                core_cache.put(k, core, True)
+            else:  # which attempts stay undecided can depend on the machine: every assumption given
+                core = list(t.names)
+        why = "" if minimal else NOT_MINIMAL
+    elif minimise:
         # deletion attempts with the default solver only: one it cannot decide within its work keeps
         # the name (still deterministic and sufficient); nlsat there cost minutes on general goals
         core, _ = canonical_core(claim, assumptions, list(facts) + used, timeout, start=core, nlsat=False)
@@ -348,14 +368,14 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
         core = list(t.names)
     proved(claim, assumptions, core, list(facts) + used, "default")
     if vacuity:
-        v = satisfiable(z3.BoolVal(True), assumptions, facts, timeout, rl)
+        v = satisfiable(z3.BoolVal(True), assumptions if vacuity_of is None else vacuity_of, facts, timeout, rl)
         if v.status == "unsat":
             return CheckResult("vacuous", core=v.core, seconds=time.perf_counter() - t0)
         if v.status == "unknown":
             return CheckResult("unknown", core=core, reason="vacuity check: " + v.reason,
                                seconds=time.perf_counter() - t0)
-        return CheckResult("proved", core=core, seconds=time.perf_counter() - t0, witness=v.model)
-    return CheckResult("proved", core=core, seconds=time.perf_counter() - t0)
+        return CheckResult("proved", core=core, reason=why, seconds=time.perf_counter() - t0, witness=v.model)
+    return CheckResult("proved", core=core, reason=why, seconds=time.perf_counter() - t0)
 
 
 def satisfiable(formula, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[Any] = (),
@@ -454,6 +474,64 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
             complete = False
             undecided += 1
     return keep, complete
+
+
+def minimise_within(ask, core: Sequence[str], rlimit: int, undecided: int = 2) -> tuple[list[str], bool]:
+    """A minimal subset of `core` (the core of an unsat answer, so sufficient) by deletion in sorted
+    order, asking only about subsets of it: `ask(names, rlimit)` -> (z3 answer, the core of an unsat
+    answer, or the names). A name is dropped when the claim is proved without it (and so is every
+    name outside that proof's core), kept when refuted (a model shows it is needed) or undecided;
+    after `undecided` undecided attempts the names not yet tried are kept unasked. Returns (names,
+    minimal?). Small queries only (a solver that overruns its work limit on large ones, as the
+    default solver on nonlinear goals, stays within bounds), but the result is one of possibly
+    several minimal cores, the one found from this core: canonical when the solver's cores are
+    (the default solver's, a function of the query), else see `minimise_from`."""
+    keep, left = sorted(core), undecided
+    for n in list(keep):
+        if n not in keep:
+            continue
+        if left == 0:
+            break
+        trial = [x for x in keep if x != n]
+        r, used = ask(trial, rlimit)
+        if r == z3.unsat:
+            keep = [x for x in trial if x in set(used)]
+        elif r == z3.unknown:
+            left -= 1
+    return keep, left == undecided
+
+
+def minimise_from(ask, names: Sequence[str], known: Sequence[str], rlimit: int,
+                  undecided: int = 2) -> tuple[list[str], bool]:
+    """The canonical minimal core over `names` (deletion in sorted order: a name is dropped when the
+    claim follows without it and every name not yet dropped) from `known`, the core of an unsat
+    answer: a name outside the last known sufficient core is dropped unasked (asking would give
+    the same answer), so only the names of the cores met are asked about. `ask(names, rlimit)` ->
+    (z3 answer, the core of an unsat answer, or the names when the solver gives none; the last
+    known core is then narrowed by a second, smaller question). The result does not depend on
+    which core the solver found first, only on the query, as long as every attempt is decided;
+    an undecided one keeps its name (sufficient, perhaps not minimal), and after `undecided` of
+    them the names still known are kept unasked. Returns (names, minimal?). Cheaper than
+    `canonical_core` for a solver that gives small cores (no families, no nlsat retry)."""
+    keep, known, left = sorted(names), set(known), undecided
+    for n in sorted(names):
+        if n not in known:
+            keep.remove(n)
+            continue
+        if left == 0:
+            continue
+        trial = [x for x in keep if x != n]
+        r, used = ask(trial, rlimit)
+        if r == z3.unsat:
+            keep = trial
+            if set(used) == set(trial):  # no core: is what was known, less n, still enough?
+                small = [x for x in trial if x in known]
+                r2, used2 = ask(small, rlimit) if len(small) < len(trial) else (r, used)
+                used = used2 if r2 == z3.unsat else used
+            known = set(used)
+        elif r == z3.unknown:
+            left -= 1
+    return keep, left == undecided
 
 
 def _family(name: str) -> str:

@@ -439,7 +439,6 @@ class Backend:
         self.liq_lazy = {**self.derived, **dict(rb.liquidation.lets)}
         self.facts: list[Any] = []
         self.rounds: dict[int, tuple[Any, Any, str, Any]] = {}  # every EXACT rounding built, by term id
-        self._round_at: dict[int, int] = {}  # ... and its place in `rounds` (the order of the lemmas)
         self.solves: dict[int, tuple[Any, list]] = {}
         self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
         self._rmemo: dict[int, frozenset] = {}  # rounded-term ids in each term walked, by address
@@ -476,10 +475,13 @@ class Backend:
         inside = self.rounding_ids
         if terms is not None:
             ids = inside(terms) | (within or frozenset())
-            # in the order they were built (sorting the few found, not scanning every one built)
-            rs = [self.rounds[k] for k in sorted(ids, key=self._round_at.__getitem__)]
+            rs = [self.rounds[k] for k in ids]  # the few found, not every one built
         else:
             rs = list(self.rounds.values())
+        # in an order of their own (structural hash, then text), not of their creation: which
+        # obligation built a rounding first depends on the process's history (--jobs), and the
+        # order of a query's terms changes Z3's search
+        rs = _canonical(rs, lambda item: item[3])
         paired = rs
         if pair_terms is not None:
             ids = inside(pair_terms)
@@ -836,7 +838,6 @@ class Backend:
     def _note_round(self, r, entry) -> None:
         k = r.get_id()
         if k not in self.rounds:
-            self._round_at[k] = len(self.rounds)
             self.rounds[k] = entry
 
     def _exact_round(self, qq, direction: str):
@@ -1023,6 +1024,21 @@ class Backend:
             i = int(f)
             return vals[i] if 0 <= i < len(vals) else f"?{i}"
         return f
+
+
+def _canonical(items: list, term) -> list:
+    """`items` sorted by the structural hash of `term(item)` (the same whatever was built before in
+    the process), ties broken by the term's text."""
+    keyed = sorted(((term(x).hash(), i) for i, x in enumerate(items)))
+    out, k = [], 0
+    while k < len(keyed):
+        j = k
+        while j < len(keyed) and keyed[j][0] == keyed[k][0]:
+            j += 1
+        same = [items[i] for _, i in keyed[k:j]]
+        out += sorted(same, key=lambda x: term(x).sexpr()) if len(same) > 1 else same
+        k = j
+    return out
 
 
 def _subterm_ids(terms) -> set[int]:

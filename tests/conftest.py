@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 
 import pytest
 
@@ -12,6 +14,15 @@ from marginspec.rulebook import default_spec_dir, load_rulebook
 from tests.support import Client, contract_json
 
 SPEC = default_spec_dir()
+
+
+def pytest_configure(config):
+    """The prover's core cache (core_cache.py) of this run, empty at its start: the tests never read
+    or fill the user's ~/.cache, and what one run of the suite proves does not rest on another's
+    cache. Set once in the controlling process; pytest-xdist's workers inherit it."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ["MARGINSPEC_CACHE_DIR"] = tempfile.mkdtemp(prefix="marginspec-cores-")
+        config.add_cleanup(lambda d=os.environ["MARGINSPEC_CACHE_DIR"]: shutil.rmtree(d, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")

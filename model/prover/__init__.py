@@ -42,7 +42,9 @@ Every obligation comes from the rulebook: the invariants' formal content (spec/i
 
 Each obligation is split in cases (per side, per pair of symbols, per step); each case ends
 PROVED (the unsat core names the assumptions used: `check:ID`, `arg:ACTION.ARG`, `hyp:INV` (a
-state invariant in the state before), `assume:INV`, `SYMBOL.tiers[k]`, `domain:PARAM`, ...),
+state invariant in the state before), `assume:INV`, `SYMBOL.tiers[k]`, `domain:PARAM`, ..., and
+for transition, preservation and fact goals the definitions and updates the conclusion reads:
+`rule:NAME` (a derived value's definition) and `effect:ACTION.FIELD` (envs._NamedEnv)),
 VIOLATED (with a counterexample), VACUOUS (the assumptions alone are unsatisfiable), UNKNOWN
 (time-out or incompleteness: never shown as proved) or ERROR.
 
@@ -51,9 +53,10 @@ How a case is decided (encodings and their cost are measured in bench/bench_prov
    and RELAXED (a rounded value is a fresh real with its defining inequalities, enums are reals:
    pure nonlinear real arithmetic, an over-approximation, so a proof there is a proof);
 2. RELAXED with Z3's default solver and tracked assumptions (the core comes with the proof) and
-   RELAXED with nlsat (complete for real arithmetic; core minimised by deletion) — a general goal,
-   whose core is every assumption it was given, nlsat first (a frame goal the default solver
-   first: equalities through the write-back) — then EXACT with the default solver
+   RELAXED with nlsat (complete for real arithmetic; core minimised by deletion) — a general goal
+   nlsat first, its core nlsat's own minimised within (nlsat_core.py, cached per query by
+   core_cache.py; a frame goal the default solver first: equalities through the write-back) —
+   then EXACT with the default solver
    (built only when needed); valid lemmas about the roundings (bounds, monotonicity) are added;
 3. vacuity: the EXACT assumptions must be satisfiable (a witness is found; for a general goal on a
    concrete contract first, once per action and side); the sanity warnings (sanity.py) of a proved
@@ -65,8 +68,10 @@ How a case is decided (encodings and their cost are measured in bench/bench_prov
    disagreement) and turned into a conformance vector. Without a reachable scenario the result is
    UNKNOWN (the invariant may hold without being inductive).
 Every query goes through `solving.py`: a fresh Z3 context per query, a fixed seed, work slices
-that are Z3 resource limits (rlimit), not seconds, and minimal canonical unsat cores (deletion in
-sorted order), so the report is the same for any --jobs, on a busy machine, run after run;
+that are Z3 resource limits (rlimit), not seconds, and minimal unsat cores (deletion in sorted
+order: over every assumption for a per-contract goal, within the solver's own core for a general
+one, where a core the work limits leave unconfirmed says "unsat core not minimised (work limit)"),
+so the report is the same for any --jobs, on a busy machine, run after run;
 `timeout` (seconds) is only a safety net of each call (UNKNOWN). With `--cross-check cvc5` /
 `--smt2-out DIR` each obligation's unsat queries are re-checked / written (crosscheck.py).
 """

@@ -11,10 +11,12 @@ from fractions import Fraction
 
 import z3
 
+from ..nlsat_core import nlsat_proof
 from ..numbers import is_terminating
 from ..solving import (canonical_core, check, is_recording, label as label_queries, nlsat_check, proved, recording,
                        release_quick, satisfiable)
 from ..z3backend import EXACT, RELAXED, q, to_fraction
+from .envs import proper
 from .render import _why
 from .anycontract import EARLIER
 from .results import RL_RELAXED_GENERAL, PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_RELAXED, RL_NLSAT, RL_CORE, RL_EXACT, _RANK, CaseResult, Result, Obligation, Goal, _Found
@@ -80,10 +82,11 @@ class DischargeMixin:
         """One case, by a portfolio: (1) the RELAXED encoding (a proof there is a proof: the
         relaxation over-approximates) with Z3's default solver and nlsat (complete for nonlinear real
         arithmetic): a per-contract goal default solver first (its tracked assumptions give the
-        core), a general goal nlsat first (its core is every assumption given either way, and the
-        default solver's nonlinear search overruns its work limit by seconds where nlsat answers at
-        once; nlsat 'violated' is a real model of the relaxation, which no solver could then prove),
-        but a general frame goal the default solver first (equalities: see below);
+        core, canonical), a general goal nlsat first (its canonical core found from nlsat's own,
+        nlsat_core.py, and the default solver's nonlinear search overruns its work limit by seconds
+        where nlsat answers at once; nlsat 'violated' is a real model of the relaxation, which no
+        solver could then prove), but a general frame goal the default solver first (equalities:
+        see below; its core minimal within the default solver's, `solving.minimise_within`);
         then the EXACT assumptions' satisfiability (vacuity), for a general goal on a concrete
         contract first. (2) Else the EXACT encoding with the default solver, tracked assumptions and
         the rounding lemmas: proved, violated (a model of the exact semantics, then a scenario from
@@ -120,36 +123,33 @@ class DischargeMixin:
             res.cases.append(cr)
             return
         status, core, reason, model, r1 = None, [], "", None, None
-        with self.using(RELAXED):
-            gr = self.goal(ob, label)
-            bx = self.be
-            facts_r = gr.facts + bx.take_facts()
-            facts_r += bx.rounding_lemmas([gr.goal] + [a for _, a in gr.assumptions] + facts_r)
+        gr, facts_r = self.relaxed_goal(ob, label)
         # (1) relaxed: default solver with tracked assumptions and nlsat (complete for real
         # arithmetic), in the order above; (2) exact, below. Every step is bounded by work (rlimit),
         # not by seconds, and every per-contract core is the canonical minimal one (canonical_core).
         proved_relaxed = False
-        # an every-contract goal lists the assumptions it was given (deterministic, not minimised:
-        # deleting them one by one over the symbolic contract cost minutes per obligation)
+        # an every-contract goal's core: canonical, found from nlsat's own asking only about the names
+        # of the cores met (nlsat_core.py; canonical_core's families and nlsat retries over the
+        # symbolic contract cost minutes per obligation)
         minimise = bool(ob.contracts)
         # a general frame goal asks the default solver first: its conclusion is a conjunction of
         # equalities read through the write-back (congruence, which the default solver settles at
-        # once, where nlsat's cell decomposition took a second on `query`); its core is every
-        # assumption given whichever solver proves it, and the default solver's answer is the one
+        # once, where nlsat's cell decomposition took a second on `query`); its core is the default
+        # solver's, minimised within it (large attempts overrun its limits), and its answer is the one
         # it would give after nlsat below (the same query), so it is asked once
         default_first = not minimise and ob.kind == "frame"
         for asm in self._relaxed_stages(ob, gr.assumptions):
             r1 = first = None
             if default_first:
                 first = check(gr.goal, asm, facts_r, self.timeout, vacuity=False, rlimit=RL_RELAXED_GENERAL,
-                              minimise=False)
+                              minimise="within")
                 if first.status == "proved":
-                    core, proved_relaxed = first.core, True
+                    core, reason, proved_relaxed = first.core, first.reason, True
                     break
             if not minimise:  # nlsat first: complete here, and its work limit holds (see _general_stage)
-                r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
+                r1 = nlsat_proof(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
                 if r1.status == "proved":
-                    core = sorted({n for n, _ in asm})
+                    core, reason = r1.core, r1.reason
                     proved(gr.goal, asm, core, facts_r, "nlsat")
                     proved_relaxed = True
                     break
@@ -157,9 +157,9 @@ class DischargeMixin:
                     continue
             r1 = first if first is not None else check(
                 gr.goal, asm, facts_r, self.timeout, vacuity=False,
-                rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise)
+                rlimit=RL_RELAXED if ob.contracts else RL_RELAXED_GENERAL, minimise=minimise or "within")
             if r1.status == "proved":
-                core, proved_relaxed = r1.core, True
+                core, reason, proved_relaxed = r1.core, r1.reason, True
             elif minimise:
                 r1 = nlsat_check(gr.goal, asm, facts_r, self.timeout, rlimit=RL_NLSAT)
                 if r1.status == "proved":
@@ -185,11 +185,12 @@ class DischargeMixin:
             lemmas = self._backends[EXACT].rounding_lemmas([g.goal] + [a for _, a in g.assumptions] + g.facts)
             # a general goal's vacuity is settled on a concrete contract first (as after a RELAXED proof)
             r = check(g.goal, g.assumptions, g.facts, self.timeout, vacuity=bool(ob.contracts), lemmas=lemmas,
-                      rlimit=RL_EXACT, minimise=minimise)
+                      vacuity_of=proper(g.assumptions),
+                      rlimit=RL_EXACT, minimise=minimise or "within")
             if r.status == "proved" and not ob.contracts:
                 v, about = self._vacuity_on_contract(ob, label) if self.contracts else (None, None)
                 if v is None or v.status != "sat":
-                    v, about = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, RL_EXACT), (g, ob)
+                    v, about = satisfiable(z3.BoolVal(True), proper(g.assumptions), g.facts, self.timeout, RL_EXACT), (g, ob)
                 if v.status == "sat":
                     witness = (*about, v)
                 elif v.status == "unsat":
@@ -239,6 +240,16 @@ class DischargeMixin:
         cr.seconds = time.perf_counter() - t0
         res.cases.append(cr)
 
+    def relaxed_goal(self, ob: Obligation, label: str) -> tuple[Goal, list]:
+        """A case's RELAXED goal and its facts with the rounding lemmas: the query its first stage
+        asks (a core reported for the case is a subset of these assumptions proving this goal)."""
+        with self.using(RELAXED):
+            gr = self.goal(ob, label)
+            bx = self.be
+            facts_r = gr.facts + bx.take_facts()
+            facts_r += bx.rounding_lemmas([gr.goal] + [a for _, a in gr.assumptions] + facts_r)
+        return gr, facts_r
+
     @staticmethod
     def _relaxed_stages(ob: Obligation, assumptions: list) -> list[list]:
         """The assumption sets a RELAXED proof is tried with, in order: a general goal first without
@@ -287,14 +298,15 @@ class DischargeMixin:
         def tid(x):
             return x.get_id() if z3.is_expr(x) else repr(x)
 
-        key = ("satisfiable", RL_RELAXED, tuple((n, tid(a)) for n, a in g.assumptions), tuple(tid(f) for f in g.facts))
+        asm = proper(g.assumptions)
+        key = ("satisfiable", RL_RELAXED, tuple((n, tid(a)) for n, a in asm), tuple(tid(f) for f in g.facts))
         hit = None if is_recording() else self._cache.get(key)
         if hit is not None:
             return hit[0]
-        v = satisfiable(z3.BoolVal(True), g.assumptions, g.facts, self.timeout, rlimit=RL_RELAXED)
+        v = satisfiable(z3.BoolVal(True), asm, g.facts, self.timeout, rlimit=RL_RELAXED)
         if v.status != "unknown":
             v = replace(v, solver=None)
-            self._cache[key] = (v, list(g.assumptions), list(g.facts))  # the terms kept alive: ids stay theirs
+            self._cache[key] = (v, asm, list(g.facts))  # the terms kept alive: ids stay theirs
         return v
 
     def _vacuity(self, exact, gr: Goal, facts_r, ob: Obligation | None = None, label: str = ""):
@@ -312,10 +324,11 @@ class DischargeMixin:
         v = self._assumptions_satisfiable(g)
         if v.status != "unknown":
             return v, (g, ob)
-        r = nlsat_check(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit=RL_NLSAT)
+        asm_r = proper(gr.assumptions)
+        r = nlsat_check(z3.BoolVal(False), asm_r, facts_r, self.timeout, rlimit=RL_NLSAT)
         if r.status == "proved":  # the relaxed assumptions alone are unsatisfiable
-            core, _ = canonical_core(z3.BoolVal(False), gr.assumptions, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
-            proved(z3.BoolVal(False), gr.assumptions, core, facts_r, "nlsat")
+            core, _ = canonical_core(z3.BoolVal(False), asm_r, facts_r, self.timeout, rlimit_nlsat=RL_CORE)
+            proved(z3.BoolVal(False), asm_r, core, facts_r, "nlsat")
             return _Found(None, None, status="unsat", core=core), (g, ob)
         if r.status != "violated":
             return v, (g, ob)
@@ -330,7 +343,7 @@ class DischargeMixin:
                 val = Fraction(round(val * 10 ** 8), 10 ** 8)
             pins.append(z3.Real(d.name()) == q(val))
         for attempt in ([pins] + [[p] for p in pins]):
-            w = satisfiable(z3.And(*attempt) if attempt else z3.BoolVal(True), g.assumptions, g.facts,
+            w = satisfiable(z3.And(*attempt) if attempt else z3.BoolVal(True), proper(g.assumptions), g.facts,
                             self.timeout, rlimit=RL_RELAXED)
             if w.status == "sat":
                 return w, (g, ob)

@@ -12,6 +12,7 @@ from typing import Sequence
 from ..formal import Formal
 from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and, b_or, sv_equal
 from .base import be_contract
+from .envs import _NamedEnv
 from .results import Obligation, Goal
 
 
@@ -64,28 +65,38 @@ class GoalsMixin:
         w, hyps, facts, args, run, assumptions, afacts = self.world_and_step(ob.action, sym, side)
         c = be_contract(self, sym)
         f = ob.formal
-        env = self._trans_env(f, ob.action, c, run)
+        named: list = []  # what the formula reads of the definitions and updates (rule:, effect:)
+        env = self._trans_env(f, ob.action, c, run, named=named)
         if f.assume is not None and f.kind == "transition":
             assumptions.append((f"assume:{f.id}", as_bool(self.be.compile_expr(f.assume, env).v)))
         goal = as_bool(self.be.compile_expr(f.formula, env).v)
-        if ob.kind == "preservation":  # the state stays well formed too (position fields null iff no position)
-            goal = b_and(goal, self.shape(run.post))
-        return Goal(goal, hyps + assumptions, facts + afacts,
+        if ob.kind == "preservation":  # the state stays well formed too (position fields null iff no position;
+            goal = b_and(goal, self.shape(run.post))  # read off the updates directly, not named)
+        return Goal(goal, hyps + assumptions + named, facts + afacts,
                     final={"action": ob.action, "symbol": sym, "args": args, "world": w, "run": run})
 
     _goal_preservation = _goal_transition
 
-    def _fact_env(self, f: Formal, contract: SymContract, state: dict[str, SV], tag: str):
+    def _fact_env(self, f: Formal, contract: SymContract, state: dict[str, SV], tag: str, named: list | None = None):
+        """The envs of a fact: `base` over the state and the `forall` variables, `hyp` with the fact's
+        `with` substitutions. With `named` (a list), the derived values the fact reads are named
+        (`rule:NAME`, envs._NamedEnv) and their definitions appended to `named`."""
         be = self.be
         fvars = {}
         for n, ty, _ in f.forall:
             fvars[n] = be._var(f"{tag}.{n}", ty)
-        base = be.env(contract, state, extra=fvars, lets=f.defines(None))
+        lazy = {**be.derived, **f.defines(None)}
+        if named is None:
+            base = be.env(contract, state, extra=fvars, lets=f.defines(None))
+        else:
+            base = _NamedEnv(be, {**contract.values(), **state, **fvars}, lazy, None, contract, named=named,
+                             tag=f"def.{tag}")
         assume = as_bool(be.compile_expr(f.assume, base).v) if f.assume is not None else None
         if f.with_:
             over = {n: be.compile_expr(x, base) for n, x in f.with_}
-            hyp = SymEnv(be, {**contract.values(), **state, **fvars, **over}, {**be.derived, **f.defines(None)}, base,
-                         contract)
+            vals = {**contract.values(), **state, **fvars, **over}
+            hyp = (SymEnv(be, vals, lazy, base, contract) if named is None else
+                   _NamedEnv(be, vals, lazy, base, contract, named=named, tag=f"def.{tag}.with"))
         else:
             hyp = base
         goal = as_bool(be.compile_expr(f.formula, hyp).v)
@@ -96,11 +107,12 @@ class GoalsMixin:
         sym = self.subject(ob)
         w, hyps, facts = self.fresh_world([sym], side)
         c = be_contract(self, sym)
-        fvars, assume, goal, base, hyp = self._fact_env(ob.formal, c, w.view(sym), "v")
+        named: list = []  # the definitions the fact reads (rule:)
+        fvars, assume, goal, base, hyp = self._fact_env(ob.formal, c, w.view(sym), "v", named=named)
         assumptions = list(hyps)
         if assume is not None:
             assumptions.append((f"assume:{ob.formal.id}", assume))
-        return Goal(goal, assumptions, facts + self.be.take_facts(),
+        return Goal(goal, assumptions + named, facts + self.be.take_facts(),
                     final={"symbol": sym, "forall": fvars, "world": w, "fact_env": (base, hyp)})
 
     # frame goals (one symbolic state for all symbols): isolation.py

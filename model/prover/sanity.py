@@ -23,7 +23,7 @@ from .. import ast
 from ..solving import found_sat
 from ..z3backend import SV, SymEnv, as_bool, check, q, satisfiable, to_fraction
 from .base import be_contract
-from .envs import _TEnv
+from .envs import _TEnv, proper
 from .results import Goal, Obligation
 
 RL_SANITY = 300_000  # each sanity check: a slice of solver work (a warning is only given on unsat)
@@ -98,7 +98,7 @@ class SanityMixin:
             goal = self._abstract_goal(ob, label, g)
         except (KeyError, TypeError):
             return None
-        r = check(goal, g.assumptions, g.facts + self.be.take_facts(), min(self.timeout, 2.0), vacuity=False,
+        r = check(goal, proper(g.assumptions), g.facts + self.be.take_facts(), min(self.timeout, 2.0), vacuity=False,
                   rlimit=RL_SANITY)
         if r.status != "proved":
             return None
@@ -137,7 +137,7 @@ class SanityMixin:
                 self.be.facts = pending
             hit = self._cache[key] = (goal, own, wg)  # wg kept alive: its id stays its own
         goal, own, _ = hit
-        hard = wg.facts + own + [a for _, a in wg.assumptions] + self._pins(model) + [z3.Not(goal)]
+        hard = wg.facts + own + [a for _, a in proper(wg.assumptions)] + self._pins(model) + [z3.Not(goal)]
         return found_sat(hard, min(self.timeout, 2.0), RL_SANITY)
 
     def _pins(self, model) -> list:

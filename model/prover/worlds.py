@@ -11,10 +11,10 @@ from typing import Mapping, Sequence
 import z3
 
 from ..formal import Formal
-from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and, b_or, merge
+from ..z3backend import SV, SymContract, SymEnv, _same, as_bool, b_and, b_or, merge
 from .anycontract import is_any
 from .base import be_contract
-from .envs import _TEnv
+from .envs import _NamedEnv, _TEnv
 from .results import SymWorld
 
 
@@ -148,15 +148,28 @@ class WorldsMixin:
         be.facts.extend(step_facts)
         return args, _pristine(run, None), list(assumptions), list(afacts)
 
-    def _trans_env(self, formal: Formal | None, action: str, contract: SymContract, run, post_extra=None) -> _TEnv:
+    def _trans_env(self, formal: Formal | None, action: str, contract: SymContract, run, post_extra=None,
+                   named: list | None = None) -> _TEnv:
+        """The env of a transition formula: the state after the action, `old.X` before it. With
+        `named` (a list), what the formula reads of the derived values (before and after) and of the
+        fields the action changes is named (`rule:NAME`, `effect:ACTION.FIELD`: envs._NamedEnv) and
+        their definitions are appended to `named`, to be tracked as assumptions."""
         be = self.be
         defines = formal.defines(action) if formal is not None else {}
-        pre = _TEnv(be, {}, defines, run.env, contract)
         locals_ = {"liquidated": SV(z3.BoolVal(False), kind="bool"), "fill_price": SV(z3.RealVal(0), z3.BoolVal(True))}
         for k, v in run.locals.items():
             locals_[k] = v if v.v is not None else SV(z3.RealVal(0), v.null, v.kind, v.enum)
         vals = {**contract.values(), **run.post, **locals_, **(post_extra or {})}
-        return _TEnv(be, vals, {**be.derived, **defines}, run.env, contract, old=pre)
+        if named is None:
+            pre = _TEnv(be, {}, defines, run.env, contract)
+            return _TEnv(be, vals, {**be.derived, **defines}, run.env, contract, old=pre)
+        changed = {k: sv for k, sv in run.post.items()
+                   if k not in (post_extra or {}) and not _unchanged(sv, run.pre.get(k))}
+        for k in changed:
+            del vals[k]
+        pre = _NamedEnv(be, {}, {**be.derived, **defines}, run.env, contract, named=named, tag="def.old")
+        return _NamedEnv(be, vals, {**be.derived, **defines}, run.env, contract, old=pre, named=named,
+                         tag="def.new", effects=changed, action=action)
 
     def shape(self, state: Mapping[str, SV]):
         """The state's shape: every position field is null exactly when there is no position, and
@@ -237,3 +250,18 @@ def _pristine(run, contract):
         return SymEnv(env.backend, dict(env.values), env.lazy, env.parent,
                       contract if contract is not None else env.contract)
     return replace(run, env=fresh(run.env), post_env=fresh(run.post_env))
+
+
+def _unchanged(post: SV, pre: SV | None) -> bool:
+    """The same value before and after (the action does not set the field): the same terms."""
+    if pre is None:
+        return False
+    if post is pre:
+        return True
+    if (post.v is None) != (pre.v is None) or post.kind != pre.kind:
+        return False
+    if post.v is not None and not _same(post.v, pre.v):
+        return False
+    if isinstance(post.null, bool) or isinstance(pre.null, bool):
+        return post.null is pre.null
+    return _same(post.null, pre.null)

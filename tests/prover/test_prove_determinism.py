@@ -21,7 +21,8 @@ def _busy(n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
-def test_reports_are_byte_identical_for_any_jobs_and_load(tmp_path):
+def test_reports_are_byte_identical_for_any_jobs_and_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", "off")  # every core computed in each run, none read back
     out = tmp_path / "proof-report.json"
     code, _, err = run_prove(*SELECTION, "--per-contract", "--jobs", "1", "--output", str(out))
     assert code == 0, err
@@ -44,12 +45,15 @@ def test_reports_are_byte_identical_for_any_jobs_and_load(tmp_path):
         assert (a["id"], a["status"], a["assumptions"], a["counterexample"]) == \
                (b["id"], b["status"], b["assumptions"], b["counterexample"])
     ids = {r["id"]: r for r in original["results"]}
-    # minimal cores: the liquidation root needs only the state domain, not INV-covered
-    assert ids["INV-liq-root/BTCUSDT"]["assumptions"] == ["contract:BTCUSDT", "hyp:INV-state-domain"]
-    assert ids["INV-liq-root/ETHUSDT"]["assumptions"] == ["contract:ETHUSDT", "hyp:INV-state-domain"]
+    # minimal cores: the liquidation root needs only the state domain, not INV-covered, and names
+    # the definitions it reads
+    rules = ["rule:equity", "rule:liquidation_root", "rule:maintenance_margin"]
+    assert ids["INV-liq-root/BTCUSDT"]["assumptions"] == ["contract:BTCUSDT", "hyp:INV-state-domain", *rules]
+    assert ids["INV-liq-root/ETHUSDT"]["assumptions"] == ["contract:ETHUSDT", "hyp:INV-state-domain", *rules]
     assert ids["INV-covered/open_position/BTCUSDT"]["assumptions"] == [
         "contract:BTCUSDT", "arg:open_position.size", "check:open_position.mark_price",
-        "check:open_position.min_margin", "hyp:INV-state-domain"]
+        "check:open_position.min_margin", "effect:open_position.entry_price", "effect:open_position.isolated_margin",
+        "effect:open_position.size", "hyp:INV-state-domain", "rule:equity", "rule:maintenance_margin"]
     parametric = ids["INV-liq-root/any-4-tiers"]["assumptions"]
     assert "hyp:INV-covered" not in parametric and "hyp:INV-mm-continuous" in parametric
 

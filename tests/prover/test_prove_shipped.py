@@ -88,8 +88,6 @@ def test_each_proof_lists_the_assumptions_it_needed(shipped):
     assert {"hyp:INV-mm-continuous", "induction hypothesis (i, j)"} <= set(ids["lemma/mm"]["assumptions"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 6: every-contract obligations list the assumptions they were "
-                                       "given; their cores are not minimised yet")
 def test_a_check_that_cannot_matter_is_not_listed(shipped):
     _, report, _, _ = shipped
     ids = by_id(report)

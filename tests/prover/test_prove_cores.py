@@ -1,0 +1,152 @@
+"""Unsat cores of the every-contract obligations (issue 11 item 6): minimal (each name in a core is
+needed: without it the claim is refuted), naming the effects and derived rules a proof used, and
+the same whether computed or read from the core cache."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import z3
+
+from marginspec import core_cache
+from marginspec.nlsat_core import nlsat_proof
+from marginspec.prover import Prover
+from marginspec.rulebook import load_rulebook
+from marginspec.solving import NOT_MINIMAL, _nlsat, minimise_from
+
+RB = load_rulebook()
+
+
+@pytest.fixture(scope="module")
+def prover():
+    return Prover(RB, timeout=60)
+
+
+def _run(p: Prover, oid: str):
+    ob = next(o for o in p.obligations() if o.id == oid)
+    return ob, p.run(ob)
+
+
+def _refuted_without(p: Prover, ob, label: str, core: list[str]) -> dict[str, str]:
+    """For the case's own query: nlsat's answer with the core alone, and with the core less each name."""
+    gr, facts = p.relaxed_goal(ob, label)
+    by: dict[str, list] = {}
+    for n, a in gr.assumptions:
+        by.setdefault(n, []).append(a)
+    assert set(core) <= set(by), sorted(set(core) - set(by))
+
+    def ask(names):
+        hard = list(facts) + [a for n in names for a in by[n]] + [z3.Not(gr.goal)]
+        return str(_nlsat(hard, 60, 50_000_000)[0])
+
+    out = {"(core)": ask(core)}
+    for n in core:
+        out[n] = ask([x for x in core if x != n])
+    return out
+
+
+@pytest.mark.parametrize("oid, effects", [
+    ("INV-loss-cap/reduce_margin", {"effect:reduce_margin.available_balance"}),
+    ("INV-covered/set_leverage", {"effect:set_leverage.isolated_margin", "rule:equity", "rule:maintenance_margin"}),
+    ("INV-conservation/close_position", {"effect:close_position.available_balance",
+                                         "effect:close_position.insurance_fund"}),
+])
+def test_a_core_is_minimal_and_names_the_updates_and_rules_it_uses(prover, oid, effects):
+    """Every name of each case's core is needed (the claim is refuted without it) and the core alone
+    proves it; the balance the loss cap is about is named as the effect it rests on, coverage names
+    the definitions of equity and maintenance margin."""
+    ob, r = _run(prover, oid)
+    assert r.status == "PROVED" and r.scope == "every-contract"
+    assert effects <= set(r.assumptions), r.assumptions
+    for case in r.cases:
+        assert case.reason == "", (case.label, case.reason)  # said minimal
+        answers = _refuted_without(prover, ob, case.label, case.assumptions)
+        assert answers.pop("(core)") == "unsat", case.label
+        assert answers and set(answers.values()) == {"sat"}, (case.label, answers)
+
+
+def test_a_check_or_update_that_cannot_matter_is_never_named(prover):
+    """add_margin never changes the margin mode: the mode lock needs nothing of it (neither its checks
+    nor its updates), and the isolation frame only that the two symbols differ."""
+    _, r = _run(prover, "INV-mode-lock/add_margin")
+    assert r.status == "PROVED" and r.assumptions == []
+    _, r = _run(prover, "INV-isolation-frame/add_margin")
+    assert r.status == "PROVED" and r.assumptions == ["distinct symbols"]
+    _, r = _run(prover, "INV-loss-cap/apply_funding")  # funding never touches the available balance
+    assert r.status == "PROVED" and not any(a.startswith("effect:") for a in r.assumptions)
+
+
+def test_minimise_from_is_canonical_whatever_core_it_starts_from():
+    """Deletion in sorted order over every name: x*y > 1 follows from {b, c} and from {b, e}; the
+    canonical core drops c (the claim follows without it, from b and e) whichever sufficient core
+    the solver returned first, and asks only about names of the cores it meets."""
+    x, y = z3.Reals("x y")
+    named = {"a:x>1": x > 1, "b:y>1": y > 1, "c:x>2": x > 2, "d:x*y>0": x * y > 0, "e:x>3": x > 3}
+    asked: list[list[str]] = []
+
+    def ask(names, rlimit):
+        asked.append(list(names))
+        r, _, _ = _nlsat([named[n] for n in names] + [z3.Not(x * y > 1)], 10, rlimit)
+        return r, list(names)  # untracked: no core
+
+    for start in (["b:y>1", "c:x>2"], ["b:y>1", "e:x>3"], sorted(named)):
+        asked.clear()
+        assert minimise_from(ask, sorted(named), start, 1_000_000) == (["b:y>1", "e:x>3"], True), start
+        assert all(len(a) < len(named) for a in asked)
+    asked.clear()
+    assert minimise_from(ask, sorted(named), ["b:y>1", "e:x>3"], 1_000_000) == (["b:y>1", "e:x>3"], True)
+    assert len(asked) == 2  # only b and e were asked about
+
+    def undecided(names, rlimit):
+        return z3.unknown, list(names)
+
+    assert minimise_from(undecided, sorted(named), ["b:y>1", "c:x>2"], 1) == (["b:y>1", "c:x>2"], False)
+
+
+def test_nlsat_proof_core_is_minimal_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", str(tmp_path))
+    x, y, z = z3.Reals("x y z")
+    asm = [("x", x > 0), ("y", y > 0), ("z", z < 100), ("zz", z > -1)]
+    first = nlsat_proof(x * y > 0, asm)
+    assert first.status == "proved" and first.core == ["x", "y"] and first.reason == ""
+    entries = list(tmp_path.rglob("*.json"))
+    assert len(entries) == 1 and json.loads(entries[0].read_text()) == {"core": ["x", "y"], "minimal": True}
+    again = nlsat_proof(x * y > 0, asm)  # from the cache: the same answer
+    assert (again.status, again.core, again.reason) == ("proved", ["x", "y"], "")
+    # an entry whose core does not prove the claim (stale, or another query's) is ignored and replaced
+    entries[0].write_text(json.dumps({"core": ["z"], "minimal": True}))
+    third = nlsat_proof(x * y > 0, asm)
+    assert (third.status, third.core, third.reason) == ("proved", ["x", "y"], "")
+    assert json.loads(entries[0].read_text())["core"] == ["x", "y"]
+    # a refuted claim is never proved from a cached core
+    assert nlsat_proof(x * y > 1, asm).status == "violated"
+
+
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", "off")
+    assert core_cache.directory() is None
+    x, y = z3.Reals("x y")
+    r = nlsat_proof(x * y > 0, [("x", x > 0), ("y", y > 0)])
+    assert r.status == "proved" and r.core == ["x", "y"]
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", str(tmp_path / "c"))
+    assert core_cache.directory() == tmp_path / "c"
+
+
+def test_a_core_not_confirmed_minimal_says_so_and_is_not_cached(tmp_path, monkeypatch):
+    """When the tracked first attempt is cut by its work limit, the default solver's core is the
+    start; when that is cut too, the proof is asked untracked: the core is every assumption given,
+    the reason says it is not minimised, and nothing is cached."""
+    import marginspec.nlsat_core as nc
+
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(nc, "RL_TRACKED", 1)
+    x, y, z = z3.Reals("x y z")
+    asm = [("x", x > 0), ("y", y > 0), ("z", z < 100)]
+    r = nc.nlsat_proof(x * y > 0, asm)
+    assert (r.status, r.core, r.reason) == ("proved", ["x", "y"], "")
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", "off")
+    monkeypatch.setattr(nc, "RL_DEFAULT", 1)
+    r = nc.nlsat_proof(x * y > 0, asm)
+    assert (r.status, r.core, r.reason) == ("proved", ["x", "y", "z"], NOT_MINIMAL)
+    assert len(list(tmp_path.rglob("*.json"))) == 1  # the first one only
