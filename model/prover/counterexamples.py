@@ -13,7 +13,7 @@ import z3
 from ..parser import parse
 from ..rulebook import Contract
 from ..solving import isolated, satisfiable
-from ..z3backend import SV, as_bool, b_and, b_not, b_or, q, sv_equal
+from ..z3terms import SV, as_bool, b_and, b_not, b_or, q, sv_equal
 from .base import be_contract
 from .render import _render_values
 from .results import UNKNOWN, ERROR, RL_SEARCH, _dec, Obligation, Goal, _Found
