@@ -9,7 +9,7 @@ from fractions import Fraction
 import z3
 
 from ..numbers import is_terminating
-from ..z3backend import SV, b_or, q, to_fraction
+from ..z3terms import SV, b_or, q, to_fraction
 from .results import RL_MINIMISE
 
 

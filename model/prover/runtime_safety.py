@@ -34,7 +34,7 @@ import z3
 from .. import ast
 from ..numbers import is_terminating
 from ..printer import to_text
-from ..z3backend import SV, as_bool, b_and, b_not, b_or, to_fraction
+from ..z3terms import SV, as_bool, b_and, b_not, b_or, to_fraction
 from .base import be_contract
 from .results import Goal, Obligation
 

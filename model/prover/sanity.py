@@ -20,8 +20,9 @@ from fractions import Fraction
 import z3
 
 from .. import ast
-from ..solving import found_sat
-from ..z3backend import SV, SymEnv, as_bool, check, q, satisfiable, to_fraction
+from ..solving import check, found_sat, satisfiable
+from ..z3env import SymEnv
+from ..z3terms import SV, as_bool, q, to_fraction
 from .base import be_contract
 from .envs import _TEnv, proper
 from .results import Goal, Obligation
