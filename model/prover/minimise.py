@@ -23,7 +23,6 @@ class MinimiseMixin:
         """The numeric inputs of a scenario (reset balance, the requests' arguments, free variables)
         with their grid, in the order they are minimised (sizes, prices, leverages, money, rates).
         Without a model: the arguments of every possible request of each step."""
-        be = self.be
         out = []
         for f in self.rb.state:
             if f.scope == "account" and f.initial is None and not f.ty.nullable:

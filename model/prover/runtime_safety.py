@@ -250,7 +250,6 @@ class RuntimeSafetyMixin:
 
     def _bmc_safety(self, ob: Obligation, label: str, c, w, tag: str):
         """The violation target of the last step of a scenario from reset (see counterexamples)."""
-        be = self.be
         args, run, _asm, afacts, records = self._safety_parts(ob.action, c, w.view(ob.contracts[0]),
                                                               f"{tag}.last", label)
         bad = []

@@ -174,7 +174,6 @@ class SanityMixin:
         entry = ob.data or {}
         if ob.kind != "equivalence" or entry.get("assume") is None:
             return []
-        be = self.be
         _mine, _alt, env = (g.final or {})["against"]
         state_names = {f.name for f in self.rb.state} | {d.name for d in self.rb.derived}
         read = sorted((ast.names(entry["assume"]) | ast.names(entry["expr"])) & state_names)
