@@ -533,19 +533,6 @@ class Backend(Rounding):
         return f
 
 
-def _subterm_ids(terms) -> set[int]:
-    seen: set[int] = set()
-    stack = [t for t in terms if isinstance(t, z3.ExprRef)]
-    while stack:
-        t = stack.pop()
-        i = t.get_id()
-        if i in seen:
-            continue
-        seen.add(i)
-        stack.extend(t.children())
-    return seen
-
-
 # ----------------------------------------------------------------------------------------- solving
 _SOLVING = ("CheckResult", "LEMMA_SLICE", "check", "satisfiable", "nlsat_check", "minimal_core", "canonical_core",
             "new_solver")
