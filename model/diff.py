@@ -121,7 +121,8 @@ class _Encoding:
 
 
 def _encode(rb: Rulebook, a: Contract, b: Contract, side: str) -> _Encoding:
-    from .z3backend import EXACT, SV, Backend, as_bool
+    from .z3backend import EXACT, Backend
+    from .z3terms import SV, as_bool
 
     be = Backend(rb, EXACT)
     ca, cb = be.concrete_contract(a), be.concrete_contract(b)
@@ -142,7 +143,7 @@ def _encode(rb: Rulebook, a: Contract, b: Contract, side: str) -> _Encoding:
 
 
 def _sat(formula, facts) -> tuple[str, Any]:
-    from .z3backend import satisfiable
+    from .solving import satisfiable
 
     r = satisfiable(formula, (), facts, TIMEOUT)
     return r.status, r.model
@@ -150,7 +151,7 @@ def _sat(formula, facts) -> tuple[str, Any]:
 
 def _rel_gt(enc: _Encoding, v: Fraction, strict: bool = True):
     """|L_A - L_B| > v·L_B (or >= when not strict), both roots positive."""
-    from .z3backend import q
+    from .z3terms import q
 
     d = enc.root_a - enc.root_b
     lim = q(v) * enc.root_b
@@ -336,7 +337,7 @@ def readable_witness(rb: Rulebook, symbol: str, a: Contract, b: Contract) -> Wit
 
 def _model_witness(rb, symbol, a, b, encs) -> Witness | None:
     """The solver's own distinguishing position (when no round one was found), checked exactly."""
-    from .z3backend import to_fraction
+    from .z3terms import to_fraction
 
     for side, e in encs.items():
         st, model = _sat(z3.Xor(e.liq_a, e.liq_b), e.facts)

@@ -29,7 +29,9 @@ import z3
 from . import ast
 from .diagnostics import Diagnostic
 from .rulebook import Rulebook
-from .z3backend import EXACT, RELAXED, SV, Backend, SymEnv, as_bool, b_and, b_not, b_or, merge
+from .z3backend import EXACT, RELAXED, Backend
+from .z3env import SymEnv
+from .z3terms import SV, as_bool, b_and, b_not, b_or, merge
 
 #: Seconds Z3 may spend on one divisor in each mode.
 TIMEOUT = 5.0

@@ -66,7 +66,7 @@ def _decide(formulas, names: dict[str, str]) -> tuple[str, dict[str, Fraction]]:
     run)."""
     import z3
 
-    from .z3backend import to_fraction
+    from .z3terms import to_fraction
 
     def solver(ctx=None):
         # the smt core behind a simplifier: about 3x faster than the default solver on these
@@ -178,7 +178,9 @@ class ContractChecks:
     def _decide_forall(self, f: Formal, c: Contract, cv: dict) -> list[Breach]:
         import z3
 
-        from .z3backend import EXACT, Backend, SymEnv, as_bool
+        from .z3backend import EXACT, Backend
+        from .z3env import SymEnv
+        from .z3terms import as_bool
 
         if self._backend is None:
             self._backend = Backend(self.rb, EXACT)

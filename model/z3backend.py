@@ -35,6 +35,10 @@ Public API (what the prover and the vector generator use):
     # check, satisfiable, nlsat_check, canonical_core: in solving.py (reproducible answers, canonical
     # cores), still importable from here
 
+The pieces it is built from live in modules of their own: z3terms.py (SV, the term builders b_and,
+b_or, b_not, ite, merge, arith, q, to_fraction; EXACT and RELAXED), z3env.py (SymContract, SymEnv,
+ActionRun, CheckRun) and z3rounding.py (the rounding terms and lemmas, a mixin of Backend).
+
 `assumptions` are (name, Bool) pairs, tracked for unsat cores; `facts` are always-true constraints.
 Mixing: the terms of one Backend live in Z3's default context, so two backends' terms can share
 variables by name (the prover builds a goal in both modes and compares models).
@@ -51,374 +55,18 @@ state at that point, then its effects) when its condition holds and binds `liqui
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Iterable, Mapping, Sequence
 
 import z3
 
 from . import ast
 from .rulebook import Action, Contract, Effect, Rulebook
+from .z3env import ActionRun, CheckRun, SymContract, SymEnv
+from .z3rounding import Rounding
+from .z3terms import EXACT, NULL, RELAXED, SV, _is_false, arith, as_bool, b_and, b_not, b_or, ite, merge, q, to_fraction
 
-EXACT = "exact"
-RELAXED = "relaxed"
 
-
-# ----------------------------------------------------------------------------------------- values
-@dataclass(frozen=True)
-class SV:
-    """A symbolic value.
-
-    `v`: the Z3 term (Real for numbers, Bool for conditions, Int for enumeration values) or None
-    for the literal null; `null`: a Z3 Bool (or Python False) that holds when the value is null;
-    `kind`: 'num' | 'bool' | 'enum' | 'null' | 'lit' (an enumeration literal not yet resolved);
-    `enum`: the enumeration's name for 'enum' values, the literal text for 'lit'.
-    """
-
-    v: Any
-    null: Any = False
-    kind: str = "num"
-    enum: str | None = None
-
-    @property
-    def nullable(self) -> bool:
-        return self.null is not False
-
-
-NULL = SV(None, True, "null")
-
-
-# Fast paths for the terms of Z3's main context, where every backend builds: Z3 shares equal terms,
-# so `true` and `false` are single ASTs (compared by address), and And / Or / Not / If are built by
-# the C API directly (the same terms as z3.And & co., without the Python API's coercions and checks;
-# anything else goes through the Python API as before). Goal building is mostly these calls.
-class _Ctx:
-    """The current main context with its own `true`/`false` (kept: their addresses stay theirs), so
-    constant tests and And/Or/Not/If go through Z3's C API. The vectors build each model in a fresh
-    main context (byte-identical models), the prover in the first one; both get the fast paths."""
-
-    __slots__ = ("ctx", "t", "f", "t_ast", "f_ast")
-
-    def __init__(self, ctx: z3.Context):
-        self.ctx, self.t, self.f = ctx, z3.BoolVal(True, ctx), z3.BoolVal(False, ctx)
-        self.t_ast, self.f_ast = self.t.ast.value, self.f.ast.value
-
-
-_CUR = [_Ctx(z3.main_ctx())]
-
-
-def _c() -> _Ctx:
-    cur = _CUR[0]
-    if z3.z3._main_ctx is not cur.ctx:
-        cur = _CUR[0] = _Ctx(z3.main_ctx())
-    return cur
-
-
-def _true() -> z3.BoolRef:
-    """`true` of the current main context."""
-    return _c().t
-
-
-def _false() -> z3.BoolRef:
-    return _c().f
-
-
-def _is_false(b) -> bool:
-    if b is False:
-        return True
-    if isinstance(b, z3.BoolRef):
-        c = _c()
-        return b.ast.value == c.f_ast if b.ctx is c.ctx else z3.is_false(b)
-    return False
-
-
-def _is_true(b) -> bool:
-    if b is True:
-        return True
-    if isinstance(b, z3.BoolRef):
-        c = _c()
-        return b.ast.value == c.t_ast if b.ctx is c.ctx else z3.is_true(b)
-    return False
-
-
-def _same(a, b) -> bool:
-    """The same term (Z3 shares equal terms: one address)."""
-    ctx = _c().ctx
-    return a.ast.value == b.ast.value if a.ctx is ctx and b.ctx is ctx else a.eq(b)
-
-
-def _main_bools(xs, ctx) -> bool:
-    return all(type(x) is z3.BoolRef and x.ctx is ctx for x in xs)
-
-
-def _mk_and(ys):
-    ctx = _c().ctx
-    if _main_bools(ys, ctx):
-        return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), ctx)
-    return z3.And(*ys)
-
-
-def _mk_or(ys):
-    ctx = _c().ctx
-    if _main_bools(ys, ctx):
-        return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(ys), (z3.Ast * len(ys))(*[y.ast for y in ys])), ctx)
-    return z3.Or(*ys)
-
-
-def _nary(f):
-    return lambda ref, a, b: f(ref, 2, (z3.Ast * 2)(a, b))
-
-
-_ARITH = {"+": _nary(z3.Z3_mk_add), "-": _nary(z3.Z3_mk_sub), "*": _nary(z3.Z3_mk_mul), "/": z3.Z3_mk_div}
-_COMPARE = {"<": z3.Z3_mk_lt, "<=": z3.Z3_mk_le, ">": z3.Z3_mk_gt, ">=": z3.Z3_mk_ge, "==": z3.Z3_mk_eq}
-_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
-_PY_OP = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y, "/": lambda x, y: x / y,
-          "<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
-          "==": lambda x, y: x == y}
-
-
-def arith(op: str, x, y):
-    """`x op y` (+ - * / < <= > >= ==) of two arithmetic terms. For two main-context terms of one
-    sort it is built by the C API directly: the very term Z3's Python operators build (they call the
-    same functions), without their coercions and checks; anything else goes through the operators."""
-    ctx = _c().ctx
-    if isinstance(x, z3.ArithRef) and isinstance(y, z3.ArithRef) and x.ctx is ctx and y.ctx is ctx:
-        if op in _MIRROR and type(y) is not type(x) and issubclass(type(y), type(x)):
-            op, x, y = _MIRROR[op], y, x  # Python asks a right operand of a subclass (a numeral) first
-        ref = ctx.ref()
-        if z3.Z3_get_sort(ref, x.ast).value == z3.Z3_get_sort(ref, y.ast).value:
-            f = _ARITH.get(op)
-            if f is not None:
-                return z3.ArithRef(f(ref, x.ast, y.ast), ctx)
-            return z3.BoolRef(_COMPARE[op](ref, x.ast, y.ast), ctx)
-    return _PY_OP[op](x, y)
-
-
-def b_or(*xs):
-    """Disjunction folding Python constants (null flags are often the constant False)."""
-    ys = []
-    for x in xs:
-        if _is_true(x):
-            return _true()
-        if not _is_false(x):
-            ys.append(x)
-    if not ys:
-        return False
-    return ys[0] if len(ys) == 1 else _mk_or(ys)
-
-
-def b_and(*xs):
-    ys = []
-    for x in xs:
-        if _is_false(x):
-            return _false()
-        if not _is_true(x):
-            ys.append(x)
-    if not ys:
-        return _true()
-    return ys[0] if len(ys) == 1 else _mk_and(ys)
-
-
-def b_not(x):
-    if _is_false(x):
-        return _true()
-    if _is_true(x):
-        return _false()
-    ctx = _c().ctx
-    if type(x) is z3.BoolRef and x.ctx is ctx:
-        return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), x.ast), ctx)
-    return z3.Not(x)
-
-
-def as_bool(x) -> z3.BoolRef:
-    """A null flag or condition as a Z3 Bool (Python False becomes BoolVal(False))."""
-    if x is False or x is None:
-        return _false()
-    if x is True:
-        return _true()
-    return x
-
-
-def sv_equal(a: "SV", b: "SV") -> z3.BoolRef:
-    """Null-aware equality of two symbolic values: both null, or both not null and equal."""
-    an = as_bool(a.null) if a.v is not None else z3.BoolVal(True)
-    bn = as_bool(b.null) if b.v is not None else z3.BoolVal(True)
-    if a.v is None or b.v is None:
-        return z3.And(an, bn)
-    return z3.Or(z3.And(an, bn), z3.And(z3.Not(an), z3.Not(bn), a.v == b.v))
-
-
-def ite(c, a, b):
-    """If-then-else on raw terms or null flags (Python booleans allowed)."""
-    if _is_true(c):
-        return a
-    if _is_false(c):
-        return b
-    if a is b or (isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and _same(a, b)):
-        return a
-    if isinstance(a, bool) or isinstance(b, bool):
-        a, b = as_bool(a), as_bool(b)
-        if a.eq(b):
-            return a
-    ctx = _c().ctx
-    if type(c) is z3.BoolRef and c.ctx is ctx and a.ctx is ctx and b.ctx is ctx:
-        cls = z3.BoolRef if isinstance(a, z3.BoolRef) else z3.ArithRef if isinstance(a, z3.ArithRef) else None
-        ref = ctx.ref()
-        if cls is not None and z3.Z3_get_sort(ref, a.ast).value == z3.Z3_get_sort(ref, b.ast).value:
-            return cls(z3.Z3_mk_ite(ref, c.ast, a.ast, b.ast), ctx)
-    return z3.If(c, a, b)
-
-
-def merge(c, a: SV, b: SV) -> SV:
-    """`if c then a else b` on symbolic values (null flags merged too)."""
-    if _is_true(c):
-        return a
-    if _is_false(c):
-        return b
-    if a.v is None:
-        return SV(b.v, ite(c, True, b.null), b.kind if b.kind != "null" else "null", b.enum)
-    if b.v is None:
-        return SV(a.v, ite(c, a.null, True), a.kind, a.enum)
-    return SV(ite(c, a.v, b.v), ite(c, a.null, b.null), a.kind, a.enum or b.enum)
-
-
-def q(x: Fraction | int | str) -> z3.RatNumRef:
-    """An exact Z3 rational."""
-    f = Fraction(x)
-    return z3.RealVal(f"{f.numerator}/{f.denominator}") if f.denominator != 1 else z3.RealVal(f.numerator)
-
-
-def to_fraction(term) -> Fraction | None:
-    """A Z3 numeral (rational, integer or algebraic, approximated) as a Fraction; None if not a numeral."""
-    if isinstance(term, z3.IntNumRef):
-        return Fraction(term.as_long())
-    if isinstance(term, z3.RatNumRef):
-        return Fraction(term.numerator_as_long(), term.denominator_as_long())
-    if isinstance(term, z3.AlgebraicNumRef):
-        a = term.approx(30)
-        return Fraction(a.numerator_as_long(), a.denominator_as_long())
-    return None
-
-
-# ----------------------------------------------------------------------------------------- contracts
-@dataclass
-class SymContract:
-    """A contract's parameters and tiers as Z3 terms.
-
-    `params`: name -> term; `tiers`: one {field: term} per tier; `facts`: named assumptions that
-    a proof over this contract may need ((name, Bool) pairs: parameter domains, tier values).
-    """
-
-    symbol: str
-    params: dict[str, Any]
-    tiers: list[dict[str, Any]]
-    facts: list[tuple[str, Any]] = field(default_factory=list)
-    concrete: Contract | None = None
-    enums: dict[str, str] = field(default_factory=dict)  # enum-valued parameter -> its enumeration
-
-    def sv(self, name: str) -> SV:
-        """A parameter as a symbolic value (an enum-valued one as its value's index)."""
-        e = self.enums.get(name)
-        return SV(self.params[name], kind="enum", enum=e) if e else SV(self.params[name])
-
-    def values(self) -> dict[str, SV]:
-        out = {k: self.sv(k) for k in self.params}
-        for k, v in self.tiers[0].items():
-            out[f"first_tier.{k}"] = SV(v)
-        for k, v in self.tiers[-1].items():
-            out[f"last_tier.{k}"] = SV(v)
-        return out
-
-
-# ----------------------------------------------------------------------------------------- env
-class SymEnv:
-    """Symbolic values by name, mirroring the interpreter's Env.
-
-    `values` are given; `lazy` maps names (derived values, lets) to AST expressions computed on
-    first use *in this env* and cached; `parent` supplies every other name (its own lazies are
-    computed there). `contract` gives the tiers for `tier(...)` and `solve_tier(...)`.
-    """
-
-    __slots__ = ("backend", "values", "lazy", "parent", "contract")
-
-    def __init__(self, backend: "Backend", values: Mapping[str, SV], lazy: Mapping[str, ast.Expr] | None = None,
-                 parent: "SymEnv | None" = None, contract: SymContract | None = None):
-        self.backend = backend
-        self.values = dict(values)
-        self.lazy = lazy or {}
-        self.parent = parent
-        self.contract = contract if contract is not None else (parent.contract if parent is not None else None)
-
-    def __getitem__(self, name: str) -> SV:
-        v = self.values.get(name)
-        if v is not None:
-            return v
-        e = self.lazy.get(name)
-        if e is not None:
-            v = self.backend.compile_expr(e, self)
-        elif self.parent is not None:
-            v = self.parent[name]
-        else:
-            raise KeyError(f"'{name}' has no value here")
-        self.values[name] = v
-        return v
-
-    def __contains__(self, name: str) -> bool:
-        try:
-            self[name]
-        except KeyError:
-            return False
-        return True
-
-    def child(self, values: Mapping[str, SV], lazy: Mapping[str, ast.Expr] | None = None) -> "SymEnv":
-        return SymEnv(self.backend, values, lazy, self, self.contract)
-
-
-# ----------------------------------------------------------------------------------------- runs
-@dataclass
-class CheckRun:
-    """One check of a symbolic run: `reached` (every earlier check passed), `applies` (its `when`),
-    `passes` (`when` false or `require` true), `refuses` (reached, applies and `require` false)."""
-
-    id: str
-    error: str
-    origin: str | None
-    reached: Any
-    applies: Any
-    require: Any
-    passes: Any
-    refuses: Any
-
-
-@dataclass
-class ActionRun:
-    """The symbolic run of an action.
-
-    `valid`: every argument present satisfies its `valid` condition (else INVALID_ARGUMENT);
-    `checks`: one CheckRun per check in order; `ok`: every check passes (validity not included);
-    `errors`: (check id, error code, condition under which that check is the first to refuse);
-    `pre`: the pre-state, `post`: the state after the effects (state fields only, meaningful
-    under `ok`); `locals`: lets, `liquidated`, `fill_price`; `result`: the reply's fields (a
-    view is a dict of SVs); `env`: the pre-state env (derived values and lets by name);
-    `post_env`: an env over the post-state (derived values by name).
-    """
-
-    action: str
-    valid: Any
-    checks: list[CheckRun]
-    ok: Any
-    errors: list[tuple[str, str, Any]]
-    pre: dict[str, SV]
-    post: dict[str, SV]
-    locals: dict[str, SV]
-    result: dict[str, Any]
-    liquidated: Any
-    env: SymEnv
-    post_env: SymEnv
-
-
-# ----------------------------------------------------------------------------------------- backend
-class Backend:
+class Backend(Rounding):
     """The compiler from the rulebook's AST to Z3 and the symbolic executor of its actions."""
 
     def __init__(self, rb: Rulebook, mode: str = EXACT, enum_sort: str | None = None):
@@ -438,12 +86,8 @@ class Backend:
         self.position_fields = tuple(f.name for f in rb.state if f.scope == "position")
         self.liq_lazy = {**self.derived, **dict(rb.liquidation.lets)}
         self.facts: list[Any] = []
-        self.rounds: dict[int, tuple[Any, Any, str, Any]] = {}  # every EXACT rounding built, by term id
-        self.solves: dict[int, tuple[Any, list]] = {}
-        self._relaxed: dict = {}  # RELAXED: one fresh variable per rounded term
-        self._rmemo: dict[int, frozenset] = {}  # rounded-term ids in each term walked, by address
-        self._rmemo_ctx: dict[int, z3.Context] = {}  # the contexts of the terms walked (kept alive)
-        self._lemmas: dict = {}  # every solve_tier built: (term, the tier cases)
+        self._init_rounding()
+        self.solves: dict[int, tuple[Any, list]] = {}  # every solve_tier built: (term, the tier cases)
         self._fresh = itertools.count()
         # runtime safety (prover/runtime_safety.py): when set, called as tracer(expr, env, guard) for
         # every expression the interpreter evaluates in run_action, `guard` the condition under which
@@ -461,106 +105,6 @@ class Backend:
         inequalities of RELAXED roundings): always true, to be asserted with the formula."""
         out, self.facts = self.facts, []
         return out
-
-    def rounding_lemmas(self, terms: Sequence[Any] | None = None, pair_terms: Sequence[Any] | None = None,
-                        within: frozenset | None = None) -> list[Any]:
-        """Valid facts about roundings: each rounded value is within one step of its argument on the
-        right side, and two roundings of the same rulebook expression (e.g. the leverage before and
-        after an action) are monotone: x1 <= x2 implies r1 <= r2. They follow from the definition
-        of rounding (ToInt in EXACT mode; in RELAXED mode they are what is kept of it); stating them
-        spares the solver from rediscovering them through nonlinear terms. With `terms`, only the
-        roundings occurring in those terms (and those `within`, `rounding_ids` of further terms:
-        many goals asked over one long path walk the path once); with `pair_terms`, monotonicity
-        only between the roundings occurring there (typically the goal: old and new values compared)."""
-        inside = self.rounding_ids
-        if terms is not None:
-            ids = inside(terms) | (within or frozenset())
-            rs = [self.rounds[k] for k in ids]  # the few found, not every one built
-        else:
-            rs = list(self.rounds.values())
-        # in an order of their own (structural hash, then text), not of their creation: which
-        # obligation built a rounding first depends on the process's history (--jobs), and the
-        # order of a query's terms changes Z3's search
-        rs = _canonical(rs, lambda item: item[3])
-        paired = rs
-        if pair_terms is not None:
-            ids = inside(pair_terms)
-            paired = [r for r in rs if r[3].get_id() in ids]
-        out = []
-        cache = self._lemmas
-        for x, s, d, r, _ in rs:
-            key = r.get_id()
-            lem = cache.get(key)
-            if lem is None:
-                if d == "up":
-                    lem = z3.Implies(s > 0, z3.And(x <= r, r < x + s))
-                elif d == "down":
-                    lem = z3.Implies(s > 0, z3.And(r <= x, x < r + s))
-                else:
-                    lem = z3.Implies(s > 0, z3.And(r - x <= s / 2, x - r <= s / 2))
-                cache[key] = lem
-            out.append(lem)
-        groups: dict[Any, list] = {}
-        for item in paired:
-            groups.setdefault((item[4], item[2]), []).append(item)
-        for items in groups.values():
-            for i, (x1, s1, d1, r1, _) in enumerate(items):
-                for x2, s2, d2, r2, _ in items[i + 1:]:
-                    key = (r1.get_id(), r2.get_id())
-                    lem = cache.get(key)
-                    if lem is None:
-                        lem = cache[key] = (z3.And(z3.Implies(x1 <= x2, r1 <= r2), z3.Implies(x2 <= x1, r2 <= r1))
-                                            if _same(s1, s2) else None)
-                    if lem is not None:
-                        out.append(lem)
-        return out
-
-    def rounding_ids(self, terms: Sequence[Any]) -> set[int]:
-        """The ids of the rounded terms occurring in `terms` (what `rounding_lemmas` selects by)."""
-        ids: set[int] = set()
-        for t in terms:
-            if isinstance(t, z3.ExprRef):
-                ids |= self._rounds_in(t)
-        return ids
-
-    def _rounds_in(self, term) -> frozenset:
-        """The ids of the rounded terms occurring in `term` (memoised over the DAG by the terms'
-        addresses, unique while they live; the memo keeps its terms alive). The walk goes through
-        Z3's C API on raw ASTs: a goal over a long path has tens of thousands of nodes, and a Python
-        term object for each cost more than the rest of a query's preparation."""
-        memo = self._rmemo
-        hit = memo.get(term.ast.value)
-        if hit is not None:
-            return hit
-        self._rmemo_ctx.setdefault(id(term.ctx), term.ctx)  # its context kept too, as the terms were
-        ref = term.ctx.ref()
-        rounds = self.rounds
-        kind, to_app, n_args, arg, ast_id = z3.Z3_get_ast_kind, z3.Z3_to_app, z3.Z3_get_app_num_args, \
-            z3.Z3_get_app_arg, z3.Z3_get_ast_id
-        stack = [(term.as_ast(), None)]
-        while stack:
-            a, kids = stack.pop()
-            key = a.value
-            if key in memo:
-                continue
-            if kids is None:
-                if kind(ref, a) == z3.Z3_APP_AST:
-                    app = to_app(ref, a)
-                    kids = [arg(ref, app, i) for i in range(n_args(ref, app))]
-                else:
-                    kids = []
-                stack.append((a, kids))
-                stack.extend((k, None) for k in kids if k.value not in memo)
-                continue
-            i = ast_id(ref, a)
-            acc = frozenset([i]) if i in rounds else frozenset()
-            for k in kids:
-                sub = memo[k.value]
-                if sub:
-                    acc = acc | sub
-            z3.Z3_inc_ref(ref, a)  # kept alive while memoised: its address stays its own
-            memo[key] = acc
-        return memo[term.ast.value]
 
     def enum_val(self, i: int):
         """The term of the i-th value of an enumeration (an integer or a real numeral)."""
@@ -813,43 +357,6 @@ class Backend:
             acc = SV(ite(c, nxt.v, acc.v), b_or(acc.null, nxt.null))
         return acc
 
-    def round_term(self, x, step, direction: str, origin: Any = None):
-        """`round(x, step, direction)` as a term (EXACT: through ToInt; RELAXED: a fresh real with its
-        defining inequalities added to the facts)."""
-        if self.mode == RELAXED:
-            key = ("round", x.get_id(), step.get_id(), direction)
-            r = self._relaxed.get(key)
-            if r is None:
-                r = self.fresh("round", of=(x, step, z3.StringVal(direction)))
-                self._relaxed[key] = r
-                self._note_round(r, (x, step, direction, r, origin))
-            if direction == "up":
-                self.facts.append(z3.Implies(step > 0, z3.And(x <= r, r < x + step)))
-            elif direction == "down":
-                self.facts.append(z3.Implies(step > 0, z3.And(r <= x, x < r + step)))
-            else:
-                self.facts.append(z3.Implies(step > 0, z3.And(r - x <= step / 2, x - r <= step / 2)))
-            return r
-        qq = x / step
-        r = self._exact_round(qq, direction) * step
-        self._note_round(r, (x, step, direction, r, origin))
-        return r
-
-    def _note_round(self, r, entry) -> None:
-        k = r.get_id()
-        if k not in self.rounds:
-            self.rounds[k] = entry
-
-    def _exact_round(self, qq, direction: str):
-        if direction == "down":
-            k = z3.ToReal(z3.ToInt(qq))
-        elif direction == "up":
-            k = -z3.ToReal(z3.ToInt(-qq))
-        else:
-            half = z3.RealVal("1/2")
-            k = z3.If(qq >= 0, z3.ToReal(z3.ToInt(qq + half)), -z3.ToReal(z3.ToInt(-qq + half)))
-        return k
-
     def _c_Round(self, e, env):
         x, s = self.compile_expr(e.value, env), self.compile_expr(e.step, env)
         return SV(self.round_term(self._n(x), self._n(s), e.direction, e), b_or(x.null, s.null))
@@ -1024,34 +531,6 @@ class Backend:
             i = int(f)
             return vals[i] if 0 <= i < len(vals) else f"?{i}"
         return f
-
-
-def _canonical(items: list, term) -> list:
-    """`items` sorted by the structural hash of `term(item)` (the same whatever was built before in
-    the process), ties broken by the term's text."""
-    keyed = sorted(((term(x).hash(), i) for i, x in enumerate(items)))
-    out, k = [], 0
-    while k < len(keyed):
-        j = k
-        while j < len(keyed) and keyed[j][0] == keyed[k][0]:
-            j += 1
-        same = [items[i] for _, i in keyed[k:j]]
-        out += sorted(same, key=lambda x: term(x).sexpr()) if len(same) > 1 else same
-        k = j
-    return out
-
-
-def _subterm_ids(terms) -> set[int]:
-    seen: set[int] = set()
-    stack = [t for t in terms if isinstance(t, z3.ExprRef)]
-    while stack:
-        t = stack.pop()
-        i = t.get_id()
-        if i in seen:
-            continue
-        seen.add(i)
-        stack.extend(t.children())
-    return seen
 
 
 # ----------------------------------------------------------------------------------------- solving

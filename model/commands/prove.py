@@ -224,7 +224,7 @@ def write_vectors(rb, results: list[dict], directory: str) -> Path | None:
     if not groups:
         return None
     from ..conformance.loader import validate_document
-    from ..vectors.writer import document, dumps, write
+    from ..vectors.writer import document, dumps
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

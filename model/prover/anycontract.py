@@ -58,7 +58,9 @@ from typing import Any
 import z3
 
 from .. import ast
-from ..z3backend import SV, Backend, SymContract, SymEnv, as_bool
+from ..z3backend import Backend
+from ..z3env import SymContract, SymEnv
+from ..z3terms import SV, as_bool
 
 #: the name of the solve_tier facts about every earlier slot (a proof tries without them first)
 EARLIER = "def:solve_tier-earlier"

@@ -9,7 +9,8 @@ from typing import Sequence
 from ..formal import Formal
 from ..interpreter import Interpreter
 from ..rulebook import Contract, Rulebook
-from ..z3backend import EXACT, Backend, SymContract
+from ..z3backend import EXACT, Backend
+from ..z3env import SymContract
 from .anycontract import ANY, AnyContract, TierBackend, is_any
 
 

@@ -13,7 +13,7 @@ import z3
 from ..parser import parse
 from ..rulebook import Contract
 from ..solving import isolated, satisfiable
-from ..z3backend import SV, as_bool, b_and, b_not, b_or, q, sv_equal
+from ..z3terms import SV, as_bool, b_not, b_or, q, sv_equal
 from .base import be_contract
 from .render import _render_values
 from .results import UNKNOWN, ERROR, RL_SEARCH, _dec, Obligation, Goal, _Found
@@ -105,7 +105,6 @@ class CounterexamplesMixin:
         return name
 
     def _cx_scenario(self, ob, label, g, model) -> dict:
-        be = self.be
         found = None
         for d in range(0, self.prefix_depth + 1):
             if ob.kind == "initial" and d > 0:

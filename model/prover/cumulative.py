@@ -19,7 +19,7 @@ from __future__ import annotations
 import z3
 
 from .. import ast
-from ..z3backend import SV, as_bool
+from ..z3terms import SV, as_bool
 from .base import be_contract
 from .envs import _TEnv
 from .results import Goal, Obligation
@@ -148,7 +148,7 @@ class CumulativeMixin:
 
 
 def b_not_(x):
-    from ..z3backend import b_not
+    from ..z3terms import b_not
     return as_bool(b_not(as_bool(x)))
 
 

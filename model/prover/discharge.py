@@ -15,7 +15,7 @@ from ..nlsat_core import nlsat_proof
 from ..numbers import is_terminating
 from ..solving import (canonical_core, check, is_recording, label as label_queries, nlsat_check, proved, recording,
                        release_quick, satisfiable)
-from ..z3backend import EXACT, RELAXED, q, to_fraction
+from ..z3terms import EXACT, RELAXED, q, to_fraction
 from .envs import proper
 from .render import _why
 from .anycontract import EARLIER

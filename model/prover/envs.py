@@ -10,7 +10,8 @@ from __future__ import annotations
 import z3
 
 from ..interpreter import Env
-from ..z3backend import SV, SymEnv, as_bool
+from ..z3env import SymEnv
+from ..z3terms import SV, as_bool
 
 
 class _TEnv(SymEnv):

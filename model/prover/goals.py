@@ -10,7 +10,8 @@ from typing import Sequence
 
 
 from ..formal import Formal
-from ..z3backend import SV, SymContract, SymEnv, as_bool, b_and, b_or, sv_equal
+from ..z3env import SymContract, SymEnv
+from ..z3terms import SV, as_bool, b_and, b_or, sv_equal
 from .base import be_contract
 from .envs import _NamedEnv
 from .results import Obligation, Goal

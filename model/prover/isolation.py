@@ -25,7 +25,7 @@ from __future__ import annotations
 import z3
 
 from .. import ast
-from ..z3backend import SV, as_bool, b_and, sv_equal
+from ..z3terms import SV, as_bool, b_and, sv_equal
 from .base import be_contract
 from .results import Goal, Obligation, SymWorld
 from .runtime_safety import _Walker
@@ -106,5 +106,5 @@ class IsolationMixin:
 
 
 def _merge(c, a: SV, b: SV) -> SV:
-    from ..z3backend import merge
+    from ..z3terms import merge
     return merge(c, a, b)

@@ -9,7 +9,7 @@ from fractions import Fraction
 import z3
 
 from ..numbers import is_terminating
-from ..z3backend import SV, b_or, q, to_fraction
+from ..z3terms import SV, b_or, q, to_fraction
 from .results import RL_MINIMISE
 
 
@@ -23,7 +23,6 @@ class MinimiseMixin:
         """The numeric inputs of a scenario (reset balance, the requests' arguments, free variables)
         with their grid, in the order they are minimised (sizes, prices, leverages, money, rates).
         Without a model: the arguments of every possible request of each step."""
-        be = self.be
         out = []
         for f in self.rb.state:
             if f.scope == "account" and f.initial is None and not f.ty.nullable:

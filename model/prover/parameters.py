@@ -16,7 +16,8 @@ from ..interpreter import compile_expr as icompile
 from ..numbers import format_decimal
 from ..rulebook import Contract
 from ..solving import isolated, label as label_queries, new_solver, proved
-from ..z3backend import EXACT, SV, SymContract, SymEnv, as_bool, b_and
+from ..z3env import SymContract, SymEnv
+from ..z3terms import EXACT, SV, as_bool, b_and
 from .minimise import _nice, _fix_first
 from .render import _render_values, _fmt_args, _render_scenario
 from .results import ERROR, PROVED, RL_MINIMISE, VACUOUS, VIOLATED, CaseResult, Goal, Obligation, _dec

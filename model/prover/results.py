@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from ..formal import Formal
 from ..numbers import format_decimal
-from ..z3backend import SV
+from ..z3terms import SV
 
 
 PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR = "PROVED", "VIOLATED", "UNKNOWN", "VACUOUS", "ERROR"

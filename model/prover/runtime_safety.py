@@ -34,7 +34,7 @@ import z3
 from .. import ast
 from ..numbers import is_terminating
 from ..printer import to_text
-from ..z3backend import SV, as_bool, b_and, b_not, b_or, to_fraction
+from ..z3terms import SV, as_bool, b_and, b_not, b_or, to_fraction
 from .base import be_contract
 from .results import Goal, Obligation
 
@@ -250,7 +250,6 @@ class RuntimeSafetyMixin:
 
     def _bmc_safety(self, ob: Obligation, label: str, c, w, tag: str):
         """The violation target of the last step of a scenario from reset (see counterexamples)."""
-        be = self.be
         args, run, _asm, afacts, records = self._safety_parts(ob.action, c, w.view(ob.contracts[0]),
                                                               f"{tag}.last", label)
         bad = []

@@ -20,8 +20,9 @@ from fractions import Fraction
 import z3
 
 from .. import ast
-from ..solving import found_sat
-from ..z3backend import SV, SymEnv, as_bool, check, q, satisfiable, to_fraction
+from ..solving import check, found_sat, satisfiable
+from ..z3env import SymEnv
+from ..z3terms import SV, as_bool, q, to_fraction
 from .base import be_contract
 from .envs import _TEnv, proper
 from .results import Goal, Obligation
@@ -173,7 +174,6 @@ class SanityMixin:
         entry = ob.data or {}
         if ob.kind != "equivalence" or entry.get("assume") is None:
             return []
-        be = self.be
         _mine, _alt, env = (g.final or {})["against"]
         state_names = {f.name for f in self.rb.state} | {d.name for d in self.rb.derived}
         read = sorted((ast.names(entry["assume"]) | ast.names(entry["expr"])) & state_names)

@@ -14,7 +14,7 @@ from ..interpreter import Env
 from ..interpreter import compile_expr as icompile
 from ..printer import to_text
 from ..solving import CheckResult, check, is_recording, label, nlsat_check, proved, satisfiable, simplifies_to_true
-from ..z3backend import EXACT, RELAXED, SV, as_bool, b_and, b_not
+from ..z3terms import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
 from .render import _render_scenario

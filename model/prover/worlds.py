@@ -11,7 +11,8 @@ from typing import Mapping, Sequence
 import z3
 
 from ..formal import Formal
-from ..z3backend import SV, SymContract, SymEnv, _same, as_bool, b_and, b_or, merge
+from ..z3env import SymContract, SymEnv
+from ..z3terms import SV, _same, as_bool, b_and, b_or, merge
 from .anycontract import is_any
 from .base import be_contract
 from .envs import _NamedEnv, _TEnv

@@ -19,7 +19,9 @@ from typing import Any
 import z3
 
 from ..rulebook import Rulebook
-from ..z3backend import EXACT, Backend, as_bool, check, sv_equal
+from ..solving import check
+from ..z3backend import EXACT, Backend
+from ..z3terms import as_bool, sv_equal
 from .mutants import Mutant
 from .reachable import position_domain, state_assumptions
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..z3backend import SV, Backend, SymContract, as_bool, b_and, b_not
+from ..z3backend import Backend
+from ..z3env import SymContract
+from ..z3terms import SV, as_bool, b_and, b_not
 
 
 def position_domain(be: Backend, st: dict[str, SV]) -> list[tuple[str, Any]]:

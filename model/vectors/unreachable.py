@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..rulebook import Rulebook
-from ..z3backend import EXACT, Backend, as_bool, b_and, satisfiable
+from ..solving import satisfiable
+from ..z3backend import EXACT, Backend
+from ..z3terms import as_bool, b_and
 from .reachable import state_assumptions
 
 

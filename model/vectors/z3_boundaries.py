@@ -23,7 +23,9 @@ import z3
 
 from .. import ast
 from ..rulebook import Rulebook
-from ..z3backend import EXACT, SV, Backend, SymEnv, as_bool, b_and, b_not, q
+from ..z3backend import EXACT, Backend
+from ..z3env import SymEnv
+from ..z3terms import SV, as_bool, b_and, b_not, q
 from .cases import CaseSpec, dec, req
 from .market import Market, markets
 from .reachable import state_assumptions

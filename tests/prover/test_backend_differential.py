@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 from marginspec import ast
 from marginspec.interpreter import Env, Interpreter, compile_expr
 from marginspec.rulebook import load_rulebook
-from marginspec.z3backend import EXACT, SV, Backend, SymEnv, ite, q
+from marginspec.z3backend import EXACT, Backend
+from marginspec.z3env import SymEnv
+from marginspec.z3terms import SV, ite, q
 
 RB = load_rulebook()
 INTERP = Interpreter(RB)

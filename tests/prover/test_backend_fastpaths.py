@@ -8,7 +8,7 @@ import operator
 import pytest
 import z3
 
-from marginspec.z3backend import arith
+from marginspec.z3terms import arith
 
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "<": operator.lt,
        "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}

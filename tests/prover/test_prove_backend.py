@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from marginspec.interpreter import Interpreter
 from marginspec.rulebook import load_rulebook
-from marginspec.z3backend import EXACT, RELAXED, SV, Backend, as_bool, q
+from marginspec.z3backend import EXACT, RELAXED, Backend
+from marginspec.z3terms import SV, as_bool, q
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RB = load_rulebook()
