@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 
-import pytest
 from xml.etree import ElementTree as ET
 
 from marginspec.rulebook import load_rulebook
