@@ -45,7 +45,11 @@ from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all
 RL_TRACKED = 1_500_000  # the tracked first attempt of a proof (successes need <= 0.8M, varying by 40% with the
 # process's history; the few failures need >= 2M and then ask the default solver)
 RL_DEFAULT = 300_000  # the default solver's tracked attempt when the first is cut (it gives cores cheaply)
-RL_DELETE = 2_000_000  # each deletion attempt (the shipped rulebook's need <= 400k: answers far from the limit)
+# each deletion attempt: the shipped rulebook's decided attempts need up to 1.73M (one of
+# INV-covered/set_mark_price; the next 0.73M). Not more: past about 2M the two undecided attempts of
+# INV-add-moves-away's short cases enter a step of nlsat that counts no work (at 3M one took 33 s,
+# cut by the --timeout safety net; at 2M 0.5 s), and they stay undecided up to 8M at least
+RL_DELETE = 2_000_000
 
 
 class NlsatQuery:
