@@ -34,6 +34,8 @@ first round, 19-20 s after its second, with the same statuses and assumptions):
     (MARGINSPEC_CACHE_DIR=off, or a first run) --jobs 1 took 38 s CPU against 15-17 s without
     them; with the cache (~/.cache/marginspec by default), each case asks one query from its
     cached core: 17-20 s. Same statuses and warnings either way.
+    Where the cold time goes, attempt by attempt: bench/profile_cores.py (about 820 of the 1,300
+    deletion attempts are refutations, one per name of the final cores: the floor of deletion).
 """
 
 from __future__ import annotations
