@@ -1,6 +1,7 @@
 """What the generated rulebook takes from the prover's report (`proof-report.json`, written by
-`marginspec prove --output`): the status of every invariant with its results, seconds, assumptions
-and counterexamples, each invariant's formal content as math, the report's other results (linked to
+`marginspec prove --output`): the status of every invariant with its results, assumptions and
+counterexamples (not the seconds: the pages stay byte-identical from run to run and machine to
+machine, while the report's timings are the run's own), each invariant's formal content as math, the report's other results (linked to
 the rules their ids name), the findings the proved bounds imply, and the summary with the scopes
 proved.
 
@@ -66,17 +67,11 @@ class ProofSections(View):
 
     def proof_result(self, r: Mapping[str, Any]) -> dict:
         status = str(r.get("status", "UNKNOWN")).upper()
-        secs = r.get("seconds")
-        try:
-            secs_text = f"{float(secs):.2f} s" if secs is not None else "—"
-        except (TypeError, ValueError):
-            secs_text = str(secs)
         assumptions = r.get("assumptions") or []
         if not isinstance(assumptions, list):
             assumptions = [assumptions]
         return {"id": str(r.get("id")), "kind": str(r.get("kind", "")), "scope": str(r.get("scope") or ""),
-                "status": status, "seconds": secs_text,
-                "raw_seconds": secs if isinstance(secs, (int, float)) else None,
+                "status": status,
                 "assumptions": [str(a) if not isinstance(a, (dict, list)) else json.dumps(a, sort_keys=True)
                                 for a in assumptions],
                 "counterexample": self.counterexample(r.get("counterexample")),
@@ -182,13 +177,12 @@ class ProofSections(View):
         out = []
         for inv in self.rb.invariants:
             results = self.proof_index.get(inv.id, [])
-            secs = [r["raw_seconds"] for r in results if r["raw_seconds"] is not None]
             assumptions = sorted({a for r in results for a in r["assumptions"]})
             (kind, kind_text), formal = self.invariant_formal(inv.extra)
             out.append({"id": inv.id, "family": inv.family, "title": inv.title, "statement": self.prose(inv.statement),
                         "sources": list(inv.sources), "kind": kind, "kind_text": kind_text, "formal": formal,
                         "status": overall(results), "results": results,
-                        "seconds": f"{sum(secs):.2f} s" if secs else "—", "assumptions": assumptions,
+                        "assumptions": assumptions,
                         "vectors": len(self.vec_by_rule.get(inv.id, ()))})
         return out
 

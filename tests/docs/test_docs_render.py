@@ -192,7 +192,8 @@ def test_proof_report_statuses_are_rendered(rb, tmp_path):
     html = generate(out)["index.html"].decode()
     art0 = html[html.index(f'id="{inv[0]}"'):]
     art0 = art0[:art0.index("</article>")]
-    assert 'class="status proved"' in art0 and "1.23 s" in art0 and "A-state" in art0
+    assert 'class="status proved"' in art0 and "A-state" in art0
+    assert "1.23" not in html and "0.50 s" not in html  # no timings: the pages are the same on any machine
     art1 = html[html.index(f'id="{inv[1]}"'):]
     art1 = art1[:art1.index("</article>")]
     assert 'class="status violated"' in art1 and "45180.7" in art1
