@@ -23,6 +23,19 @@ pytest.importorskip("cvc5")
 DECLS = "(set-logic QF_NRA)\n(declare-fun x () Real)\n(declare-fun y () Real)\n(declare-fun z () Real)\n"
 
 
+def _cvc5_parsed(text: str):
+    """(term manager, a cvc5 solver holding the assertions of `text`), as secondsolver parses them."""
+    import cvc5
+
+    tm = cvc5.TermManager()
+    parsed = cvc5.Solver(tm)
+    sm = cvc5.SymbolManager(tm)
+    p = cvc5.InputParser(parsed, sm)
+    p.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, text.replace("(check-sat)\n", ""), "t")
+    while not (cmd := p.nextCommand()).isNull():
+        cmd.invoke(parsed, sm)
+    return tm, parsed
+
 def test_an_unsat_query_agrees_on_the_exact_text():
     text = DECLS + "(assert (> (* x x) 0.0))\n(assert (= x 0.0))\n(check-sat)\n"
     assert opinion(text, "QF_NRA") == Opinion("unsat", f"{EXACT}, coverings")
@@ -48,16 +61,8 @@ def test_rounding_queries_use_linearisation():
 def test_division_relaxation_is_weaker_never_stronger():
     """`(/ x 0)` is a function of x: two divisions of x by zero are equal. The relaxation forgets
     that, so this unsat query becomes satisfiable relaxed: a relaxed 'sat' proves nothing."""
-    import cvc5
-
     text = DECLS + "(assert (= y 0.0))\n(assert (= z 0.0))\n(assert (not (= (/ x y) (/ x z))))\n(check-sat)\n"
-    tm = cvc5.TermManager()
-    parsed = cvc5.Solver(tm)
-    sm = cvc5.SymbolManager(tm)
-    p = cvc5.InputParser(parsed, sm)
-    p.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, text.replace("(check-sat)\n", ""), "t")
-    while not (cmd := p.nextCommand()).isNull():
-        cmd.invoke(parsed, sm)
+    tm, parsed = _cvc5_parsed(text)
     relaxed = relax_division(tm, parsed, "QF_NRA", ())
     assert relaxed.checkSat().isSat()
     assert opinion(text, "QF_NRA").answer == "unsat"  # the exact text decides it
@@ -99,15 +104,7 @@ def test_division_relaxation_keeps_every_model(a, b, c):
                     f"(assert (= y {b}.0))\n(assert (>= x {c}.0))\n(check-sat)\n")
     s = z3.Solver()
     s.from_string(text)
-    import cvc5
-
-    tm = cvc5.TermManager()
-    parsed = cvc5.Solver(tm)
-    sm = cvc5.SymbolManager(tm)
-    p = cvc5.InputParser(parsed, sm)
-    p.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, text.replace("(check-sat)\n", ""), "t")
-    while not (cmd := p.nextCommand()).isNull():
-        cmd.invoke(parsed, sm)
+    tm, parsed = _cvc5_parsed(text)
     relaxed = relax_division(tm, parsed, "QF_NRA", (("nl-cov", "true"), ("nl-ext", "none")))
     r = relaxed.checkSat()
     if s.check() == z3.sat:
