@@ -18,9 +18,11 @@ context per query, fixed seeds, every bound a work limit or a number of attempts
    not yet dropped), asking only about the names of the cores met, starting with K: a name
    outside the last known sufficient core is dropped unasked, which gives the answer asking would.
    Each attempt is asked untracked (the preprocessing works again): proved drops the name,
-   refuted keeps it (a model of the other names and the negated claim shows it is needed). When
-   an attempt is undecided, the core is every assumption given and the case says it is not
-   minimised (not a partial result: which attempt a limit cuts can vary, see below).
+   refuted keeps it (a model of the other names and the negated claim shows it is needed). An
+   attempt cut in a context that earlier attempts used is asked once more in a new context
+   (`NlsatQuery.decide`). When an attempt stays undecided, the core is every assumption given and
+   the case says it is not minimised (not a partial result: which attempt a limit cuts can vary,
+   see below).
 
 Why canonical, not merely minimal (deletion within K would be cheaper: smaller attempts): nlsat's
 path for a query, and so the core it returns first, varies with the process's history (Z3's
@@ -46,9 +48,10 @@ RL_TRACKED = 1_500_000  # the tracked first attempt of a proof (successes need <
 # process's history; the few failures need >= 2M and then ask the default solver)
 RL_DEFAULT = 300_000  # the default solver's tracked attempt when the first is cut (it gives cores cheaply)
 # each deletion attempt: the shipped rulebook's decided attempts need up to 1.73M (one of
-# INV-covered/set_mark_price; the next 0.73M). Not more: past about 2M the two undecided attempts of
-# INV-add-moves-away's short cases enter a step of nlsat that counts no work (at 3M one took 33 s,
-# cut by the --timeout safety net; at 2M 0.5 s), and they stay undecided up to 8M at least
+# INV-covered/set_mark_price; the next 0.73M). Not more: past about 2M the undecided attempt of
+# INV-add-moves-away/add_margin's short mark-basis case enters a step of nlsat that counts no work
+# (at 3M it took 33 s, cut by the --timeout safety net; at 2M 0.5 s), and it stays undecided up to
+# 8M at least (5M in a new context, where its entry-basis twin is decided: NlsatQuery.decide)
 RL_DELETE = 2_000_000
 
 
@@ -75,11 +78,13 @@ class NlsatQuery:
         self.terms = {n: self.vec[self.n_hard + i] for i, n in enumerate(self.names)}
         self.lits = {n: z3.Bool(f"@{n}", self.ctx) for n in self.names}
         self.cut = False
+        self.used = False  # has a check run in this context?
 
     def check(self, names: Sequence[str], rlimit: int, track: bool) -> tuple[Any, list[str]]:
         """(z3 answer, the core of an unsat answer (tracked) or `names`)."""
         if self.cut:
             self._fresh()
+        self.used = True
         self.s = s = nlsat_solver(self.ctx, self.timeout, rlimit)
         if track:
             s.set("unsat_core", True)
@@ -95,6 +100,17 @@ class NlsatQuery:
         if r == z3.unsat and track:
             ids = {self.lits[n].get_id(): n for n in names}
             core = sorted({ids[c.get_id()] for c in s.unsat_core() if c.get_id() in ids})
+        return r, core
+
+    def decide(self, names: Sequence[str], rlimit: int) -> tuple[Any, list[str]]:
+        """An untracked deletion attempt. One cut in a context that earlier attempts have used is
+        asked once more in a new context: the earlier attempts can lead nlsat astray (the shipped
+        rulebook has an INV-add-moves-away attempt that its query's context leaves undecided at 2M
+        and a new context decides with 0.25M); a cut in a new context stands."""
+        fresh = not self.used or self.cut
+        r, core = self.check(names, rlimit, track=False)
+        if r == z3.unknown and not fresh:
+            r, core = self.check(names, rlimit, track=False)
         return r, core
 
 
@@ -133,7 +149,7 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
     if r == z3.unknown:
         return CheckResult("unknown", reason=q.s.reason_unknown(), seconds=time.perf_counter() - t0, engine="nlsat")
     if minimise and not why:
-        core, minimal = minimise_from(lambda names, rl: q.check(names, rl, track=False), q.names, core, RL_DELETE)
+        core, minimal = minimise_from(q.decide, q.names, core, RL_DELETE)
         if not minimal:  # which attempts stay undecided can vary (see above): every assumption given
             core, why = list(q.names), NOT_MINIMAL
     if not why:  # only what every answer decided (never a cut, whose cause may be the wall clock)

@@ -150,3 +150,31 @@ def test_a_core_not_confirmed_minimal_says_so_and_is_not_cached(tmp_path, monkey
     r = nc.nlsat_proof(x * y > 0, asm)
     assert (r.status, r.core, r.reason) == ("proved", ["x", "y", "z"], NOT_MINIMAL)
     assert len(list(tmp_path.rglob("*.json"))) == 1  # the first one only
+
+
+def test_a_deletion_attempt_cut_in_a_used_context_is_asked_again_in_a_new_one(monkeypatch):
+    """Earlier attempts in a query's context can lead nlsat astray (the shipped INV-add-moves-away
+    case that came out "not minimised" until this retry): an attempt cut there is asked once more
+    in a new context, whose answer stands; an attempt cut in a new context is not asked again."""
+    import marginspec.nlsat_core as nc
+
+    x, y = z3.Reals("x y")
+    q = nc.NlsatQuery([z3.Not(x * y > 0)], [("x", x > 0), ("y", y > 0)], 60)
+    contexts, answers = [], iter([z3.unsat, z3.unknown, z3.unsat, z3.unknown, z3.unknown, z3.unknown])
+    real_check = nc.NlsatQuery.check
+
+    def scripted(self, names, rlimit, track):
+        real_check(self, names, rlimit, track)  # the bookkeeping of a real attempt (context, cut)
+        contexts.append(self.ctx)
+        r = next(answers)
+        self.cut = r == z3.unknown
+        return r, list(names)
+
+    monkeypatch.setattr(nc.NlsatQuery, "check", scripted)
+    q.check(["x", "y"], 1_000_000, track=True)  # the proof: the context is now used
+    assert q.decide(["x"], 1_000_000)[0] == z3.unsat  # cut (unknown), then asked anew: unsat
+    assert contexts[1] is contexts[0] and contexts[2] is not contexts[0]
+    assert q.decide(["y"], 1_000_000)[0] == z3.unknown  # cut in the (used) new context, and again
+    assert len(contexts) == 5 and contexts[4] is not contexts[3] is contexts[2]
+    assert q.decide(["x", "y"], 1_000_000)[0] == z3.unknown  # cut in a context no attempt has used
+    assert len(contexts) == 6
