@@ -103,6 +103,33 @@ def test_contradictory_assumptions_are_vacuous(tmp_path):
     assert reach["status"] == "VIOLATED" and "arg:add_margin.amount" in reach["message"]
 
 
+def test_a_vacuity_core_is_decided_by_work_limits_not_the_clock(tmp_path, monkeypatch):
+    """No solver attempt behind the contradictory fixture's INV-isolation-frame/add_margin is cut by
+    the clock. One of its vacuity core's deletion attempts ran past its work limit in Z3's Groebner
+    step (which counts no work) until the wall-clock safety net cut it (nlsat then answered, so only
+    the time showed: a minute); the deletion attempts run without that step (solving.NO_GROBNER).
+    Here the safety net is 20 s, a hundred times what the attempts need."""
+    import marginspec.solving as solving
+    from marginspec.prover import Prover
+
+    rb = load_rulebook(patched_spec("contradictory-assumptions", tmp_path))
+    cut = []
+    real = solving._Tracked.check
+
+    def recorded(self, names, rlimit=None):
+        r, core = real(self, names, rlimit)
+        if str(r) == "unknown":
+            cut.append(self.s.reason_unknown())
+        return r, core
+
+    monkeypatch.setattr(solving._Tracked, "check", recorded)
+    p = Prover(rb, timeout=20, contracts=["BTCUSDT"])
+    ob = next(o for o in p.obligations() if o.id == "INV-isolation-frame/add_margin")
+    r = p.run(ob)
+    assert r.status == "VACUOUS" and "arg:add_margin.amount" in r.message
+    assert not [why for why in cut if "resource" not in why], cut
+
+
 def test_a_malformed_invariant_is_an_error(tmp_path):
     spec = patched_spec("formula-unit-error", tmp_path)
     code, report, _ = run_prove_json("--spec", str(spec), "--only", "INV-covered*", "--contract", "BTCUSDT")
