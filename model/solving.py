@@ -19,7 +19,6 @@ API (`assumptions` are (name, Bool) pairs tracked for cores, several pairs may s
     satisfiable(formula, assumptions, facts, timeout, rlimit)            # 'sat' | 'unsat' | 'unknown'
     nlsat_check(claim, assumptions, facts, timeout, rlimit)              # RELAXED goals (pure real arithmetic)
     canonical_core(claim, assumptions, facts, ...)                       # the minimal core, and whether complete
-    minimal_core(...)                                                    # the same, the older name
     Query / query_smt2 / logic_of                                        # the exact SMT-LIB 2 text of a query (smt2.py)
 """
 
@@ -560,9 +559,3 @@ def _family(name: str) -> str:
     head, _, rest = name.partition(":")
     return f"{head}:{rest.split('.', 1)[0]}" if rest else name
 
-
-def minimal_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequence[Any] = (),
-                 timeout: float = 10.0, try_default: bool = True, rlimit: int = RL_CORE_NLSAT,
-                 attempt_cap: float | None = None) -> tuple[list[str], bool]:
-    """`canonical_core` under its older name (kept for callers): (names, minimal?)."""
-    return canonical_core(claim, assumptions, facts, timeout, rlimit_nlsat=rlimit)

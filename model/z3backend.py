@@ -534,8 +534,7 @@ class Backend(Rounding):
 
 
 # ----------------------------------------------------------------------------------------- solving
-_SOLVING = ("CheckResult", "LEMMA_SLICE", "check", "satisfiable", "nlsat_check", "minimal_core", "canonical_core",
-            "new_solver")
+_SOLVING = ("CheckResult", "LEMMA_SLICE", "check", "satisfiable", "nlsat_check", "canonical_core", "new_solver")
 
 
 def __getattr__(name: str):

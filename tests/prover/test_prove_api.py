@@ -6,7 +6,7 @@ import z3
 
 from marginspec.prover import Prover, exit_code, load_formal, Names
 from marginspec.rulebook import load_rulebook
-from marginspec.z3backend import EXACT, RELAXED, Backend, check, minimal_core, nlsat_check, satisfiable
+from marginspec.z3backend import EXACT, RELAXED, Backend, canonical_core, check, nlsat_check, satisfiable
 
 x, y = z3.Reals("x y")
 
@@ -24,7 +24,7 @@ def test_check_statuses_and_cores():
 
 def test_nlsat_and_minimal_core():
     assert nlsat_check(x * y > 0, [("x", x > 0), ("y", y > 0), ("z", x < 100)]).status == "proved"
-    core, complete = minimal_core(x * y > 0, [("x", x > 0), ("y", y > 0), ("z", x < 100)], try_default=False)
+    core, complete = canonical_core(x * y > 0, [("x", x > 0), ("y", y > 0), ("z", x < 100)])
     assert core == ["x", "y"] and complete
 
 
