@@ -41,8 +41,8 @@ from typing import Any, Sequence
 import z3
 
 from . import core_cache
-from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all, _grouped, nlsat_solver,
-                      _Tracked, _translated, minimise_from)
+from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all, _core_names, _grouped,
+                      _main_model, _Tracked, _tracking, minimise_from, nlsat_solver)
 
 RL_TRACKED = 1_500_000  # the tracked first attempt of a proof (successes need <= 0.8M, varying by 40% with the
 # process's history; the few failures need >= 2M and then ask the default solver)
@@ -74,9 +74,7 @@ class NlsatQuery:
         """The query in a new context. A check cut short by its work limit leaves the context in a
         state in which the next check can take another path (once: minutes instead of 50 ms); after
         one, the next check starts in a new context."""
-        self.ctx, self.vec = _translated(self._terms)
-        self.terms = {n: self.vec[self.n_hard + i] for i, n in enumerate(self.names)}
-        self.lits = {n: z3.Bool(f"@{n}", self.ctx) for n in self.names}
+        self.ctx, self.vec, self.terms, self.lits = _tracking(self._terms, self.n_hard, self.names)
         self.cut = False
         self.used = False  # has a check run in this context?
 
@@ -98,8 +96,7 @@ class NlsatQuery:
         core = list(names)
         self.cut = r == z3.unknown
         if r == z3.unsat and track:
-            ids = {self.lits[n].get_id(): n for n in names}
-            core = sorted({ids[c.get_id()] for c in s.unsat_core() if c.get_id() in ids})
+            core = _core_names(s, self.lits, names)
         return r, core
 
     def decide(self, names: Sequence[str], rlimit: int) -> tuple[Any, list[str]]:
@@ -144,7 +141,7 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
             r, core = q.check(q.names, rlimit, track=False)
             why = NOT_MINIMAL if q.names else ""
     if r == z3.sat:
-        return CheckResult("violated", model=q.s.model().translate(z3.main_ctx()), seconds=time.perf_counter() - t0,
+        return CheckResult("violated", model=_main_model(q.s), seconds=time.perf_counter() - t0,
                            engine="nlsat")
     if r == z3.unknown:
         return CheckResult("unknown", reason=q.s.reason_unknown(), seconds=time.perf_counter() - t0, engine="nlsat")

@@ -128,10 +128,16 @@ def _grouped(assumptions: Sequence[tuple[str, Any]]) -> list[tuple[str, z3.BoolR
     return [(n, xs[0] if len(xs) == 1 else z3.And(*xs)) for n, xs in sorted(by.items())]
 
 
+def _timeout_ms(timeout: float | None) -> int:
+    """Z3's `timeout` parameter (milliseconds) for the safety net of `timeout` seconds; none: Z3's
+    "no limit" (its largest value)."""
+    return max(1, int(timeout * 1000)) if timeout else 4294967295
+
+
 def _configure(s: z3.Solver, timeout: float | None, rlimit: int | None) -> None:
     s.set("random_seed", SEED)
     s.set("rlimit", int(rlimit or 0))
-    s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)
+    s.set("timeout", _timeout_ms(timeout))
 
 
 def _translated(terms: Sequence[Any]) -> tuple[z3.Context, z3.AstVector | None]:
@@ -150,6 +156,25 @@ def _fresh(terms: Sequence[Any]) -> tuple[z3.Context, list]:
     """`_translated`, as a list of terms."""
     ctx, out = _translated(terms)
     return ctx, ([out[i] for i in range(len(out))] if out is not None else [])
+
+
+def _tracking(terms: Sequence[Any], n_hard: int, names: Sequence[str]):
+    """`terms` (the `n_hard` hard ones, then one per name) in a new context (`_translated`): (the
+    context, the translated terms, each name's term, each name's tracking literal `@name`)."""
+    ctx, vec = _translated(terms)
+    by_name = {n: vec[n_hard + i] for i, n in enumerate(names)}
+    return ctx, vec, by_name, {n: z3.Bool(f"@{n}", ctx) for n in names}
+
+
+def _core_names(s: z3.Solver, lits: dict[str, z3.BoolRef], names: Sequence[str]) -> list[str]:
+    """The names among `names` whose tracking literal is in `s`'s unsat core, sorted."""
+    ids = {lits[n].get_id(): n for n in names}
+    return sorted({ids[c.get_id()] for c in s.unsat_core() if c.get_id() in ids})
+
+
+def _main_model(s: z3.Solver) -> z3.ModelRef:
+    """`s`'s model, copied into Z3's main context (where the callers' terms live)."""
+    return s.model().translate(z3.main_ctx())
 
 
 def simplifies_to_true(terms: Sequence[Any]) -> list[bool]:
@@ -198,9 +223,7 @@ class _Tracked:
         self.s = new_solver(timeout, rlimit, self.ctx)
 
     def _fresh(self) -> None:
-        self.ctx, self.vec = _translated(self._terms)
-        self.terms = {n: self.vec[self.n_hard + i] for i, n in enumerate(self.names)}
-        self.lits = {n: z3.Bool(f"@{n}", self.ctx) for n in self.names}
+        self.ctx, self.vec, self.terms, self.lits = _tracking(self._terms, self.n_hard, self.names)
 
     def check(self, names: Sequence[str], rlimit: int | None = None):
         """(z3 answer, core names) under the assumptions `names`; the solver stays in `self.s`."""
@@ -214,15 +237,10 @@ class _Tracked:
         for n in names:
             s.add(z3.Implies(self.lits[n], self.terms[n]))
         r = s.check(*[self.lits[n] for n in names])
-        core = []
-        if r == z3.unsat:
-            ids = {self.lits[n].get_id(): n for n in names}
-            core = sorted({ids[c.get_id()] for c in s.unsat_core() if c.get_id() in ids})
-        return r, core
-
+        return r, (_core_names(s, self.lits, names) if r == z3.unsat else [])
 
     def model(self):
-        return self.s.model().translate(z3.main_ctx())
+        return _main_model(self.s)
 
     def handed_back(self) -> "IsolatedSolver":
         """The solver with the assumptions made hard, for further questions (minimising a model)."""
@@ -257,7 +275,7 @@ class IsolatedSolver:
         return self.s.check()
 
     def model(self):
-        return self.s.model().translate(z3.main_ctx())
+        return _main_model(self.s)
 
     def reason_unknown(self) -> str:
         return self.s.reason_unknown()
@@ -315,7 +333,7 @@ def nlsat_solver(ctx: z3.Context, timeout, rlimit) -> z3.Solver:
     `ctx`, after simplification and purification; its work limit holds where the default solver's
     nonlinear search overruns it."""
     s = z3.Then(z3.Tactic("simplify", ctx), z3.Tactic("purify-arith", ctx), z3.Tactic("qfnra-nlsat", ctx)).solver()
-    s.set("timeout", max(1, int(timeout * 1000)) if timeout else 4294967295)
+    s.set("timeout", _timeout_ms(timeout))
     if rlimit:
         s.set("rlimit", int(rlimit))
     return s
@@ -331,7 +349,7 @@ def _nlsat(hard: Sequence[Any], timeout, rlimit):
     except z3.Z3Exception as e:  # e.g. an integer slipped in: not for nlsat
         return z3.unknown, None, f"nlsat: {e}"
     if r == z3.sat:
-        return r, s.model().translate(z3.main_ctx()), ""
+        return r, _main_model(s), ""
     return r, None, s.reason_unknown() if r == z3.unknown else ""
 
 
