@@ -1,6 +1,7 @@
 """A persistent cache of the minimal unsat cores of the every-contract proofs (nlsat_core.py, and
-`solving.check` with `minimise="within"`), keyed by the query: minimising a core costs a few solver calls per name, paid once per query instead of once
-per run (most queries do not change between two runs of `prove`).
+`solving.check` with `minimise="within"`), keyed by the query: minimising a core costs a few solver
+calls per name, paid once per query instead of once per run (most queries do not change between
+two runs of `prove`).
 
 Only minimal cores are stored: every answer behind one was decided within its work limit, so no
 wall-clock cut (the safety net `--timeout`, a loaded machine) can have shaped it.

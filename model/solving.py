@@ -19,7 +19,9 @@ API (`assumptions` are (name, Bool) pairs tracked for cores, several pairs may s
     satisfiable(formula, assumptions, facts, timeout, rlimit)            # 'sat' | 'unsat' | 'unknown'
     nlsat_check(claim, assumptions, facts, timeout, rlimit)              # RELAXED goals (pure real arithmetic)
     canonical_core(claim, assumptions, facts, ...)                       # the minimal core, and whether complete
-    Query / query_smt2 / logic_of                                        # the exact SMT-LIB 2 text of a query (smt2.py)
+    minimise_within / minimise_from(ask, ...)                            # minimal cores by asking `ask` (check, nlsat_core.py)
+    isolated(hard, timeout, rlimit) / found_sat(hard, timeout, rlimit)   # further questions about one query
+    recording() / label(case) / proved(...)                              # the unsat queries as SMT-LIB 2 text (smt2.py)
 """
 
 from __future__ import annotations
@@ -289,7 +291,7 @@ def isolated(hard: Sequence[Any], timeout: float | None, rlimit: int | None) -> 
     return IsolatedSolver(s, ctx)
 
 
-_QUICK: list = []  # found_sat's last solver: [(timeout, rlimit, the terms asserted), solver]
+_QUICK: list = []  # found_sat's last solver: [(its key, the solver, the terms asserted, their context)]
 
 
 def release_quick() -> None:
@@ -362,7 +364,8 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     The claim is negated and checked with each assumption tracked by its name: unsat means PROVED
     and the core (canonical, `canonical_core`; with `minimise` "within", minimal within the solver's
     own core, `minimise_within`, the result's `reason` saying when the work limits left it
-    unconfirmed; with `minimise` off, every assumption given) lists the assumptions the proof needs. `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
+    unconfirmed; with `minimise` off, every assumption given) lists the assumptions the proof needs.
+    `lemmas` are valid facts given to the proof only (e.g. `Backend.rounding_lemmas`):
     being valid they cannot change satisfiability; they are tried first for a slice of work. With
     `vacuity`, the assumptions alone (or `vacuity_of`, those of them whose satisfiability matters)
     are then checked: unsat means the proof is vacuous. Z3 saying
@@ -461,9 +464,9 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
     follow from all of them): deletion in sorted order, of whole families of names first
     (`domain:tiers[2].*`), then of single names; a name is dropped when the claim is proved
     without it (the default solver without its Groebner step, NO_GROBNER, each attempt in a new
-    context; then nlsat when that gives up and `nlsat` is on). `start`, a sufficient core found by the proof, only saves work: a name outside
-    the last known sufficient core is dropped without a query, which gives the same answer as
-    asking. The result is therefore a function of the query, not of the solver's luck, as long as
+    context; then nlsat when that gives up and `nlsat` is on). `start`, a sufficient core found by
+    the proof, only saves work: a name outside the last known sufficient core is dropped without a
+    query, which gives the same answer as asking. The result is therefore a function of the query, not of the solver's luck, as long as
     every attempt is decided within its work limit; returns (names, complete?): an undecided
     attempt keeps the name (the core is then still sufficient, perhaps not minimal), and after
     `max_undecided` of them the remaining names are kept without asking (a bound on the work that
