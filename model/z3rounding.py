@@ -42,12 +42,7 @@ class Rounding:
                 r = self.fresh("round", of=(x, step, z3.StringVal(direction)))
                 self._relaxed[key] = r
                 self._note_round(r, (x, step, direction, r, origin))
-            if direction == "up":
-                self.facts.append(z3.Implies(step > 0, z3.And(x <= r, r < x + step)))
-            elif direction == "down":
-                self.facts.append(z3.Implies(step > 0, z3.And(r <= x, x < r + step)))
-            else:
-                self.facts.append(z3.Implies(step > 0, z3.And(r - x <= step / 2, x - r <= step / 2)))
+            self.facts.append(_within_a_step(x, step, direction, r))
             return r
         qq = x / step
         r = self._exact_round(qq, direction) * step
@@ -99,13 +94,7 @@ class Rounding:
             key = r.get_id()
             lem = cache.get(key)
             if lem is None:
-                if d == "up":
-                    lem = z3.Implies(s > 0, z3.And(x <= r, r < x + s))
-                elif d == "down":
-                    lem = z3.Implies(s > 0, z3.And(r <= x, x < r + s))
-                else:
-                    lem = z3.Implies(s > 0, z3.And(r - x <= s / 2, x - r <= s / 2))
-                cache[key] = lem
+                lem = cache[key] = _within_a_step(x, s, d, r)
             out.append(lem)
         groups: dict[Any, list] = {}
         for item in paired:
@@ -168,6 +157,17 @@ class Rounding:
             z3.Z3_inc_ref(ref, a)  # kept alive while memoised: its address stays its own
             memo[key] = acc
         return memo[term.ast.value]
+
+
+def _within_a_step(x, step, direction: str, r):
+    """`r`, the rounding of `x` to `step` in `direction`, lies within a step of `x` on its side (half
+    a step either way for half_away) when the step is positive: a RELAXED rounding's definition, and
+    a valid lemma about an EXACT one."""
+    if direction == "up":
+        return z3.Implies(step > 0, z3.And(x <= r, r < x + step))
+    if direction == "down":
+        return z3.Implies(step > 0, z3.And(r <= x, x < r + step))
+    return z3.Implies(step > 0, z3.And(r - x <= step / 2, x - r <= step / 2))
 
 
 def _canonical(items: list, term) -> list:
