@@ -25,7 +25,7 @@ from ..z3env import SymEnv
 from ..z3terms import SV, as_bool, q, to_fraction
 from .base import be_contract
 from .envs import _TEnv, proper
-from .results import Goal, Obligation
+from .results import Goal, Obligation, _dec
 
 RL_SANITY = 300_000  # each sanity check: a slice of solver work (a warning is only given on unsat)
 _RESTATE_KINDS = ("transition", "preservation", "fact")
@@ -196,15 +196,7 @@ class SanityMixin:
                 continue
             point = satisfiable(z3.And(z3.Not(as_bool(sv.null)), sv.v != q(x0)), g.assumptions, g.facts,
                                 min(self.timeout, 2.0), rlimit=RL_SANITY * 3).status == "unsat"
-            shown = _show(x0)
+            shown = _dec(x0)
             out.append(f"{label}: the assumption pins {n} to " + (f"exactly {shown}" if point else
-                       f"within {_show(eps)} of {shown}") + ": the formula is proved equal only there")
+                       f"within {_dec(eps)} of {shown}") + ": the formula is proved equal only there")
         return out
-
-
-def _show(x: Fraction) -> str:
-    from ..numbers import format_decimal
-    try:
-        return format_decimal(x)
-    except ValueError:
-        return f"{x.numerator}/{x.denominator}"
