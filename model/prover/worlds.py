@@ -22,9 +22,9 @@ from .results import SymWorld
 class WorldsMixin:
     """Builds symbolic states and steps."""
 
-    def fresh_world(self, symbols: Sequence[str], side: str | None, tag: str = "s") -> tuple[SymWorld, list]:
-        """A world of fresh variables (one side fixed) and the state invariants of each symbol as
-        named hypotheses (`hyp:INV-x`, `hyp:INV-x@SYM` with several symbols)."""
+    def fresh_world(self, symbols: Sequence[str], side: str | None, tag: str = "s") -> tuple[SymWorld, list, list]:
+        """A world of fresh variables (one side fixed), the state invariants of each symbol as
+        named hypotheses (`hyp:INV-x`, `hyp:INV-x@SYM` with several symbols) and the side facts."""
         key = ("world", tuple(symbols), side, tag, self._mode)
         general = any(is_any(s.split("#", 1)[0]) for s in symbols)  # its contract is the goal's own
         if key in self._cache and not general:
@@ -45,9 +45,6 @@ class WorldsMixin:
         if not general:
             self._cache[key] = (w, hyps, facts)
         return w, hyps, facts
-
-    def fresh_world_frame(self, syms):
-        return self.fresh_world(syms, None, "f")
 
     def reset_world(self, symbols: Sequence[str], tag: str) -> tuple[SymWorld, list]:
         """The state right after reset: initial values from the rulebook; a field without an initial
