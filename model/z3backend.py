@@ -176,7 +176,7 @@ class Backend(Rounding):
         return c
 
     # -- states and arguments ----------------------------------------------------------------
-    def _var(self, name: str, ty, enum: str | None = None):
+    def _var(self, name: str, ty):
         if ty.kind == "num":
             return SV(z3.Real(name))
         if ty.kind == "bool":

@@ -152,7 +152,7 @@ class AnyContract(SymContract):
         return c
 
     # -- slots -------------------------------------------------------------------------------------
-    def _slot(self, kind: str, main: bool = True) -> Slot:
+    def _slot(self, kind: str) -> Slot:
         k = len(self.slots) + 1
         tag = f"{self.symbol}.slot{k}"
         pred_fields = {f.name: z3.Real(f"{tag}.prev.{f.name}") for f in self.be.rb.tier_fields}

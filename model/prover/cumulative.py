@@ -55,7 +55,7 @@ class CumulativeMixin:
             bad.append(n)
         return bad
 
-    def _seq_env(self, f, contract, state, totals, init_env, defines):
+    def _seq_env(self, contract, state, totals, init_env, defines):
         be = self.be
         vals = {**contract.values(), **state, **{f"total.{n}": v for n, v in totals.items()}}
         return _TEnv(be, vals, {**be.derived, **defines}, None, contract, init=init_env)
@@ -74,20 +74,20 @@ class CumulativeMixin:
             w, path = self.reset_world([sym], "r")
             init_env = be.env(c, w.view(sym))
             zero = {n: SV(z3.RealVal(0)) for n in names}
-            env = self._seq_env(f, c, w.view(sym), zero, init_env, f.defines(None))
+            env = self._seq_env(c, w.view(sym), zero, init_env, f.defines(None))
             goal = as_bool(be.compile_expr(f.sequence, env).v)
             return Goal(goal, path, be.take_facts(), final={"world": w})
         side = self._side(label)
         w, hyps, facts = self.fresh_world([sym], side)
         init_env = be.env(c, be.symbolic_state("g.init.", side=None))
         totals = {n: SV(z3.Real(f"g.total.{n}")) for n in names}
-        pre = self._seq_env(f, c, w.view(sym), totals, init_env, f.defines(None))
+        pre = self._seq_env(c, w.view(sym), totals, init_env, f.defines(None))
         hyp = (f"hyp:{f.id} (cumulative)", as_bool(be.compile_expr(f.sequence, pre).v))
         args, run, assumptions, afacts = self._action_step(ob.action, c, w.view(sym), "x", side)
         tenv = self._trans_env(f, ob.action, c, run)
         covered = ob.action in f.actions
         after = {n: SV(totals[n].v + tenv[n].v) if covered else totals[n] for n in names}
-        post = self._seq_env(f, c, run.post, after, init_env, f.defines(ob.action))
+        post = self._seq_env(c, run.post, after, init_env, f.defines(ob.action))
         goal = as_bool(be.compile_expr(f.sequence, post).v)
         return Goal(goal, hyps + [hyp] + assumptions, facts + afacts + be.take_facts(),
                     final={"action": ob.action, "symbol": sym, "args": args, "world": w, "run": run})
@@ -107,14 +107,14 @@ class CumulativeMixin:
                     for n in names:
                         totals[n] = totals[n] + z3.If(r["applied"], env[n].v, z3.RealVal(0))
         if ob.action is None:
-            env = self._seq_env(f, c, w.view(sym), {n: SV(v) for n, v in totals.items()}, init_env, f.defines(None))
+            env = self._seq_env(c, w.view(sym), {n: SV(v) for n, v in totals.items()}, init_env, f.defines(None))
             return b_not_(be.compile_expr(f.sequence, env).v), [], [], {"world": w, "symbol": sym}
         side = self._side(label)
         args, run, asm, afacts = self._action_step(ob.action, c, w.view(sym), f"{tag}.last", side)
         if ob.action in f.actions:
             tenv = self._trans_env(f, ob.action, c, run)
             totals = {n: totals[n] + tenv[n].v for n in names}
-        env = self._seq_env(f, c, run.post, {n: SV(v) for n, v in totals.items()}, init_env, f.defines(ob.action))
+        env = self._seq_env(c, run.post, {n: SV(v) for n, v in totals.items()}, init_env, f.defines(ob.action))
         final = {"action": ob.action, "symbol": sym, "args": args, "run": run, "world": w}
         return b_not_(be.compile_expr(f.sequence, env).v), asm, afacts, final
 

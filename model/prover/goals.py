@@ -60,7 +60,7 @@ class GoalsMixin:
         goal = as_bool(self.be.compile_expr(ob.formal.formula, env).v)
         return Goal(goal, path, self.be.take_facts(), final={"world": w})
 
-    def _goal_transition(self, ob: Obligation, label: str, state_formula: Formal | None = None) -> Goal:
+    def _goal_transition(self, ob: Obligation, label: str) -> Goal:
         side = self._side(label)
         sym = self.subject(ob)
         w, hyps, facts, args, run, assumptions, afacts = self.world_and_step(ob.action, sym, side)

@@ -53,7 +53,7 @@ class SanityMixin:
                 out[n] = SV(z3.Real(f"{tag}.{n}"), z3.Bool(f"{tag}.{n}.null"))
         return out
 
-    def _abstract_goal(self, ob: Obligation, label: str, g: Goal):
+    def _abstract_goal(self, ob: Obligation, g: Goal):
         """The conclusion with the action's effects and the rulebook's definitions made free."""
         be, f, fin = self.be, ob.formal, g.final or {}
         sym = self.subject(ob)
@@ -90,13 +90,13 @@ class SanityMixin:
         answer (see `_fails_at`). `g`: the goal, or a function building it."""
         if ob.kind not in _RESTATE_KINDS or ob.formal is None:
             return None
-        if witness is not None and self._fails_at(label, *witness):
+        if witness is not None and self._fails_at(*witness):
             return None
         g = g() if callable(g) else g
         if not g.final:
             return None
         try:
-            goal = self._abstract_goal(ob, label, g)
+            goal = self._abstract_goal(ob, g)
         except (KeyError, TypeError):
             return None
         r = check(goal, proper(g.assumptions), g.facts + self.be.take_facts(), min(self.timeout, 2.0), vacuity=False,
@@ -108,7 +108,7 @@ class SanityMixin:
         return (f"{label}: the conclusion follows from the assumptions alone ({used}), without {what}: "
                 f"it restates an assumption")
 
-    def _fails_at(self, label: str, wg: Goal, wob: Obligation, answer) -> bool:
+    def _fails_at(self, wg: Goal, wob: Obligation, answer) -> bool:
         """Does the abstracted conclusion of `wob` fail in some state agreeing with `model` (a model of
         `wg`'s assumptions and facts) on every value the model gives? Then the sanity query is
         satisfiable, so it can never be proved and there is no warning: the answer the full query
@@ -130,7 +130,7 @@ class SanityMixin:
         if hit is None or hit[2] is not wg:
             pending = self.be.take_facts()  # kept for whoever collects them (the full query)
             try:
-                goal = self._abstract_goal(wob, label, wg)
+                goal = self._abstract_goal(wob, wg)
             except (KeyError, TypeError):
                 return False
             finally:
