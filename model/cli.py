@@ -178,7 +178,8 @@ def check(path, spec, fmt, contracts_file, venue):
 @contracts_option
 @venue_option
 def simulate(file, fmt, spec, balance, contracts_file, venue):
-    """Run the protocol requests in FILE (YAML or JSON, '-' for stdin) and show replies and positions.
+    """Run the protocol requests in FILE (YAML, JSON for a .json name, '-' for YAML on stdin) and show
+    replies and positions (a bad file: every problem at file:line:col, exit 2).
 
     Without a leading reset, every contract profile of the rulebook (or of --contracts FILE) is
     loaded with --balance.
@@ -192,7 +193,11 @@ def simulate(file, fmt, spec, balance, contracts_file, venue):
     try:
         text = read_yaml_stream(sys.stdin.buffer, "<stdin>") if file == "-" else None
         pairs, engine = run(file if file != "-" else "<stdin>", text, balance, engine)
-    except (SpecError, OSError) as e:
+    except SpecError as e:
+        for d in e.diagnostics:
+            click.echo(f"error: {d}", err=True)
+        sys.exit(2)
+    except OSError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     if fmt == "json":
