@@ -77,6 +77,19 @@ class _Commands(click.Group):
             cmd = _register(name.replace("-", "_"))
         return cmd
 
+    def resolve_command(self, ctx, args):
+        """As click's, but an unknown command gets a "did you mean" (as a mistyped option does)."""
+        name = args[0] if args else ""
+        if (name and not name.startswith("-") and not ctx.resilient_parsing
+                and self.get_command(ctx, name) is None):
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            hint = (" Did you mean " + " or ".join(f"'{c}'" for c in close) + "?") if close else \
+                f" Commands: {', '.join(self.list_commands(ctx))}."
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)
+
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,

@@ -92,3 +92,18 @@ def test_simulate_labels_each_row_by_its_step(tmp_path):
     labels = [line.split("│")[1].strip() for line in r.stdout.splitlines()
               if line.startswith("│") and line.split("│")[1].strip()][:3]
     assert labels == ["1", "2 (id 3)", "3"]
+
+
+def test_an_unknown_command_gets_a_did_you_mean():
+    from click.testing import CliRunner
+
+    from marginspec.cli import main
+
+    for typed, hint in (("provee", "Did you mean 'prove'?"), ("vector", "Did you mean 'vectors'?")):
+        r = CliRunner().invoke(main, [typed])
+        assert r.exit_code == 2
+        assert r.output.splitlines()[-1] == f"Error: No such command '{typed}'. {hint}"
+    r = CliRunner().invoke(main, ["xyzzy"])
+    assert r.exit_code == 2 and r.output.splitlines()[-1].startswith("Error: No such command 'xyzzy'. Commands: all, check,")
+    r = CliRunner().invoke(main, ["check", "--fomat", "json"])  # options keep click's own suggestion
+    assert r.exit_code == 2 and "Did you mean '--format'?" in r.output
