@@ -92,8 +92,8 @@ def test_every_problem_of_a_yaml_file_at_its_place(rulebook, tmp_path):
     f = str(p)
     assert errors(p, rulebook) == [
         f"{f}:1:1: 'BTC/USDT' is not a symbol: use letters, digits, '_' and '-'",
-        f"{f}:10:14: '0.1x' is not a plain decimal number",
         f"{f}:9:3: contract XUSDT: missing parameter 'money_step'",
+        f"{f}:10:14: '0.1x' is not a plain decimal number",
         f"{f}:13:7: contract XUSDT: tier without 'maintenance_amount'",
         f"{f}:13:82: contract XUSDT: unknown tier field 'maintenance_amout' (did you mean 'maintenance_amount'?)",
         f'{f}:16:14: contract YUSDT: tick_size is "0", outside its domain tick_size > 0',
@@ -134,11 +134,11 @@ def test_every_problem_of_a_json_file_at_its_place(rulebook, tmp_path):
     p.write_text(BAD_JSON)
     f = str(p)
     assert errors(p, rulebook) == [
-        f"{f}:9:13: WUSDT.tiers: [] should be non-empty",
-        f"{f}:10:13: VUSDT.contract_multiplier: True is not of type 'string' or 'array'",
         f"{f}:6:7: INV-born-safe fails for ZUSDT tier 2: 1 / max_leverage (0.01) must exceed maintenance_margin_rate "
         "+ taker_fee_rate (0.02). For every tier, 1 / max_leverage > maintenance_margin_rate + taker_fee_rate (the fee "
         "reserve is part of maintenance margin, so a position at the tier's maximum leverage still has equity above it).",
+        f"{f}:9:13: WUSDT.tiers: [] should be non-empty",
+        f"{f}:10:13: VUSDT.contract_multiplier: True is not of type 'string' or 'array'",
     ]
 
 
@@ -203,3 +203,14 @@ def test_a_value_outside_its_domain_is_reported_at_the_value_with_the_value(rule
         "taker_fee_rate < 1",
         f'{p}:10:22: contract ACMEUSDT: tier 2: max_notional is "-250000", outside its domain max_notional > 0',
     ]
+
+
+def test_errors_are_listed_by_file_then_line_and_column():
+    """Whatever order the checks find them in, a file's errors read top to bottom; files keep the
+    order in which they first come up."""
+    from marginspec.diagnostics import Diagnostic, Mark
+
+    found = [Diagnostic(Mark("b.yaml", 9, 1), "b9"), Diagnostic(Mark("a.yaml", 10, 14), "a10"),
+             Diagnostic(Mark("b.yaml", 2, 5), "b2"), Diagnostic(Mark("a.yaml", 9, 3), "a9"),
+             Diagnostic(Mark("b.yaml", 2, 1), "b2c1")]
+    assert [d.message for d in SpecError(found).diagnostics] == ["b2c1", "b2", "b9", "a9", "a10"]
