@@ -405,7 +405,8 @@ def expand_paths(paths: Iterable[Any] | None) -> list[Any]:
 def is_vector_document(doc: Any) -> bool:
     """Whether a parsed JSON document claims to be a vector file: an object whose ``schema`` names a
     marginspec-vectors format (any version: a wrong version is an error, not another kind of file)."""
-    return isinstance(doc, dict) and isinstance(doc.get("schema"), str) and doc["schema"].startswith("marginspec-vectors/")
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    return isinstance(schema, str) and schema.startswith("marginspec-vectors/")
 
 
 def load_vectors(paths: Iterable[Any] | None = None, *, validate: bool = True,
