@@ -367,20 +367,20 @@ def default_vector_paths() -> list[Any]:
 NOT_VECTORS = frozenset({"coverage.json"})
 
 
-def expand_paths(paths: Iterable[Any] | None) -> list[Any]:
-    """Files as given; a directory stands for its ``*.json`` files (sorted; coverage.json, the
-    coverage report written beside them, is left out). None or empty: the packaged vectors.
-    Duplicates are dropped (first occurrence kept)."""
+def _expand(paths: Iterable[Any] | None) -> list[tuple[Any, bool]]:
+    """(file, found in a directory) for each file of expand_paths."""
     items = list(paths or ())
     if not items:
-        return default_vector_paths()
-    out: list[Any] = []
+        return [(p, False) for p in default_vector_paths()]
+    out: list[tuple[Any, bool]] = []
     seen: set[str] = set()
     for item in items:
+        in_dir = False
         if isinstance(item, (str, os.PathLike)):
             p = Path(item)
             if p.is_dir():
                 found = sorted(f for f in p.glob("*.json") if f.name not in NOT_VECTORS)
+                in_dir = True
             elif p.exists():
                 found = [p]
             else:
@@ -391,13 +391,42 @@ def expand_paths(paths: Iterable[Any] | None) -> list[Any]:
             key = os.path.realpath(f) if isinstance(f, Path) else str(f)
             if key not in seen:
                 seen.add(key)
-                out.append(f)
+                out.append((f, in_dir))
     return out
 
 
-def load_vectors(paths: Iterable[Any] | None = None, *, validate: bool = True) -> list[VectorFile]:
-    """Load vector files (see expand_paths); case ids must be unique over all of them."""
-    files = [load_vector_file(p, validate=validate) for p in expand_paths(paths)]
+def expand_paths(paths: Iterable[Any] | None) -> list[Any]:
+    """Files as given; a directory stands for its ``*.json`` files (sorted; coverage.json, the
+    coverage report written beside them, is left out). None or empty: the packaged vectors.
+    Duplicates are dropped (first occurrence kept)."""
+    return [f for f, _ in _expand(paths)]
+
+
+def is_vector_document(doc: Any) -> bool:
+    """Whether a parsed JSON document claims to be a vector file: an object whose ``schema`` names a
+    marginspec-vectors format (any version: a wrong version is an error, not another kind of file)."""
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    return isinstance(schema, str) and schema.startswith("marginspec-vectors/")
+
+
+def load_vectors(paths: Iterable[Any] | None = None, *, validate: bool = True,
+                 skipped: list[str] | None = None) -> list[VectorFile]:
+    """Load vector files (see expand_paths); case ids must be unique over all of them. A JSON file
+    found in a directory that is not a vector file (is_vector_document: a user's notes.json beside
+    the vectors) is skipped, with a note appended to `skipped`; one named on its own, or a file that
+    is not JSON at all, is an error."""
+    files = []
+    for source, in_dir in _expand(paths):
+        path, stem, raw = _read(source)
+        doc = parse_document(raw, path)
+        if not is_vector_document(doc):
+            if not in_dir:
+                raise VectorFileError(path, f"not a vector file (a vector file is a JSON object with "
+                                            f"\"schema\": \"{FORMAT}\")")
+            if skipped is not None:
+                skipped.append(f"{path}: skipped, not a vector file (no \"schema\": \"{FORMAT}\")")
+            continue
+        files.append(build_vector_file(doc, path, stem=stem, validate=validate))
     seen: dict[str, str] = {}
     order = 0
     for vf in files:

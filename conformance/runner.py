@@ -400,11 +400,14 @@ def _conform(runner: Runner, engine: Any, paths: Any, rule: Sequence[str], flag:
              progress: bool | None, out: Any, err: Any) -> int:
     from . import report, selection, summary
 
+    skipped: list[str] = []
     try:
-        files = load_vectors(paths)
+        files = load_vectors(paths, skipped=skipped)
     except VectorFileError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_ERROR
+    for note in skipped:
+        print(f"note: {note}", file=err)
     all_cases = [c for vf in files for c in vf.cases]
     unknown = selection.unknown_names(files, all_cases, rule=rule, flag=flag, case=case)
     if unknown:

@@ -77,6 +77,19 @@ class _Commands(click.Group):
             cmd = _register(name.replace("-", "_"))
         return cmd
 
+    def resolve_command(self, ctx, args):
+        """As click's, but an unknown command gets a "did you mean" (as a mistyped option does)."""
+        name = args[0] if args else ""
+        if (name and not name.startswith("-") and not ctx.resilient_parsing
+                and self.get_command(ctx, name) is None):
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            hint = (" Did you mean " + " or ".join(f"'{c}'" for c in close) + "?") if close else \
+                f" Commands: {', '.join(self.list_commands(ctx))}."
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)
+
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
@@ -178,7 +191,8 @@ def check(path, spec, fmt, contracts_file, venue):
 @contracts_option
 @venue_option
 def simulate(file, fmt, spec, balance, contracts_file, venue):
-    """Run the protocol requests in FILE (YAML or JSON, '-' for stdin) and show replies and positions.
+    """Run the protocol requests in FILE (YAML, JSON for a .json name, '-' for YAML on stdin) and show
+    replies and positions (a bad file: every problem at file:line:col, exit 2).
 
     Without a leading reset, every contract profile of the rulebook (or of --contracts FILE) is
     loaded with --balance.
@@ -192,7 +206,11 @@ def simulate(file, fmt, spec, balance, contracts_file, venue):
     try:
         text = read_yaml_stream(sys.stdin.buffer, "<stdin>") if file == "-" else None
         pairs, engine = run(file if file != "-" else "<stdin>", text, balance, engine)
-    except (SpecError, OSError) as e:
+    except SpecError as e:
+        for d in e.diagnostics:
+            click.echo(f"error: {d}", err=True)
+        sys.exit(2)
+    except OSError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     if fmt == "json":

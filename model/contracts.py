@@ -24,7 +24,7 @@ from .jsonmarks import load_json_text
 from .rulebook import Contract, Rulebook
 from .spec_values import read_contract, schema_diagnostics
 from .spec_schema import _DECIMAL, SCHEMA
-from .wellformed import ContractChecks
+from .wellformed import ContractChecks, show
 from .yamlsafe import Node, load_yaml_text, mark_of
 
 
@@ -116,19 +116,34 @@ def contracts_in_force(rb: Rulebook, contracts_file: str | Path | None = None) -
 def contract_diagnostics(checks: ContractChecks, c: Contract, spec: Node | None = None, mark=None,
                          wellformed: bool = True) -> list[Diagnostic]:
     """A contract's domain problems and (with `wellformed`) parameter-invariant breaches, each at
-    the place it concerns: the tier's mark for a tier, else the symbol's (`spec`/`mark` may be None
-    for contracts that were not read from a file)."""
-    bad = checks.domain_problems(c)
+    the place it concerns: a value outside its domain at the value, a breach at its tier, else at the
+    symbol (`spec`/`mark` may be None for contracts that were not read from a file)."""
+    tiers = spec.get("tiers") if isinstance(spec, dict) else None
+    bad = checks.interp.domain_breaks(c)
     if bad:
-        return [Diagnostic(mark, f"contract {c.symbol}: {m}") for m in bad]
+        return [_domain_diagnostic(checks, c, tier, name, spec, tiers, mark) for tier, name in bad]
     if not wellformed:
         return []
     out = []
-    tiers = spec.get("tiers") if isinstance(spec, dict) else None
     for b in checks.breaches(c):
         where = mark_of(tiers[b.tier - 1], mark) if tiers is not None and b.tier else mark
         out.append(Diagnostic(where, b.message))
     return out
+
+
+def _domain_diagnostic(checks: ContractChecks, c: Contract, tier: int | None, name: str, spec, tiers,
+                       mark) -> Diagnostic:
+    """A value outside its domain, at the value in the file (else at the tier, else at the symbol),
+    with the value as written (else as read) and the domain as the rulebook writes it."""
+    row = tiers[tier - 1] if tier is not None and isinstance(tiers, list) and len(tiers) >= tier else None
+    holder = spec if tier is None else row
+    given = holder.get(name) if isinstance(holder, dict) else None
+    where = mark_of(given, mark_of(row, mark))
+    value = (c.params if tier is None else c.tiers[tier - 1]).get(name)
+    shown = json.dumps(str(given)) if isinstance(given, str) else show(value)
+    at = "" if tier is None else f"tier {tier}: "
+    return Diagnostic(where, f"contract {c.symbol}: {at}{name} is {shown}, outside its domain "
+                             f"{checks.interp.domain_text(name, tier is not None)}")
 
 
 def _diag(where, message: str) -> Diagnostic:

@@ -35,8 +35,19 @@ class SpecError(Exception):
     """One or more problems in a rulebook; `diagnostics` lists every one found."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = list(diagnostics)
+        self.diagnostics = in_file_order(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def in_file_order(diagnostics) -> list[Diagnostic]:
+    """The diagnostics by file (in the order the files first come up; those without a place first
+    if they come first), and within a file by line:col, as a reader goes through it; found in
+    whatever order the checks ran."""
+    files: dict[str | None, int] = {}
+    for d in diagnostics:
+        files.setdefault(d.mark.file if d.mark else None, len(files))
+    return sorted(diagnostics, key=lambda d: (files[d.mark.file], d.mark.line, d.mark.col) if d.mark
+                  else (files[None], 0, 0))
 
 
 def did_you_mean(name: str, candidates) -> str:

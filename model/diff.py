@@ -21,6 +21,7 @@ positive (both venues show a liquidation price).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -374,8 +375,15 @@ def resolve(rb: Rulebook, arg: str) -> dict[str, Contract]:
     venues = load_venues(rb)
     if arg in venues.venues:
         return dict(apply_venue(rb, arg, venues).contracts)
-    if Path(arg).is_file():
+    p = Path(arg)
+    if p.is_file():
         return load_contracts_file(rb, arg)
+    if p.suffix or "/" in arg or os.sep in arg:  # meant as a file: say why it cannot be read
+        import errno
+
+        code = errno.EISDIR if p.is_dir() else errno.ENOENT
+        raise ValueError(f"{arg}: cannot read: {os.strerror(code)} (taken for a contracts file, "
+                         f"having a suffix or a slash; the venues are {', '.join(venues.venues)})")
     venues.get(arg)  # raises with a "did you mean"
     raise AssertionError("unreachable")
 

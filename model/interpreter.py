@@ -227,16 +227,23 @@ class Interpreter:
         vals["__tier_envs__"] = tuple({f"tier.{k}": v for k, v in t.items()} for t in c.tiers)
         return vals
 
-    def contract_problems(self, c: Contract) -> list[str]:
-        """Which parameter or tier domains (from the rulebook) a contract breaks."""
-        out = [f"{n} fails {self._text(n)}" for n, f in self.param_domains.items() if not f(Env(c.params))]
+    def domain_breaks(self, c: Contract) -> list[tuple[int | None, str]]:
+        """Which parameter or tier domains (from the rulebook) a contract breaks: (tier number, or
+        None for a parameter; the parameter's or tier field's name), in the rulebook's order."""
+        out: list[tuple[int | None, str]] = [(None, n) for n, f in self.param_domains.items() if not f(Env(c.params))]
         for i, t in enumerate(c.tiers, 1):
-            out += [f"tier {i}: {n} fails its domain" for n, f in self.tier_domains.items() if not f(Env(t))]
+            out += [(i, n) for n, f in self.tier_domains.items() if not f(Env(t))]
         return out
 
-    def _text(self, name):
+    def contract_problems(self, c: Contract) -> list[str]:
+        """Which parameter or tier domains a contract breaks, as messages (a refused reset's)."""
+        return [f"{n} fails {self.domain_text(n)}" if tier is None else f"tier {tier}: {n} fails its domain"
+                for tier, n in self.domain_breaks(c)]
+
+    def domain_text(self, name: str, tier: bool = False) -> str:
+        """The domain of a parameter (or, with `tier`, of a tier field) as the rulebook writes it."""
         from .printer import to_text
-        return to_text(next(p.domain for p in self.rb.params if p.name == name))
+        return to_text(next(p.domain for p in (self.rb.tier_fields if tier else self.rb.params) if p.name == name))
 
     def initial_symbol_state(self) -> dict[str, Any]:
         return {f.name: f.initial for f in self.rb.state if f.scope in ("symbol", "position")}

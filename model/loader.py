@@ -30,6 +30,7 @@ class _Builder:
     def __init__(self, directory: Path):
         self.dir = directory
         self.diags: list[Diagnostic] = []
+        self.duplicates: list[Diagnostic] = []  # duplicate keys: reported, the loading goes on
         self.expr_texts: dict[int, Any] = {}
 
     # -- diagnostics -------------------------------------------------------------------------
@@ -46,7 +47,7 @@ class _Builder:
             raise SpecError([Diagnostic(None, f"{self.dir}: not a directory holding a rulebook")])
         if not top.is_file():
             raise SpecError([Diagnostic(None, f"{top}: missing (the rulebook's entry file)")])
-        first = load_yaml_file(top, self._display(top))
+        first = load_yaml_file(top, self._display(top), self.duplicates)
         if not isinstance(first, dict):
             raise SpecError([Diagnostic(mark_of(first), "rulebook.yaml must be a mapping")])
         merged = Node(first)
@@ -62,7 +63,7 @@ class _Builder:
                 self.err(name, f"file '{name}' listed in rulebook.files is missing")
                 continue
             try:
-                doc = load_yaml_file(p, self._display(p))
+                doc = load_yaml_file(p, self._display(p), self.duplicates)
             except SpecError as e:
                 self.diags.extend(e.diagnostics)
                 continue
@@ -95,15 +96,18 @@ class _Builder:
 
     # -- building ----------------------------------------------------------------------------
     def build(self) -> Rulebook:
+        """Read, check the structure, then the meaning, each stage only on what the one before
+        accepted; a duplicate key (its second value dropped) does not stop the stages, so that the
+        file's other errors are reported with it."""
         doc = self.read()
         if self.diags:
-            raise SpecError(self.diags)
+            raise SpecError(self.diags + self.duplicates)
         self.structure(doc)
         if self.diags:
-            raise SpecError(self.diags)
+            raise SpecError(self.diags + self.duplicates)
         rb = self.semantic(doc)
-        if self.diags:
-            raise SpecError(self.diags)
+        if self.diags or self.duplicates:
+            raise SpecError(self.diags + self.duplicates)
         return self.with_formals(rb)
 
     @staticmethod

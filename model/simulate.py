@@ -8,6 +8,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, SpecError
 from .engine import ReferenceEngine
+from .jsonmarks import load_json_text
 from .yamlsafe import load_yaml_text, read_yaml_bytes
 
 
@@ -22,17 +23,64 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def read_requests(text: str, name: str) -> list[dict]:
-    """Requests from YAML or JSON: a list, or a mapping with `requests:`; ids are added when missing."""
-    doc = _plain(load_yaml_text(text, name))
+#: The keys of a request in a simulate file (the protocol's, PROTOCOL.md).
+REQUEST_KEYS = ("id", "op", "args")
+
+
+def read_requests(text: str, name: str, ops=None, fmt: str = "yaml") -> list[dict]:
+    """Requests from YAML or JSON (`fmt`): a list, or a mapping with `requests:`; ids are added when
+    missing. Every problem of the file is a SpecError at file:line:col, all at once: an entry that
+    is not a mapping, an unknown key, an op that is not one of `ops` (with a "did you mean"), args
+    that are not a mapping. A bad file is bad input, not requests for the engine to refuse."""
+    from .diagnostics import Mark, did_you_mean
+    from .yamlsafe import mark_of
+
+    doc = load_json_text(text, name) if fmt == "json" else load_yaml_text(text, name)
     if isinstance(doc, dict) and "requests" in doc:
         doc = doc["requests"]
-    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
-        raise SpecError([Diagnostic(None, f"{name}: expected a list of requests ({{op, args}} objects)")])
-    out = []
+    start = Mark(name, 1, 1)
+    if not isinstance(doc, list):
+        raise SpecError([Diagnostic(mark_of(doc, start), "expected a list of requests ({op, args} mappings), "
+                                                         "or a mapping with requests: such a list")])
+    found: list[Diagnostic] = []
     for i, r in enumerate(doc, 1):
-        out.append({"id": r.get("id", i), "op": r.get("op"), "args": r.get("args", {})})
-    return out
+        here = mark_of(r, mark_of(doc, start))
+        if not isinstance(r, dict):
+            found.append(Diagnostic(here, f"request {i}: expected a mapping {{op, args}}, got {_written(r)}"))
+            continue
+        marks = getattr(r, "key_marks", {})
+        for key in r:
+            if key not in REQUEST_KEYS:
+                found.append(Diagnostic(marks.get(key, here), f"request {i}: unknown key '{key}'"
+                                                              + (did_you_mean(str(key), REQUEST_KEYS) or
+                                                                 " (a request has id, op and args)")))
+        op = r.get("op")
+        op_at = mark_of(op, marks.get("op", here))
+        if "op" not in r:
+            found.append(Diagnostic(here, f"request {i}: no op"))
+        elif not isinstance(op, str) or op.strip() != op or not op:
+            found.append(Diagnostic(op_at, f"request {i}: op must be an op name, got {_written(op)}"))
+        elif ops is not None and op not in ops:
+            found.append(Diagnostic(op_at, f"request {i}: unknown op '{op}'" + (did_you_mean(op, ops) or
+                                                                                f" (ops: {', '.join(ops)})")))
+        args = r.get("args")
+        if args is not None and not isinstance(args, dict):
+            found.append(Diagnostic(mark_of(args, marks.get("args", here)),
+                                    f"request {i}: args must be a mapping, got {_written(args)}"))
+    if found:
+        raise SpecError(sorted(found, key=lambda d: (d.mark.line, d.mark.col) if d.mark else (0, 0)))
+    doc = _plain(doc)
+    return [{"id": r.get("id", i), "op": r.get("op"), "args": r.get("args") or {}} for i, r in enumerate(doc, 1)]
+
+
+def _written(v: Any) -> str:
+    """A value of the file for a message, roughly as written (JSON's words for the rest)."""
+    return str(v) if isinstance(v, str) else json.dumps(_plain(v), ensure_ascii=False)
+
+
+def file_format(path: str) -> str:
+    """'json' for a .json name (parsed as JSON: a trailing comma is an error there), else 'yaml'."""
+    return "json" if Path(path).suffix.lower() == ".json" else "yaml"
 
 
 def default_reset(rb, balance: str = "10000") -> dict:
@@ -45,9 +93,10 @@ def default_reset(rb, balance: str = "10000") -> dict:
 def simulate(path: str, text: str | None = None, balance: str = "10000", engine: ReferenceEngine | None = None):
     """Run the requests (after a default reset unless the first is a reset); return (replies, engine)."""
     engine = engine or ReferenceEngine()
+    fmt = "yaml"
     if text is None:
-        text = read_yaml_bytes(Path(path), path)
-    requests = read_requests(text, path)
+        text, fmt = read_yaml_bytes(Path(path), path), file_format(path)
+    requests = read_requests(text, path, engine.ops(), fmt)
     if not requests or requests[0].get("op") != "reset":
         engine.handle(default_reset(engine.rb, balance))
     return [(r, engine.handle(r)) for r in requests], engine
@@ -75,7 +124,8 @@ def render_text(pairs, engine, console) -> None:
         else:
             message = argument_error(engine, step, req, rep) or rep["error"]["message"]
             reply = f"[red]{escape(rep['error']['code'])}[/red]: {escape(message)}"
-        log.add_row(str(req["id"]), escape(str(req["op"])), escape(args), reply)
+        label = str(step) if req["id"] == step else f"{step} (id {show(req['id'])})"  # the step, never two alike
+        log.add_row(label, escape(str(req["op"])), escape(args), reply)
     console.print(log)
     pos = positions(engine)
     acct = next(iter(pos.values()), None)

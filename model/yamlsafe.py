@@ -65,7 +65,9 @@ class _Loader(yaml.SafeLoader):
 _FastLoader = type("_FastLoader", (yaml.CSafeLoader,), {}) if getattr(yaml, "__with_libyaml__", False) else None
 
 
-def _build(node, file: str):
+def _build(node, file: str, duplicates: list | None = None):
+    """Marked values of a composed node; a duplicate key is an error, or (with `duplicates`) noted
+    there and its second value dropped, so that a caller can go on and report the rest too."""
     if isinstance(node, MappingNode):
         out = Node()
         out.mark = _mark(file, node.start_mark)
@@ -76,13 +78,17 @@ def _build(node, file: str):
             key = key_node.value
             if key in out:
                 first = out.key_marks[key]
-                raise SpecError([Diagnostic(_mark(file, key_node.start_mark),
-                                            f"duplicate key '{key}' (first defined at line {first.line})")])
+                found = Diagnostic(_mark(file, key_node.start_mark),
+                                   f"duplicate key '{key}' (first defined at line {first.line})")
+                if duplicates is None:
+                    raise SpecError([found])
+                duplicates.append(found)
+                continue
             out.key_marks[key] = _mark(file, key_node.start_mark)
-            out[key] = _build(value_node, file)
+            out[key] = _build(value_node, file, duplicates)
         return out
     if isinstance(node, SequenceNode):
-        out = NodeList(_build(n, file) for n in node.value)
+        out = NodeList(_build(n, file, duplicates) for n in node.value)
         out.mark = _mark(file, node.start_mark)
         return out
     tag = node.tag
@@ -172,15 +178,16 @@ def _compose(text: str, file: str, loader_class=_Loader):
         loader.dispose()
 
 
-def load_yaml_text(text: str, file: str = "<string>"):
-    """Parse YAML text into marked values; raise SpecError naming file:line:col on any problem."""
+def load_yaml_text(text: str, file: str = "<string>", duplicates: list | None = None):
+    """Parse YAML text into marked values; raise SpecError naming file:line:col on any problem
+    (a duplicate key goes to `duplicates` instead when one is given: see _build)."""
     if _FastLoader is not None:
         try:
             root = _compose(text, file, _FastLoader)
         except Exception:  # noqa: BLE001 - read again below, for the pure-Python parser's diagnostic
             pass
         else:
-            return None if root is None else _build(root, file)
+            return None if root is None else _build(root, file, duplicates)
     try:
         root = _compose(text, file)
     except ReaderError as e:  # a character YAML does not allow (e.g. a NUL or a control character)
@@ -198,7 +205,7 @@ def load_yaml_text(text: str, file: str = "<string>"):
         raise SpecError([Diagnostic(None, str(e))]) from None
     if root is None:
         return None
-    return _build(root, file)
+    return _build(root, file, duplicates)
 
 
 def decode_yaml_bytes(data: bytes, file: str) -> str:
@@ -238,8 +245,8 @@ def read_yaml_bytes(path: Path, display: str | None = None) -> str:
         raise SpecError([Diagnostic(None, f"{file}: cannot read: {e.strerror or e}")]) from None
 
 
-def load_yaml_file(path: Path, display: str | None = None):
-    return load_yaml_text(read_yaml_bytes(Path(path), display), display or str(path))
+def load_yaml_file(path: Path, display: str | None = None, duplicates: list | None = None):
+    return load_yaml_text(read_yaml_bytes(Path(path), display), display or str(path), duplicates)
 
 
 def mark_of(value, default: Mark | None = None) -> Mark | None:

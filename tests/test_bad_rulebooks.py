@@ -26,6 +26,17 @@ def test_duplicate_key(spec_copy):
     assert errors_of(spec_copy.path) == ["derived.yaml:13:5: duplicate key 'expr' (first defined at line 12)"]
 
 
+def test_a_duplicate_key_does_not_hide_the_other_errors_of_its_file(spec_copy):
+    """The loader keeps the first value of a duplicate key and goes on, so the file's other errors
+    come with it, in line order."""
+    spec_copy.edit("derived.yaml", '    expr: "size * contract_multiplier"',
+                   '    expr: "size * contract_multiplier"\n    expr: "size"')
+    spec_copy.edit("derived.yaml", 'expr: "base_quantity * mark_price"', 'expr: "base_quantity * mark_prise"')
+    assert errors_of(spec_copy.path) == [
+        "derived.yaml:13:5: duplicate key 'expr' (first defined at line 12)",
+        "derived.yaml:17:28: derived value 'notional': unknown name 'mark_prise' (did you mean 'mark_price'?)"]
+
+
 def test_unknown_name_with_suggestion(spec_copy):
     spec_copy.edit("derived.yaml", 'expr: "base_quantity * mark_price"', 'expr: "base_quantity * mark_prise"')
     assert errors_of(spec_copy.path) == [

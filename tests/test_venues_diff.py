@@ -261,3 +261,15 @@ def test_diff_check_reports_a_stale_table(tmp_path, monkeypatch, rb):
     assert r.exit_code == 0 and f"up to date: {path}" in r.output
     r = CliRunner().invoke(main, ["diff", "phemex", "bybit", "--check"])
     assert r.exit_code == 2 and "--check and --output go with --all-pairs" in r.output
+
+
+def test_diff_a_missing_file_is_a_file_that_cannot_be_read(tmp_path):
+    """An argument with a suffix or a slash that does not exist is a file that cannot be read (as
+    simulate says it), not an unknown venue; a plain name stays a venue with a "did you mean"."""
+    names = "phemex, bitget, binance, bybit"
+    for arg, reason in (("nonexist.yaml", "No such file or directory"), (f"{tmp_path}/x", "No such file or directory"),
+                        (str(tmp_path), "Is a directory")):
+        r = CliRunner().invoke(main, ["diff", "binance", arg])
+        assert r.exit_code == 2
+        assert r.output == (f"error: {arg}: cannot read: {reason} (taken for a contracts file, having a suffix or a "
+                            f"slash; the venues are {names})\n")

@@ -26,11 +26,14 @@ def _list(paths, rule, flag, case, fmt) -> int:
     from marginspec.conformance import selection
     from marginspec.conformance.loader import VectorFileError, load_vectors, select_cases
 
+    skipped: list[str] = []
     try:
-        files = load_vectors(list(paths) or None)
+        files = load_vectors(list(paths) or None, skipped=skipped)
     except VectorFileError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
+    for note in skipped:
+        click.echo(f"note: {note}", err=True)
     all_cases = [c for vf in files for c in vf.cases]
     unknown = selection.unknown_names(files, all_cases, rule=rule, flag=flag, case=case)
     if unknown:

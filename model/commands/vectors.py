@@ -92,11 +92,8 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
     click.echo(f"{'total':<22} {summary['cases']:5d} cases, generated in {t_gen:.1f} s")
     if check:
         c = summary["check"]
-        for kind in ("stale", "missing", "extra"):
-            for p in c[kind]:
-                click.echo(f"{kind}: {p}", err=True)
-        click.echo("vectors are up to date" if status == 0 or not any(c.values()) else
-                   "vectors are stale: run `marginspec vectors` and commit the result", err=bool(any(c.values())))
+        for line in check_advice(c, rerun_command(spec, out, contracts_file, venue, cx_files), out_dir, out is None):
+            click.echo(line, err=bool(any(c.values())))
     else:
         changed = summary["written"]
         click.echo(f"wrote {out_dir} and {cov_path}" + (f" ({len(changed)} file(s) changed)" if changed else " (no change)"))
@@ -110,3 +107,30 @@ def command(spec, out, check, show_coverage, run_mutants, jobs, timeout, cx_file
     if adequacy is not None:
         click.echo(text_report(adequacy), nl=False)
     sys.exit(status)
+
+
+def rerun_command(spec, out, contracts_file, venue, cx_files) -> str:
+    """The `marginspec vectors` command that rewrites what --check compared, with the user's own
+    options (quoted for a POSIX shell), so that the advice can be pasted as it is."""
+    import shlex
+
+    argv = ["marginspec", "vectors"]
+    for option, value in (("--spec", spec), ("--contracts", contracts_file), ("--venue", venue), ("--out", out)):
+        if value:
+            argv += [option, str(value)]
+    for cx in cx_files:
+        argv += ["--counterexamples", str(cx)]
+    return shlex.join(argv)
+
+
+def check_advice(found: dict, command: str, out_dir: Path, default_out: bool) -> list[str]:
+    """The lines --check prints: each stale, missing or extra file, then what to do. Re-running
+    rewrites stale and missing files but never deletes a file, so an extra one is the user's to move."""
+    lines = [f"{kind}: {p}" for kind in ("stale", "missing") for p in found[kind]]
+    lines += [f"extra: {p} (not written by `{command}`, which deletes no file: move it out of {out_dir}, "
+              "or delete it if it is an old vector file)" for p in found["extra"]]
+    if found["stale"] or found["missing"]:
+        lines.append(f"vectors are stale: run `{command}`" + (" and commit the result" if default_out else ""))
+    if found["extra"]:
+        lines.append(f"{len(found['extra'])} extra file(s) in {out_dir} (named above)")
+    return lines or ["vectors are up to date"]

@@ -22,6 +22,7 @@ from .. import ast
 from ..z3terms import SV, as_bool
 from .base import be_contract
 from .envs import _TEnv
+from .render import _human
 from .results import Goal, Obligation
 
 
@@ -144,7 +145,7 @@ class CumulativeMixin:
                     prefixes={"init.": Env(init, self.interp.derived)})
         value = icompile(f.sequence)(env)
         return value is False, {"totals": {n: _show(v) for n, v in totals.items()},
-                                "formula": f"{ast_text(f.sequence)}  ->  {value}"}
+                                "formula": f"{ast_text(f.sequence)}  ->  {_human(value)}"}
 
 
 def b_not_(x):

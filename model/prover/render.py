@@ -24,19 +24,24 @@ def _render_values(vals: Mapping, indent: str = "    ") -> str:
             lines.append(f"{indent}{k}:")
             lines.append(_render_values(v, indent + "  "))
         elif isinstance(v, list):
-            lines.append(f"{indent}{k}: {', '.join(str(x) for x in v)}")
+            lines.append(f"{indent}{k}: {', '.join(_human(x) for x in v)}")
         else:
-            lines.append(f"{indent}{k}: {v}")
+            lines.append(f"{indent}{k}: {_human(v)}")
     return "\n".join(x for x in lines if x)
 
 
 def _human(v: Any) -> str:
-    """A value for people: an exact fraction also gets its decimal approximation."""
+    """A value for people, as the protocol's JSON writes it (true/false/null, decimal strings
+    unquoted); an exact fraction also gets its decimal approximation."""
     if isinstance(v, str) and "/" in v:
         try:
             return f"{v} (~{float(Fraction(v)):.10g})"
         except (ValueError, ZeroDivisionError):
             return v
+    if isinstance(v, str):
+        return v
+    if v is None or isinstance(v, bool):
+        return json.dumps(v)
     return str(v)
 
 

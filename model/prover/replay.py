@@ -18,7 +18,7 @@ from ..interpreter import compile_expr as icompile
 from ..numbers import format_decimal
 from ..rulebook import Rulebook
 from .envs import _CEnv
-from .render import _render_scenario
+from .render import _human, _render_scenario
 from .results import VIOLATED, ERROR, _dec
 
 
@@ -85,7 +85,7 @@ class ReplayMixin:
                 diffs = {n: {"before": _dec(eb[n]), "after": _dec(ea[n])} for n in prob["final"]["names"]
                          if _safe(eb, n) != _safe(ea, n)}
                 values = {"other symbol": other, "changed": diffs,
-                          "formula": f"every field and derived value of {other} unchanged  ->  {not diffs}"}
+                          "formula": f"every field and derived value of {other} unchanged  ->  {_human(not diffs)}"}
                 confirmed = bool(diffs)
             elif ob.kind == "cumulative":
                 confirmed, values = self._confirm_cumulative(ob, eng, records, sym)
@@ -181,7 +181,7 @@ class ReplayMixin:
             named["locals"] = {k: _dec(v) for k, v in outcome.locals.items()}
         if a.lets:
             named["lets"] = {k: _dec(v) for k, v in lets.items()}
-        named["formula"] = f"{f.text()}  ->  {value}"
+        named["formula"] = f"{f.text()}  ->  {_human(value)}"
         return value, named
 
     def _eval_fact(self, f: Formal, vals, forall):
@@ -199,7 +199,7 @@ class ReplayMixin:
         if over:
             named["with"] = {k: _dec(v) for k, v in over.items()}
             named["in that state"] = {d.name: _dec(_safe(hyp, d.name)) for d in self.rb.derived}
-        named["formula"] = f"{f.text()}  ->  {value}"
+        named["formula"] = f"{f.text()}  ->  {_human(value)}"
         return value, named
 
     def _vector_from_steps(self, ob, symbols, balance, steps, inv, title) -> dict | None:

@@ -17,7 +17,7 @@ from ..solving import CheckResult, check, is_recording, label, nlsat_check, prov
 from ..z3terms import EXACT, RELAXED, SV, as_bool, b_and, b_not
 from .base import be_contract
 from .envs import _TEnv, _CEnv
-from .render import _render_scenario
+from .render import _human, _render_scenario
 from .results import PROVED, VIOLATED, UNKNOWN, VACUOUS, ERROR, RL_NLSAT, RL_SPLIT, _dec, CaseResult, Result, Obligation, SymWorld
 
 
@@ -372,7 +372,7 @@ class SequencesMixin:
                                 {**self.interp.derived, **{k: icompile(e) for k, e in f.defines(None).items()}},
                                 None, old=None, prefixes={"init.": init})
                     v = icompile(f.sequence)(env)
-                    values[lbl] = {"totals": _dec(totals), "formula": f"{to_text(f.sequence)}  ->  {v}"}
+                    values[lbl] = {"totals": _dec(totals), "formula": f"{to_text(f.sequence)}  ->  {_human(v)}"}
                     if v is False:
                         return True, values
             except Exception as e:  # reported with the values, never hidden

@@ -66,20 +66,11 @@ class CheckResult:
 
 
 def _replace(p: Path, data: bytes) -> None:
-    """Write `data` to `p` atomically: a temporary file in the same folder, then os.replace (a
-    reader never sees half a file; an interrupted run leaves the old file)."""
-    import os
-    import tempfile
+    """Write `data` to `p` atomically with the shared writer (atomic.py): a reader never sees half a
+    file, an interrupted run leaves the old file, and a new file gets 0666 less the umask."""
+    from ..atomic import write_atomic
 
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(p, data)
 
 
 def write(files: dict[str, bytes], out: Path, extra_dir_files: dict[Path, bytes] | None = None) -> list[Path]:

@@ -92,11 +92,11 @@ def test_every_problem_of_a_yaml_file_at_its_place(rulebook, tmp_path):
     f = str(p)
     assert errors(p, rulebook) == [
         f"{f}:1:1: 'BTC/USDT' is not a symbol: use letters, digits, '_' and '-'",
-        f"{f}:10:14: '0.1x' is not a plain decimal number",
         f"{f}:9:3: contract XUSDT: missing parameter 'money_step'",
+        f"{f}:10:14: '0.1x' is not a plain decimal number",
         f"{f}:13:7: contract XUSDT: tier without 'maintenance_amount'",
         f"{f}:13:82: contract XUSDT: unknown tier field 'maintenance_amout' (did you mean 'maintenance_amount'?)",
-        f"{f}:14:1: contract YUSDT: tick_size fails tick_size > 0",
+        f'{f}:16:14: contract YUSDT: tick_size is "0", outside its domain tick_size > 0',
         f"{f}:28:7: INV-born-safe fails for ZUSDT tier 2: 1 / max_leverage (0.01) must exceed maintenance_margin_rate "
         "+ taker_fee_rate (0.02). For every tier, 1 / max_leverage > maintenance_margin_rate + taker_fee_rate (the fee "
         "reserve is part of maintenance margin, so a position at the tier's maximum leverage still has equity above it).",
@@ -134,11 +134,11 @@ def test_every_problem_of_a_json_file_at_its_place(rulebook, tmp_path):
     p.write_text(BAD_JSON)
     f = str(p)
     assert errors(p, rulebook) == [
-        f"{f}:9:13: WUSDT.tiers: [] should be non-empty",
-        f"{f}:10:13: VUSDT.contract_multiplier: True is not of type 'string' or 'array'",
         f"{f}:6:7: INV-born-safe fails for ZUSDT tier 2: 1 / max_leverage (0.01) must exceed maintenance_margin_rate "
         "+ taker_fee_rate (0.02). For every tier, 1 / max_leverage > maintenance_margin_rate + taker_fee_rate (the fee "
         "reserve is part of maintenance margin, so a position at the tier's maximum leverage still has equity above it).",
+        f"{f}:9:13: WUSDT.tiers: [] should be non-empty",
+        f"{f}:10:13: VUSDT.contract_multiplier: True is not of type 'string' or 'array'",
     ]
 
 
@@ -181,3 +181,36 @@ def test_an_empty_or_unreadable_file_is_an_error_not_a_traceback(rulebook, tmp_p
     assert errors(p, rulebook) == [f"{p}:1:1: {p}: a contracts file maps SYMBOL to a contract "
                                    "(contract_multiplier, tick_size, ..., tiers)"]
     assert errors(tmp_path / "none.yaml", rulebook)[0].startswith(f"{tmp_path / 'none.yaml'}: cannot read: ")
+
+
+def test_a_value_outside_its_domain_is_reported_at_the_value_with_the_value(rulebook, tmp_path):
+    """A parameter or tier field outside its domain: the diagnostic points at the value (not at the
+    symbol) and shows it as written, with the domain."""
+    p = tmp_path / "bad7.yaml"
+    p.write_text('''ACMEUSDT:
+  contract_multiplier: "1"
+  tick_size: "0.01"
+  lot_size: "0.001"
+  money_step: "0.01"
+  liquidation_buffer_rate: "0.005"
+  taker_fee_rate: "1.5"
+  tiers:
+    - {max_notional: "50000", maintenance_margin_rate: "0.004", max_leverage: "125", maintenance_amount: "0"}
+    - {max_notional: "-250000", maintenance_margin_rate: "0.005", max_leverage: "100", maintenance_amount: "50"}
+''')
+    assert errors(p, rulebook) == [
+        f'{p}:7:19: contract ACMEUSDT: taker_fee_rate is "1.5", outside its domain taker_fee_rate >= 0 and '
+        "taker_fee_rate < 1",
+        f'{p}:10:22: contract ACMEUSDT: tier 2: max_notional is "-250000", outside its domain max_notional > 0',
+    ]
+
+
+def test_errors_are_listed_by_file_then_line_and_column():
+    """Whatever order the checks find them in, a file's errors read top to bottom; files keep the
+    order in which they first come up."""
+    from marginspec.diagnostics import Diagnostic, Mark
+
+    found = [Diagnostic(Mark("b.yaml", 9, 1), "b9"), Diagnostic(Mark("a.yaml", 10, 14), "a10"),
+             Diagnostic(Mark("b.yaml", 2, 5), "b2"), Diagnostic(Mark("a.yaml", 9, 3), "a9"),
+             Diagnostic(Mark("b.yaml", 2, 1), "b2c1")]
+    assert [d.message for d in SpecError(found).diagnostics] == ["b2c1", "b2", "b9", "a9", "a10"]

@@ -50,6 +50,9 @@ def test_against_the_published_long_formula_is_violated_with_a_distinguishing_in
     q = Fraction(st["size"]) * Fraction("0.001")
     assert Fraction(theirs) == (Fraction(st["entry_price"]) * q + Fraction(st["isolated_margin"])) / (q * Fraction("0.996"))
     assert "rulebook liquidation_root =" in cx["text"] and "auditor's formula =" in cx["text"]
+    # values as the protocol's JSON writes them, not Python's True/False/None
+    assert "ok liquidated=false" in cx["text"] and "has_position=true" in cx["text"]
+    assert not {"False", "True", "None"} & set(cx["text"].replace(",", " ").replace("=", " ").split())
     assert (tmp_path / "counterexamples.json").is_file()
 
 

@@ -30,4 +30,4 @@ def test_a_balance_leak_violates_the_induction_step_with_a_replayed_run(tmp_path
     cx = r["counterexample"]
     assert cx["confirmed"] is True
     assert cx["steps"][-1]["request"]["op"] == "reduce_margin" and all(s["reply"]["ok"] for s in cx["steps"])
-    assert "total.moved_in  ->  False" in cx["text"]
+    assert "total.moved_in  ->  false" in cx["text"]  # JSON's word (was Python's False)

@@ -200,3 +200,30 @@ def test_engine_exits_quietly_when_its_reader_goes_away():
     _, errs = p.communicate(b'{"id":1,"op":"hello","args":{}}\n' * 1000, timeout=60)
     assert p.returncode == 0
     assert b"Traceback" not in errs
+
+
+def test_a_folder_with_a_json_file_that_is_not_a_vector_file(tmp_path):
+    """A user's notes.json beside the vectors is skipped with a note (not read as a vector file);
+    named on its own it is an error saying what a vector file is; a file that is not JSON at all is
+    an error in a folder too (it could be a broken vector file). Never a traceback."""
+    from marginspec.conformance.loader import default_vector_paths
+
+    src = next(p for p in default_vector_paths() if Path(str(p)).name == "known_answers.json")
+    vec = tmp_path / "vec"
+    vec.mkdir()
+    (vec / "known_answers.json").write_bytes(Path(str(src)).read_bytes())
+    (vec / "notes.json").write_text('{"todo": "ask about tier 3"}\n')
+    one = next(c for vf in load_vectors([vec / "known_answers.json"]) for c in vf.cases).id
+    code, out = conform("--vectors", str(vec), "--case", one)
+    assert code == 0, out
+    assert f'note: {vec / "notes.json"}: skipped, not a vector file (no "schema": "marginspec-vectors/1")' in out
+    code, out = conform("--vectors", str(vec), "--list")
+    assert code == 0 and "skipped, not a vector file" in out
+    code, out = conform("--vectors", str(vec / "notes.json"))
+    assert code == 2
+    assert (f'error: {vec / "notes.json"}: not a vector file (a vector file is a JSON object with '
+            f'"schema": "marginspec-vectors/1")') in out
+    (vec / "notes.json").write_text("ask about tier 3\n")
+    code, out = conform("--vectors", str(vec))
+    assert code == 2 and f"error: {vec / 'notes.json'}: line 1 column 1: Expecting value" in out
+    assert (vec / "notes.json").read_text() == "ask about tier 3\n"

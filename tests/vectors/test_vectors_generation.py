@@ -58,7 +58,12 @@ def test_check_catches_a_hand_edited_a_missing_and_an_extra_file(tmp_path):
     assert bad.returncode == 1
     assert f"stale: {edited}" in bad.stderr
     assert f"missing: {out / 'errors.json'}" in bad.stderr
-    assert f"extra: {out / 'mine.json'}" in bad.stderr
+    assert f"extra: {out / 'mine.json'} (not written by `marginspec vectors --out {out}`, which deletes no file: " \
+           f"move it out of {out}, or delete it if it is an old vector file)" in bad.stderr
+    # the advice is the command with the user's own options, and says which file is extra
+    assert f"vectors are stale: run `marginspec vectors --out {out}`\n" in bad.stderr
+    assert f"1 extra file(s) in {out} (named above)" in bad.stderr
+    assert (out / "mine.json").read_text(encoding="utf-8") == "{}\n"
     # --check wrote nothing
     assert not (out / "errors.json").exists()
     assert edited.read_text(encoding="utf-8") != text
@@ -75,3 +80,20 @@ def test_check_in_process_names_each_kind(tmp_path, generated):
     (out / name).write_bytes(files[name].replace(b'"MUST"', b'"SHOULD"', 1))
     res = check(files, out)
     assert res.stale == (str(out / name),) and not res.missing and not res.extra
+
+
+def test_check_advice_names_the_command_with_every_option_of_the_run():
+    from pathlib import Path
+
+    from marginspec.commands.vectors import check_advice, rerun_command
+
+    cmd = rerun_command("my spec", "vec", "mine.yaml", "binance", ("cx.json",))
+    assert cmd == "marginspec vectors --spec 'my spec' --contracts mine.yaml --venue binance --out vec " \
+                  "--counterexamples cx.json"
+    assert rerun_command(None, None, None, None, ()) == "marginspec vectors"
+    only_extra = check_advice({"stale": [], "missing": [], "extra": ["vec/notes.json"]}, cmd, Path("vec"), False)
+    assert only_extra == [f"extra: vec/notes.json (not written by `{cmd}`, which deletes no file: move it out of vec, "
+                          "or delete it if it is an old vector file)", "1 extra file(s) in vec (named above)"]
+    stale = check_advice({"stale": ["a.json"], "missing": [], "extra": []}, "marginspec vectors", Path("v"), True)
+    assert stale == ["stale: a.json", "vectors are stale: run `marginspec vectors` and commit the result"]
+    assert check_advice({"stale": [], "missing": [], "extra": []}, cmd, Path("v"), False) == ["vectors are up to date"]

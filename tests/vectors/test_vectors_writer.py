@@ -62,3 +62,18 @@ def test_the_loader_skips_the_coverage_report_in_a_directory(tmp_path):
     (tmp_path / "coverage.json").write_text("{}")
     (tmp_path / "a.json").write_text("{}")
     assert [p.name for p in expand_paths([tmp_path])] == ["a.json"]
+
+
+def test_new_files_honour_the_umask_and_existing_ones_keep_their_mode(tmp_path):
+    """A new vector file or coverage.json is 0666 less the umask (0644 under 0022) like every other
+    writer's output, not a temporary file's 0600; a rewritten file keeps its own mode."""
+    out = tmp_path / "v"
+    old = os.umask(0o022)
+    try:
+        writer.write({"a.json": b"A\n"}, out, {out / "coverage.json": b"C\n"})
+        os.chmod(out / "coverage.json", 0o640)
+        writer.write({"a.json": b"A\n"}, out, {out / "coverage.json": b"C2\n"})
+    finally:
+        os.umask(old)
+    assert (out / "a.json").stat().st_mode & 0o777 == 0o644
+    assert (out / "coverage.json").stat().st_mode & 0o777 == 0o640
