@@ -250,13 +250,15 @@ STAGES = (
 
 def _contracts_stage(name: str, argv: list[str], contracts_file: str, out: str) -> list[str]:
     """A stage of `all --contracts FILE --out DIR`: the file goes to every stage that reads contracts,
-    and what is generated for those contracts goes under DIR (never over the rulebook's own files)."""
+    and what is generated for those contracts goes under DIR (never over the rulebook's own files):
+    the docs stage reads the vectors, the proof report and the venue table the earlier stages made."""
     from pathlib import Path
 
     vectors, docs = str(Path(out) / "vectors"), str(Path(out) / "docs")
     extra = {"check": ["--contracts", contracts_file],
              "prove": ["--contracts", contracts_file],
              "vectors": ["--contracts", contracts_file, "--out", vectors],
+             "venues": ["--contracts", contracts_file],  # the venue presets set on these contracts
              "docs": ["--contracts", contracts_file, "--out", docs, "--vectors", vectors],
              "conform": ["--vectors", vectors]}.get(name, [])
     if "--output" in argv:  # prove's report and the venue table go where `docs --out OUT/docs` reads them

@@ -29,7 +29,8 @@ from typing import Any, Mapping, Sequence
 import jinja2
 
 from . import docs_ccxt, docs_venues
-from .docs_proofs import ProofSections, load_proofs
+from .docs_commands import PROOF_REPORT, SHIPPED, Commands
+from .docs_proofs import ProofSections, load_proofs, other_contracts
 from .docs_rules import RuleSections
 from .docs_stories import StorySections
 from .docs_trace import TraceSections
@@ -38,7 +39,6 @@ from .docs_view import Piece
 from .rulebook import Rulebook
 
 OUTPUT_FILES = {"rulebook.md": ("md", "rulebook.md.j2"), "index.html": ("html", "index.html.j2")}  # name: (format, template)
-PROOF_REPORT = "proof-report.json"
 
 
 # =========================================================================== inputs
@@ -51,6 +51,7 @@ class Inputs:
     proofs: Mapping[str, Any] | None = None
     proof_problem: str | None = None
     venue_diff: Mapping[str, Any] | None = None  # generated_docs/venue-diff.json (docs_venues)
+    commands: Commands = SHIPPED  # what the docs advise to run to (re)build these inputs
 
 
 # =========================================================================== the builder
@@ -73,7 +74,7 @@ class Builder(RuleSections, StorySections, VectorSections, ProofSections, TraceS
             "ccxt": docs_ccxt.table(rb), "ccxt_extra": docs_ccxt.CCXT_EXTRA,
             "inputs": self.input_summary(), "proof_summary": self.proof_summary(),
             "venues": docs_venues.section(self, self.inputs.venue_diff),
-            "findings": self.findings(),
+            "findings": self.findings(), "commands": self.inputs.commands,
         }
         ctx["toc"] = self.toc(ctx)
         return ctx
@@ -242,10 +243,15 @@ def default_vectors_dir(spec_dir: Path) -> Path | None:
         return None
 
 
-def gather_inputs(vectors_dir: Path | None, proofs_path: Path | None) -> Inputs:
+def gather_inputs(vectors_dir: Path | None, proofs_path: Path | None, commands: Commands = SHIPPED,
+                  in_force: Sequence[str] | None = None) -> Inputs:
+    """The docs' inputs; with `in_force` (the contract symbols rendered), a proof report made for
+    other contracts is left out, saying so."""
     cases, files, problems = load_vectors(vectors_dir)
     proofs, problem = load_proofs(proofs_path)
-    return docs_venues.with_table(Inputs(cases, files, problems, proofs, problem), proofs_path)
+    if in_force is not None and (other := other_contracts(proofs, in_force)):
+        proofs, problem = None, other
+    return docs_venues.with_table(Inputs(cases, files, problems, proofs, problem, commands=commands), proofs_path)
 
 
 def stale_files(out_dir: Path, files: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from .docs_commands import PROOF_REPORT
 from .docs_values import fmt_json
 from .docs_view import View
 from .mathml import Box, Formula, Ident, Literal, Op, row
@@ -31,6 +32,18 @@ def load_proofs(path: Path | None) -> tuple[Mapping[str, Any] | None, str | None
         return doc, None
     except (OSError, ValueError) as e:
         return None, f"{Path(path).name}: unreadable ({type(e).__name__})"
+
+
+def other_contracts(doc: Mapping[str, Any] | None, symbols) -> str | None:
+    """Why the report `doc` is not about the contracts `symbols` (None when it may be): a report
+    names the contracts it proved (`options.contracts`); one naming a contract not in force was
+    made for other contracts (e.g. the shipped report read for `--contracts FILE`)."""
+    options = doc.get("options") if isinstance(doc, dict) else None
+    proved = options.get("contracts") if isinstance(options, dict) else None
+    if not isinstance(proved, list) or set(map(str, proved)) <= set(symbols):
+        return None
+    return (f"{PROOF_REPORT} is for the contracts {', '.join(map(str, proved))}, not these "
+            f"({', '.join(sorted(symbols))}): not used")
 
 
 def overall(results: list[dict]) -> str:

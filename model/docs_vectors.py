@@ -39,11 +39,16 @@ class VectorCase:
 
 
 def load_vectors(directory: Path | None) -> tuple[tuple[VectorCase, ...], tuple[str, ...], tuple[str, ...]]:
-    """Every case of every `*.json` vector file in `directory`, in file-name then file order."""
+    """Every case of every `*.json` vector file in `directory`, in file-name then file order (not the
+    coverage report `marginspec vectors --out DIR` writes beside them, as `conform` skips it)."""
+    from .conformance.loader import NOT_VECTORS
+
     if directory is None or not Path(directory).is_dir():
         return (), (), ()
     cases, files, problems = [], [], []
     for path in sorted(Path(directory).glob("*.json"), key=lambda p: p.name):
+        if path.name in NOT_VECTORS:
+            continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             groups = doc["groups"]

@@ -5,7 +5,8 @@ every pair of presets.
 
 The diff table is proved by Z3 and takes a while, so `marginspec diff --all-pairs --output
 generated_docs/venue-diff.json` computes it once (like the proof report) and the docs read it; a
-table computed from other presets or formulas is flagged as out of date, never shown as current.
+table computed from other presets, formulas or contracts is flagged as out of date, never shown as
+current (with `--contracts FILE` the table is over those contracts; docs_commands says how to make it).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import ast
+from .docs_commands import VENUE_DIFF, Commands
 from .numbers import format_decimal
 from .rulebook import Rulebook
 
-VENUE_DIFF = "venue-diff.json"
 SHOWN = ("maintenance_notional", "maintenance_margin", "liquidation_root")  # the formulas the parameters change
 
 
@@ -189,9 +190,11 @@ def load_table(path: Path | None) -> Mapping[str, Any] | None:
         return None
 
 
-def diff_rows(rb: Rulebook, table: Mapping[str, Any] | None) -> tuple[list[dict], str | None]:
-    """Rows for the docs' diff table, and why it is not shown when it is not."""
-    how = f"run `marginspec diff --all-pairs --output generated_docs/{VENUE_DIFF}` and `marginspec docs`"
+def diff_rows(rb: Rulebook, table: Mapping[str, Any] | None,
+              commands: Commands) -> tuple[list[dict], str | None]:
+    """Rows for the docs' diff table, and why it is not shown when it is not (with the commands
+    that make it: `code` spans, rendered as code by the templates' prose filter)."""
+    how = f"run `{commands.venues}` and `{commands.docs}`"
     if table is None:
         return [], f"The table has not been computed: {how}."
     if table.get("fingerprint") != fingerprint(rb):
@@ -251,9 +254,10 @@ def section(builder, table: Mapping[str, Any] | None) -> dict | None:
             "url_bare": bare(v.formula_url), "reading_bare": bare(v.reading),
             "formulas": [{"name": n, "formula": builder.assign(n, e, "=")} for n, e in preset_formulas(rb, values)],
             "examples": [e.id for e in v.examples], "no_example": v.no_example})
-    rows, missing = diff_rows(rb, table)
+    rows, missing = diff_rows(rb, table, builder.inputs.commands)
     return {"read": venues.read, "presets": presets, "examples": example_results(rb),
-            "answers": rulebook_answers(rb), "diff": rows, "diff_missing": missing,
+            "answers": rulebook_answers(rb), "diff": rows,
+            "diff_missing": builder.prose(missing) if missing else None,
             "file": venues_path().name}
 
 

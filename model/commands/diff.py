@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ..cli import SPEC_HELP, _load
+from .contracts_option import apply_contracts, contracts_option
 
 
 @click.command("diff")
@@ -26,24 +27,32 @@ from ..cli import SPEC_HELP, _load
               "(generated_docs/venue-diff.json is what `marginspec docs` reads)")
 @click.option("--check", is_flag=True, help="with --all-pairs: write nothing; exit 1 when the table on disk "
               "(--output, default generated_docs/venue-diff.json) differs from a fresh one")
-def command(a, b, fmt, spec, all_pairs, output, check):
+@contracts_option
+def command(a, b, fmt, spec, all_pairs, output, check, contracts_file):
     """Compare the liquidation rules of A and B (venue names of spec/venues.yaml, or contracts files
     mapping SYMBOL to the protocol's CONTRACT): Z3 decides whether the liquidation decision at any
     mark and the liquidation root are the same for every position (side, size, entry, margin, mark;
     leverage 1-100, every tier); where not, a distinguishing position and the largest relative
-    difference of the root, as a proved bound."""
+    difference of the root, as a proved bound.
+
+    With --contracts FILE the venue presets are set on those contracts instead of the rulebook's
+    profiles (--all-pairs: the venue table of docs made with the same --contracts; its --check then
+    needs --output, the default file being the shipped contracts' table)."""
     from ..diagnostics import SpecError
     from ..diff import compare, render_text, resolve, to_json
 
-    rb = _load(spec)
+    rb = apply_contracts(_load(spec), contracts_file)
     if all_pairs:
+        if contracts_file and check and not output:
+            raise click.UsageError("--check with --contracts needs --output FILE: the default table is the one of "
+                                   "the rulebook's own contracts")
         from ..docs_venues import diff_table, table_json
 
         table = diff_table(rb)
         doc = table_json(rb, table)
         text = json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         if check:
-            sys.exit(_check(spec, Path(output) if output else None, text))
+            sys.exit(_check(spec, Path(output) if output else None, text, contracts_file))
         if output:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
             Path(output).write_text(text, encoding="utf-8")
@@ -79,15 +88,25 @@ def command(a, b, fmt, spec, all_pairs, output, check):
     sys.exit(2 if report.undecided else (0 if report.equal else 1))
 
 
-def _check(spec: str | None, path: Path | None, text: str) -> int:
-    """0 when the table on disk is byte-identical to `text`, else 1 (naming the pairs that differ)."""
+def _check(spec: str | None, path: Path | None, text: str, contracts_file: str | None = None) -> int:
+    """0 when the table on disk is byte-identical to `text`, else 1 (naming the pairs that differ
+    and the command that rewrites it, with the same --spec and --contracts)."""
+    import shlex
+
     from ..docs import default_out_dir
     from ..docs_venues import VENUE_DIFF
     from ..rulebook import default_spec_dir
 
     path = path or default_out_dir(Path(spec) if spec else default_spec_dir()) / VENUE_DIFF
+    given = "".join(f" {o} {shlex.quote(str(v))}" for o, v in (("--spec", spec), ("--contracts", contracts_file)) if v)
+    make = f"marginspec diff --all-pairs{given} --output {path}"
+    docs = f"marginspec docs{given}"
+    if contracts_file:  # docs for these contracts read the table next to their proof report, in --out
+        from ..docs_commands import for_contracts
+
+        docs = for_contracts(contracts_file, path.parent, spec=spec).docs
     if not path.is_file():
-        click.echo(f"stale: {path} does not exist (run `marginspec diff --all-pairs --output {path}`)")
+        click.echo(f"stale: {path} does not exist (run `{make}`)")
         return 1
     old = path.read_text(encoding="utf-8")
     if old == text:
@@ -99,5 +118,5 @@ def _check(spec: str | None, path: Path | None, text: str) -> int:
         before = {}
     changed = [f"{p['a']} vs {p['b']}" for p in json.loads(text)["pairs"] if before.get((p["a"], p["b"])) != p]
     click.echo(f"stale: {path} differs from a fresh table" + (f" (pairs: {', '.join(changed)})" if changed else "")
-               + f"; run `marginspec diff --all-pairs --output {path}` and `marginspec docs`")
+               + f"; run `{make}` and `{docs}`")
     return 1

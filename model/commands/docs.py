@@ -6,7 +6,11 @@ Where things are, by default:
   pyproject.toml; then the output is `<checkout>/generated_docs/` and the vectors are read from
   `<checkout>/conformance/vectors/`. Without a checkout (an installed wheel, a copied spec) the
   output is `./generated_docs/` and the vectors are the ones shipped in the package;
-- the proof report: `<out>/proof-report.json` (written there by `marginspec prove`).
+- the proof report: `<out>/proof-report.json` (written there by `marginspec prove`), and the venue
+  table next to it (`venue-diff.json`, written by `marginspec diff --all-pairs --output`).
+With --contracts FILE (which needs --out) no default vectors are read (they are the shipped
+contracts'): only those of --vectors. Whatever input is missing is named on stderr with the command
+that makes it for FILE, and the docs give the same commands (never the shipped folders).
 
 Exit codes: 0 written / current; 1 stale or missing files with --check, or an invalid rulebook.
 """
@@ -21,6 +25,7 @@ import click
 from ..cli import SPEC_HELP, _load
 from ..docs import (PROOF_REPORT, checkout_root, default_out_dir, default_vectors_dir, gather_inputs, render,
                     stale_files, write_files)
+from ..docs_commands import SHIPPED, for_contracts
 from ..rulebook import default_spec_dir
 from .contracts_option import apply_contracts, contracts_option, require_out
 from .venue_option import venue_option, venue_rulebook
@@ -32,7 +37,8 @@ from .venue_option import venue_option, venue_rulebook
               help="output directory (default: generated_docs/ of the checkout, else ./generated_docs; required with "
                    "--contracts)")
 @click.option("--vectors", "vectors_dir", type=click.Path(file_okay=False),
-              help="conformance vector directory (default: conformance/vectors of the checkout, else the shipped vectors)")
+              help="conformance vector directory (default: conformance/vectors of the checkout, else the shipped vectors; "
+                   "none with --contracts)")
 @click.option("--proofs", "proofs_path", type=click.Path(dir_okay=False),
               help=f"the prover's JSON report (default: OUT/{PROOF_REPORT})")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 listing the files that are stale or missing")
@@ -53,15 +59,25 @@ def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue, s
     require_out(contracts_file, out, venue)
     spec_dir = Path(spec) if spec else default_spec_dir()
     out_dir = Path(out) if out else default_out_dir(spec_dir)
-    vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)
+    commands = SHIPPED
+    if contracts_file:  # the default vectors are the shipped contracts': never read for the user's own
+        vdir = Path(vectors_dir) if vectors_dir else None
+        commands = for_contracts(contracts_file, out, spec=spec, vectors=vectors_dir,
+                                 proofs=None if _shipped(proofs_path) else proofs_path)
+    else:
+        vdir = Path(vectors_dir) if vectors_dir else default_vectors_dir(spec_dir)
     proofs = Path(proofs_path) if proofs_path else out_dir / PROOF_REPORT
-    if not proofs_path and spec is None and not proofs.is_file() and checkout_root(spec_dir) is None:
+    if not (proofs_path or spec or contracts_file or venue) and not proofs.is_file() and checkout_root(spec_dir) is None:
         from ..shipped import shipped_proof_report
 
         # An installed package: the shipped rulebook's proof report travels with it (in a checkout
-        # it is generated_docs/proof-report.json, and another --out starts without one).
+        # it is generated_docs/proof-report.json, and another --out starts without one). It is
+        # about the shipped contracts and parameters: never used with --contracts or --venue.
         proofs = shipped_proof_report() or proofs
-    files = render(rb, gather_inputs(vdir, proofs))
+    inputs = gather_inputs(vdir, proofs, commands, in_force=sorted(rb.contracts))
+    if contracts_file:
+        _say_what_is_missing(inputs, commands, vectors_dir)
+    files = render(rb, inputs)
     if check:
         problems = stale_files(out_dir, files)
         if problems:
@@ -78,6 +94,37 @@ def command(spec, out, vectors_dir, proofs_path, check, contracts_file, venue, s
         sys.exit(2)
     for name in sorted(files):
         click.echo(f"{'wrote' if name in changed else 'unchanged'}: {out_dir / name}")
+
+
+def _shipped(path: str | None) -> bool:
+    """Whether `path` is a file of the shipped docs folder (which advice for other contracts must
+    never name: following it would overwrite the shipped report)."""
+    if not path:
+        return False
+    from ..shipped import shipped_docs_dir
+
+    folder = shipped_docs_dir()
+    return folder is not None and Path(path).resolve().parent == folder.resolve()
+
+
+def _say_what_is_missing(inputs, commands, vectors_dir: str | None) -> None:
+    """With --contracts: name each input the docs go without, and the command that makes it for
+    these contracts (the docs say the same where the input would show)."""
+    notes = []
+    if not inputs.vectors:
+        why = f"no vector cases in {vectors_dir}" if vectors_dir else "no --vectors given"
+        notes.append(f"{why}: the docs show no conformance vectors for these contracts; make them with "
+                     f"`{commands.vectors}`")
+    if inputs.proofs is None:
+        why = inputs.proof_problem or "no proof report"
+        notes.append(f"{why}: every invariant is shown as not yet proved; make it with `{commands.prove}`")
+    if inputs.venue_diff is None:
+        notes.append(f"no venue table: the docs show no diff between the venue presets; make it with "
+                     f"`{commands.venues}`")
+    for n in notes:
+        click.echo(f"note: {n}", err=True)
+    if notes:
+        click.echo(f"then: `{commands.docs}`", err=True)
 
 
 def _where(open_: bool) -> int:

@@ -150,7 +150,7 @@ def test_all_passes_the_file_to_each_stage(monkeypatch, tmp_path):
         ["check", "--contracts", THREE],
         ["prove", "--output", f"{out}/docs/proof-report.json", "--contracts", THREE],
         ["vectors", "--contracts", THREE, "--out", f"{out}/vectors"],
-        ["diff", "--all-pairs", "--output", f"{out}/docs/venue-diff.json"],
+        ["diff", "--all-pairs", "--output", f"{out}/docs/venue-diff.json", "--contracts", THREE],
         ["docs", "--contracts", THREE, "--out", f"{out}/docs", "--vectors", f"{out}/vectors"],
         ["conform", "--engine", "reference", "--vectors", f"{out}/vectors"],
     ]
