@@ -5,9 +5,10 @@ request (ids assigned by the runner, increasing over the run), and compares each
 step's expectation (compare.py). A case is
 
 - **passed** when every reply matches;
-- **failed** when a reply differs (one Diff per differing field), or the engine crashed, hung past
-  the per-request timeout, wrote a line that is not JSON, or answered with a wrong id; the engine
-  is then stopped and restarted for the next case, so one fault costs one case;
+- **failed** when a reply differs (one Diff per differing field, the most basic first:
+  field_order.py), or the engine crashed, hung past the per-request timeout, wrote a line that is
+  not JSON, or answered with a wrong id; the engine is then stopped and restarted for the next
+  case, so one fault costs one case;
 - **skipped** when it needs an op the engine's ``hello`` does not list, or (for an engine that
   lists no ops) the engine answered ``UNSUPPORTED`` to a step that expected something else.
   A skipped case is never counted as passed.
@@ -24,6 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .compare import MISSING, Diff, Marker, compare_step, error_code, render_value
 from .engines import START, TIMEOUT, EngineFault, SubprocessEngine, make_engine
+from .field_order import ordered
 from .loader import Case, VectorFileError, load_vectors, parse_shard, select_cases, shard_cases
 
 PASSED = "passed"
@@ -296,6 +298,8 @@ class Runner:
                         and step.expect_error != "UNSUPPORTED" and error_code(reply) == "UNSUPPORTED"):
                     return CaseResult(case, SKIPPED, f"engine answered UNSUPPORTED to {step.op}", SKIP_OPS)
                 compare_step(step, reply, step.index, step.op, diffs)
+        if len(diffs) > 1:
+            diffs = ordered(diffs)  # the most basic difference first (field_order.py)
         if fault is not None:
             idx = fault.index if fault.index is not None else len(replies)
             if idx == 0:

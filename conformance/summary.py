@@ -1,11 +1,19 @@
-"""What to fix: a failing run's cases grouped by the rule they differ on and by flag, most frequent
-first, each group with the case that shows it most simply; and, per failing case, the requests of
-the differing steps and the meaning of the case's flags.
+"""What to fix: a failing run's cases grouped by the rule they differ on, most frequent first, each
+group with the case that shows it most simply; the same cases by the flags their vectors carry; and,
+per failing case, the requests of the differing steps and the meaning of the case's flags.
+
+A case's flags say what the case tests (a liquidation-boundary case carries both
+PrematureLiquidation and MissedLiquidation), not which mistake a given engine made, so the flag
+section says so and counts a case under each of its flags, with how many of the cases that ran
+carry the flag: a flag most of whose cases fail is worth reading; the rule section is the
+diagnosis.
 
 The rule of a difference: the derived value or state field that differs
-(``result.position.liquidation_price`` -> ``liquidation_price``), ``liquidation`` for a wrong
-``liquidated``, the check whose error code was expected or returned for a wrong refusal
-(``reduce_margin.coverage``), or the kind of engine fault (``engine: crash``).
+(``result.position.liquidation_price`` -> ``liquidation_price``), ``liquidation (missed)`` or
+``liquidation (premature)`` for a wrong ``liquidated`` (the vector expected a liquidation, or
+expected none), ``liquidation`` for a wrong fill, the check whose error code was expected or
+returned for a wrong refusal (``reduce_margin.coverage``), or the kind of engine fault
+(``engine: crash``).
 """
 
 from __future__ import annotations
@@ -15,17 +23,15 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 from .compare import Diff
+from .field_order import installed_rulebook, leaf as field_leaf
 
 
 @lru_cache(maxsize=1)
 def _rulebook_names() -> tuple[frozenset, dict]:
     """(derived and state names, {(op, error code): check id}) of the installed rulebook; empty when
     it cannot be loaded (the report then names fields and codes as they are)."""
-    try:
-        from marginspec.rulebook import load_rulebook  # noqa: PLC0415 - only for a failing run
-
-        rb = load_rulebook()
-    except Exception:  # noqa: BLE001 - a report must not fail for want of a rulebook
+    rb = installed_rulebook()
+    if rb is None:
         return frozenset(), {}
     names = frozenset({d.name for d in rb.derived} | {f.name for f in rb.state})
     checks: dict = {}
@@ -50,7 +56,9 @@ def rule_of(d: Diff, kind: str | None = None, case: Any = None, diffs: Sequence[
         if got is None:
             return f"{d.op} (accepted or refused wrongly)"
         return f"{checks.get((d.op, got), f'{d.op} {got}')} (refused wrongly)"
-    leaf = d.field.rsplit(".", 1)[-1].split("[", 1)[0]
+    leaf = field_leaf(d.field)
+    if leaf == "liquidated" and isinstance(d.expected, bool) and d.got is (not d.expected):
+        return "liquidation (missed)" if d.expected else "liquidation (premature)"
     if leaf in ("liquidated", "fill_price"):
         return "liquidation"
     if leaf in names:
@@ -59,7 +67,8 @@ def rule_of(d: Diff, kind: str | None = None, case: Any = None, diffs: Sequence[
 
 
 def case_rule(result: Any) -> str:
-    """The rule of a failing case's first difference (the later ones usually follow from it)."""
+    """The rule of a failing case's first difference: the runner puts the most basic one first
+    (field_order.py), and the others usually follow from it."""
     if not result.diffs:
         return f"engine: {result.kind or 'fault'}"
     return rule_of(result.diffs[0], result.kind, result.case, result.diffs)
@@ -77,11 +86,16 @@ def _example(result) -> str:
 
 
 def groups(results: Iterable[Any], meanings: dict[str, str] | None = None) -> dict:
-    """{"by_rule": [...], "by_flag": [...]} for the failed results, most frequent first."""
+    """{"by_rule": [...], "by_flag": [...]} for the failed results, most frequent first; a by_flag
+    row's "cases" are the failing cases carrying the flag, "ran" the cases carrying it that ran."""
     meanings = meanings or {}
     by_rule: dict[str, list] = {}
     by_flag: dict[str, list] = {}
+    carrying: dict[str, int] = {}
     for r in results:
+        if r.status == "passed" or r.status == "failed":
+            for flag in r.case.flags:
+                carrying[flag] = carrying.get(flag, 0) + 1
         if r.status != "failed":
             continue
         by_rule.setdefault(case_rule(r), []).append(r)
@@ -94,6 +108,7 @@ def groups(results: Iterable[Any], meanings: dict[str, str] | None = None) -> di
             simplest = min(rs, key=_simplicity)
             row = {key: name, "cases": len(rs), "simplest": simplest.case.id, "example": _example(simplest)}
             if key == "flag":
+                row["ran"] = carrying.get(name, 0)
                 row["meaning"] = meanings.get(name, "")
             out.append(row)
         return out
@@ -112,11 +127,12 @@ def summary_lines(results: Sequence[Any], meanings: dict[str, str] | None = None
         lines.append(f"  {row['rule']}: {row['cases']:,} case{'s' if row['cases'] != 1 else ''}; "
                      f"simplest: {row['example']}")
     if g["by_flag"]:
-        lines.append("By flag (the kind of mistake the failing cases catch):")
+        lines.append("The failing cases by the flags their vectors carry (what those cases test, not which mistake "
+                     "the engine made: a case counts under each of its flags):")
         for row in g["by_flag"]:
             meaning = f" ({row['meaning']})" if row["meaning"] else ""
-            lines.append(f"  flag {row['flag']}: {row['cases']:,} case{'s' if row['cases'] != 1 else ''}{meaning}; "
-                         f"simplest: {row['example']}")
+            lines.append(f"  flag {row['flag']}: {row['cases']:,} failing of {row['ran']:,} "
+                         f"carrying it{meaning}; simplest: {row['example']}")
     return lines
 
 

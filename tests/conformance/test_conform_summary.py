@@ -17,6 +17,11 @@ from marginspec.conformance.loader import load_vectors, select_cases
 from marginspec.conformance.report import render_text, to_json
 from marginspec.conformance.runner import run_cases, run_conformance
 from marginspec.conformance.summary import flag_meanings, groups
+from marginspec.ast import names
+from marginspec.engine import ReferenceEngine
+from marginspec.fuzz.trace import expected
+from marginspec.rulebook import load_rulebook
+from tests.support import contract_json
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTY = ROOT / "tests" / "fixtures" / "engines" / "faulty_engine.py"
@@ -88,7 +93,9 @@ def test_an_expected_refusal_is_grouped_under_its_check():
     d = Diff(2, "reduce_margin", "ok", False, True)
     assert rule_of(d, "mismatch", Case(), [d]) == "reduce_margin.coverage"
     assert rule_of(Diff(1, "query", "result.position.liquidation_price", "1", "2")) == "liquidation_price"
-    assert rule_of(Diff(1, "set_mark_price", "result.liquidated", True, False)) == "liquidation"
+    assert rule_of(Diff(1, "set_mark_price", "result.liquidated", True, False)) == "liquidation (missed)"
+    assert rule_of(Diff(1, "apply_funding", "result.liquidated", False, True)) == "liquidation (premature)"
+    assert rule_of(Diff(1, "set_mark_price", "result.fill_price", "1", "2")) == "liquidation"
     assert rule_of(Diff(1, "add_margin", "reply", "a reply", "<crash>"), "crash") == "engine: crash"
 
 
@@ -154,3 +161,120 @@ def test_help_says_what_each_selection_means_and_where_the_example_is():
     path = Path(conform("--example-path", "node-engine").output.strip())
     assert (path / "engine.js").is_file() and (path / "selftest.py").is_file()
     assert conform("--example-path", "nope").exit_code == 2
+
+
+# --------------------------------------------------------------------------- the most basic field first
+
+
+def _entry_fee_engine(spec_copy) -> str:
+    """The reference engine on a rulebook that drops the taker fee from maintenance margin on the
+    entry basis (the planted bug of a new-user tryout: maintenance margin and liquidation price
+    both differ, maintenance margin is the cause)."""
+    spec_copy.edit("derived.yaml", "maintenance_notional * (tier(maintenance_notional).maintenance_margin_rate + taker_fee_rate)",
+                   "maintenance_notional * (tier(maintenance_notional).maintenance_margin_rate"
+                   " + (if maintenance_basis == 'entry' then 0 else taker_fee_rate))")
+    return f"{sys.executable} -m marginspec engine --spec {spec_copy.path}"
+
+
+def test_the_summary_leads_with_the_field_the_others_are_derived_from(spec_copy):
+    """The vector files write their keys sorted (liquidation_price before maintenance_margin); the
+    summary and the case's first difference still name maintenance_margin, which
+    liquidation_price is derived from."""
+    files = load_vectors()
+    chosen = [c for vf in files for c in vf.cases if "VenueParameters" in c.flags]
+    run = run_cases(_entry_fee_engine(spec_copy), chosen, timeout=20)
+    failing = [r for r in run.results if r.status == "failed"]
+    assert failing and all(r.kind == "mismatch" for r in failing)
+    both = [r for r in failing if {d.field.rsplit(".", 1)[-1] for d in r.diffs} >= {"maintenance_margin", "liquidation_price"}]
+    assert both
+    for r in both:
+        assert r.diffs[0].field == "result.position.maintenance_margin", r.reason
+        assert "result.position.maintenance_margin expected" in r.reason
+    lines = render_text(run).splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("What to fix ("))
+    assert lines[head + 1].startswith(f"  maintenance_margin: {len(failing)} case")
+    assert not any(ln.startswith("  liquidation_price: ") for ln in lines[head:])
+
+
+def test_fuzz_and_conform_name_the_same_first_difference(spec_copy):
+    """A fuzz finding's case (keys in the reference engine's order) and the same case read back
+    from its vector file (keys sorted) fail on the same first field."""
+    from marginspec.conformance.runner import Runner
+    from marginspec.fuzz.driver import to_case
+    from marginspec.fuzz.trace import Trace
+
+    venue = {"taker_fee_rate": "0.0006", "maintenance_basis": "entry"}
+    rb = load_rulebook()
+    contracts = {s: {**contract_json(rb, s), **venue} for s in sorted(rb.contracts)}
+    trace = Trace(contracts, "100000", ({"op": "set_mark_price", "args": {"symbol": "BTCUSDT", "price": "50000"}},
+                                         {"op": "open_position", "args": {"symbol": "BTCUSDT", "side": "long",
+                                                                          "size": "1000", "margin": "1000"}}))
+    replies = expected(ReferenceEngine(rb), trace)
+    case = to_case(trace, replies, "fuzz")
+    sorted_case = to_case(trace, json.loads(json.dumps(replies, sort_keys=True)), "fuzz")
+    runner = Runner(_entry_fee_engine(spec_copy), timeout=20)
+    try:
+        firsts = [runner.run_case(c).diffs[0].field for c in (case, sorted_case)]
+    finally:
+        runner.close()
+    assert firsts == ["result.position.maintenance_margin"] * 2
+
+
+def test_field_order_follows_the_rulebook_dependencies():
+    from marginspec.conformance.compare import Diff
+    from marginspec.conformance.field_order import ordered
+
+    rb = load_rulebook()
+    fields = ["liquidation_price", "maintenance_margin", "equity", "isolated_margin", "leverage", "notional"]
+    diffs = [Diff(3, "query", f"result.position.{f}", "1", "2") for f in sorted(fields)]
+    got = [d.field.rsplit(".", 1)[-1] for d in ordered([Diff(4, "query", "result.available_balance", "1", "2")] + diffs)]
+    assert got[-1] == "available_balance"  # a later step comes later, whatever its field
+    position = {d.name: i for i, d in enumerate(rb.derived)}
+    deps = {d.name: names(d.expr) for d in rb.derived}
+    for i, a in enumerate(got[:-1]):
+        for b in got[i + 1:-1]:  # nothing comes before a field it is derived from
+            assert a not in deps or b not in deps[a], (a, b)
+    assert got[0] == "isolated_margin" and got.index("maintenance_margin") < got.index("liquidation_price")
+    assert sorted(got[1:-1], key=position.get) == got[1:-1]
+
+
+# --------------------------------------------------------------------------- the flag section says what it lists
+
+
+def _summary(engine: str, files, cases) -> list[str]:
+    run = run_cases(engine, cases, timeout=10)
+    run.flag_meanings = flag_meanings(files)
+    lines = render_text(run).splitlines()
+    return lines[next(i for i, ln in enumerate(lines) if ln.startswith("What to fix (")):]
+
+
+def test_a_missed_liquidation_is_named_as_such_and_the_flags_as_what_they_are(shipped):
+    files, cases = shipped
+    chosen = [c for c in cases if c.file == "liquidation"]
+    lines = _summary(f"{sys.executable} {FAULTY} liquidate-below", files, chosen)
+    failing = int(lines[1].split(": ", 1)[1].split(" ", 1)[0])
+    assert lines[1].startswith("  liquidation (missed): ") and failing > 0
+    assert not any(ln.startswith("  liquidation (premature)") for ln in lines)
+    assert lines[2] == ("The failing cases by the flags their vectors carry (what those cases test, not which "
+                        "mistake the engine made: a case counts under each of its flags):")
+    carrying = sum(1 for c in chosen if "PrematureLiquidation" in c.flags)
+    row = next(ln for ln in lines if ln.startswith("  flag PrematureLiquidation: "))
+    assert row.startswith(f"  flag PrematureLiquidation: {failing} failing of {carrying} carrying it (")
+    assert not any("the kind of mistake" in ln for ln in lines)
+
+
+def test_a_crashing_engine_is_not_reported_as_a_funding_mistake(shipped):
+    files, cases = shipped
+    chosen = [c for c in cases if "FundingDirection" in c.flags and "add_margin" in c.ops]
+    assert len(chosen) > 5  # the crash engine dies at its first add_margin
+    lines = _summary(f"{sys.executable} {FAULTY} crash", files, chosen)
+    assert lines[1].startswith("  engine: crash: ")
+    assert lines[2].startswith("The failing cases by the flags their vectors carry (what those cases test, not")
+    assert any(ln.startswith("  flag FundingDirection: ") and f" failing of {len(chosen)} carrying it " in ln for ln in lines)
+
+
+def test_readme_says_what_the_flag_section_lists():
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert "with the flags that say what the mistake means" not in text
+    assert "the same cases by the flags their vectors carry" in text
+    assert "says which kinds of test fail, not which mistake was made" in text
