@@ -235,8 +235,10 @@ def _arguments(m: Market, d: Derive) -> Iterator[CaseSpec]:
 
 def tier_moves(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     """A position whose notional reaches a tier's max_notional exactly by a mark move, then one tick
-    past it: maintenance margin, liquidation price and leverage from the right tier."""
+    past it: maintenance margin, liquidation price and leverage from the right tier. A contract with
+    no boundary on its tick grid (one tier, say) still shows maintenance margin at two notionals."""
     for m in markets(rb):
+        boundaries = 0
         for k in range(1, len(m.tiers)):
             cap = m.tiers[k - 1]["max_notional"]
             size = m.max_size(k) // 2 if m.max_size(k) >= 2 * m.lot else m.max_size(k)
@@ -245,6 +247,7 @@ def tier_moves(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
             at = cap / per
             if not on_grid(at, m.tick):
                 continue
+            boundaries += 1
             margin = round_to(m.notional(size, at * 2) / m.tiers[k]["max_leverage"] * 4, m.money, "up")
             for side in SIDES:
                 for mark in (at - m.tick, at, at + m.tick):
@@ -252,6 +255,21 @@ def tier_moves(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
                                f"notional at {dec(mark * per)} (tier {k} ends at {dec(cap)})",
                                [*opened(m, side, size, margin), req("set_mark_price", symbol=m.symbol, price=mark), q(m)],
                                ["TierBoundary", "DerivedValues"], ["N-tier-boundary", "INV-mm-continuous", "INV-mm-monotone"])
+        if not boundaries:
+            yield from _within_tier(m)
+
+
+def _within_tier(m: Market) -> Iterator[CaseSpec]:
+    """A position in tier 1 at a quarter of its max_notional, queried before and after a mark move
+    in its favour (the long's notional doubles, the short's halves): maintenance margin at two
+    notionals of one tier, for a contract whose tier boundaries no mark move reaches exactly."""
+    size = m.size_for(m.tiers[0]["max_notional"] / 4)
+    margin = round_to(m.notional(size, 2 * m.mark) / m.tiers[0]["max_leverage"] * 4, m.money, "up")
+    for side, mark in (("long", 2 * m.mark), ("short", max(m.tick, round_to(m.mark / 2, m.tick, "down")))):
+        yield spec(f"within tier 1: {m.symbol} {side} size {dec(size)}, mark {dec(m.mark)} then {dec(mark)} "
+                   f"(notional {dec(m.notional(size))} then {dec(m.notional(size, mark))})",
+                   [*opened(m, side, size, margin), q(m), req("set_mark_price", symbol=m.symbol, price=mark), q(m)],
+                   ["DerivedValues"], ["INV-mm-monotone"])
 
 
 def mode(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:

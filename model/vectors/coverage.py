@@ -6,7 +6,8 @@ outcomes (pass, fail), every derived value, liquidation, every error code, every
 contract profile on both sides (a position of that side with its notional in that tier after some
 step), every invariant and source statement a case cites, every flag. A check outcome that no
 reachable state can produce (proved with Z3 over the contract profiles) is listed as unreachable,
-not as zero (and so is a flag whose only source produced no case); anything else at zero is a gap.
+not as zero (and so is a flag whose only source produced no case, and a frame invariant when the
+cases name a single contract); anything else at zero is a gap.
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ def measure(rb: Rulebook, documents: Iterable[dict], prove_unreachable: bool = T
 
             for item, why in unreachable_outcomes(rb, zero_checks).items():
                 cov.excused[f"check:{item}"] = "unreachable: " + why
+    if len(symbols) < 2:
+        for inv in rb.invariants:
+            if inv.extra.get("kind") == "frame" and counts["invariant"].get(inv.id) == 0:
+                cov.excused[f"invariant:{inv.id}"] = ("not applicable: the cases name one contract "
+                                                      f"({', '.join(symbols) or 'none'}); a frame relates two")
     sources = {c["source"] for d in docs for g in d["groups"] for c in g["cases"]}
     for flag, source in SOURCE_FLAGS.items():
         if source not in sources and counts["flag"].get(flag) == 0:

@@ -140,3 +140,30 @@ def test_mutation_adequacy_is_measured_for_the_contract_set(suite, rb3):
     a = adequacy.analyse(rb3, docs, picked, jobs=1)
     assert len(picked) >= 5 and a.ok, adequacy.text_report(a)
     assert len(a.caught) == len(picked) - len(a.equivalent) > 0
+
+
+def test_a_single_one_tier_contract_gets_a_suite_with_nothing_at_zero(tmp_path):
+    """One contract with one tier (the fixture's SOLOUSDT on its own): no tier boundary to cross and
+    no second symbol. Maintenance margin is still shown at two notionals of its tier (INV-mm-monotone),
+    and the isolation frame is excused as not applicable, not a gap: exit 0 (it was 1, two zeros)."""
+    import yaml
+
+    solo = {"SOLOUSDT": yaml.safe_load(THREE.read_text(encoding="utf-8"))["SOLOUSDT"]}
+    (tmp_path / "solo.yaml").write_text(yaml.safe_dump(solo), encoding="utf-8")
+    out = tmp_path / "out"
+    r = cli("vectors", "--contracts", str(tmp_path / "solo.yaml"), "--out", str(out), "--format", "json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert json.loads(r.stdout)["coverage_zeros"] == []
+    cov = json.loads((out / COVERAGE_FILE).read_text(encoding="utf-8"))
+    assert cov["counts"]["invariant"]["INV-mm-monotone"] == 2
+    assert cov["counts"]["invariant"]["INV-isolation-frame"] == 0
+    assert cov["excused"]["invariant:INV-isolation-frame"] == (
+        "not applicable: the cases name one contract (SOLOUSDT); a frame relates two")
+    doc = json.loads((out / "boundaries.json").read_text(encoding="utf-8"))
+    within = [c for g in doc["groups"] for c in g["cases"] if c["title"].startswith("within tier 1")]
+    assert [c["title"] for c in within] == [
+        "within tier 1: SOLOUSDT long size 250, mark 1000 then 2000 (notional 250000 then 500000)",
+        "within tier 1: SOLOUSDT short size 250, mark 1000 then 500 (notional 250000 then 125000)"]
+    mms = [[s["expect"]["result"]["position"]["maintenance_margin"] for s in c["steps"] if s["request"]["op"] == "query"]
+           for c in within]
+    assert mms == [["2500", "5000"], ["2500", "1250"]]
