@@ -18,7 +18,7 @@ from xml.etree import ElementTree as ET
 
 import click
 
-from ..diagnostics import SpecError
+from ..diagnostics import SpecError, did_you_mean
 from .contracts_option import apply_contracts, contracts_option
 from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
                       load_against)
@@ -70,6 +70,14 @@ def run_obligations(prover: Prover, obligations: list[Obligation], jobs: int = 1
                 if progress:
                     progress(r)
     return [results[i] for i in range(len(obligations))]
+
+
+def _unknown_only(obligations, only) -> list[str]:
+    """A message for each --only name (not a glob) that is neither an obligation id nor an invariant
+    id, with the closest of those; a glob matching nothing is not an error but "nothing selected"."""
+    ids = {ob.id for ob in obligations} | {i for ob in obligations for i in ob.invariants}
+    return [f"--only {p}: no obligation or invariant has this id{did_you_mean(p, ids)}"
+            for p in only if not any(ch in p for ch in "*?[") and p not in ids]
 
 
 def _select(obligations, only, kinds):
@@ -333,6 +341,11 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
                     minimize=not no_minimize, per_contract=per_contract)
     prover.cross_check, prover.smt2_out = cross_check, smt2_out
     obligations = prover.obligations()
+    unknown = _unknown_only(obligations, only)
+    if unknown:
+        for line in unknown:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(2)
     if against:  # an auditor's run proves the formulas, not the whole rulebook again
         obligations = [o for o in obligations if o.kind == "equivalence"]
     obligations = _select(obligations, only, kinds)
@@ -345,9 +358,9 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
             click.echo(f"{ob.id}\t{ob.kind}\t{', '.join(ob.invariants)}\t{ob.title}")
         click.echo(f"{len(obligations)} obligations", err=True)
         return
-    if not obligations:
-        click.echo("no obligation selected", err=True)
-        sys.exit(2)
+    if not obligations:  # every name is known, the combination (or a glob) selects none
+        click.echo("no obligation selected (list them with --list)", err=True)
+        sys.exit(3)
     n_jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     from ..progress import stderr_progress
 

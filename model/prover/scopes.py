@@ -25,8 +25,8 @@ def scopes(rb, results: list[dict]) -> dict:
         st = _worst(r["status"] for r in per[c])
         contracts[c] = {"parameters": "well formed" if st == PROVED else f"not well formed ({st})",
                         "status": st, "failing": [(r.get("invariants") or [r.get("id")])[0] for r in per[c] if r["status"] != PROVED]}
-    return {"every-contract": {"assuming": family8, "obligations": len(general),
-                               "status": _worst(r["status"] for r in general)},
+    return {"every-contract": {"assuming": family8, "obligations": len(general),  # status None: none run
+                               "status": _worst(r["status"] for r in general) if general else None},
             "contracts": contracts}
 
 

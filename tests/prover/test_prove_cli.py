@@ -81,7 +81,14 @@ def test_bad_usage():
     code, _, err = run_prove("--contract", "DOGEUSDT")
     assert code == 2 and "unknown contract" in err
     code, _, err = run_prove("--only", "no-such-obligation")
-    assert code == 2 and "no obligation" in err
+    assert code == 2 and "--only no-such-obligation: no obligation or invariant has this id" in err
+    code, _, err = run_prove("--only", "INV-los-cap")
+    assert code == 2 and "(did you mean 'INV-loss-cap'?)" in err
+    # known names (or a glob) whose combination selects nothing: nothing to run, 3 as for conform
+    code, _, err = run_prove("--only", "INV-loss-cap", "--kind", "equivalence")
+    assert code == 3 and "no obligation selected" in err
+    code, _, err = run_prove("--only", "nothing-*")
+    assert code == 3 and "no obligation selected" in err
     code, _, err = run_prove("--spec", "/nonexistent")
     # a path that is not a rulebook directory is bad input, 2 as for every command (issue 12); a
     # directory whose rulebook has errors is still 1
@@ -136,3 +143,15 @@ def test_output_report_is_left_alone_when_only_timings_differ(tmp_path):
     assert write_report(out, doc) is False and out.read_bytes() == first
     doc["results"][0]["status"] = "UNKNOWN"  # a change of substance is written
     assert write_report(out, doc) is True and json.loads(out.read_text())["results"][0]["status"] == "UNKNOWN"
+
+
+def test_a_run_without_every_contract_obligations_claims_no_every_contract_status():
+    """--kind parameter runs per-contract obligations only: the every-contract scope has none, so its
+    status is null (it said PROVED over 0 obligations) and the text names no every-contract proof."""
+    code, report, _ = run_prove_json("--kind", "parameter")
+    assert code == 0
+    assert report["scopes"]["every-contract"]["obligations"] == 0
+    assert report["scopes"]["every-contract"]["status"] is None
+    assert set(report["scopes"]["contracts"]) == {"BTCUSDT", "ETHUSDT"}
+    code, out, _ = run_prove("--kind", "parameter")
+    assert code == 0 and "for every contract satisfying" not in out and "BTCUSDT: parameters well formed" in out
