@@ -273,3 +273,21 @@ def test_diff_a_missing_file_is_a_file_that_cannot_be_read(tmp_path):
         assert r.exit_code == 2
         assert r.output == (f"error: {arg}: cannot read: {reason} (taken for a contracts file, having a suffix or a "
                             f"slash; the venues are {names})\n")
+
+
+def test_diff_of_own_contracts_and_a_venue_hints_at_contracts(tmp_path):
+    """`diff mine.yaml bybit`: the preset goes onto the rulebook's contracts, which mine.yaml does not
+    name; the error says how to put the preset on mine.yaml's contracts instead, and that works."""
+    mine = tmp_path / "mine.yaml"
+    contract = ({"contract_multiplier": "0.1", "tick_size": "0.01", "lot_size": "1",
+                                      "money_step": "0.0001", "liquidation_buffer_rate": "0.005", "tiers": [
+                                          {"max_notional": "100000", "maintenance_margin_rate": "0.01",
+                                           "max_leverage": "50", "maintenance_amount": "0"}]})
+    mine.write_text(json.dumps({"SOLUSDT": contract}), encoding="utf-8")
+    r = CliRunner().invoke(main, ["diff", str(mine), "bybit"])
+    assert r.exit_code == 2
+    assert r.output == (f"error: {mine} and bybit have no contract symbol in common\n"
+                        f"hint: a venue sets its parameters on the contracts in force (BTCUSDT, ETHUSDT); to put them "
+                        f"on {mine}'s: marginspec diff {mine} bybit --contracts {mine}\n")
+    r = CliRunner().invoke(main, ["diff", str(mine), "bybit", "--contracts", str(mine)])
+    assert r.exit_code in (0, 1) and r.output.startswith(f"marginspec diff {mine} bybit: ")

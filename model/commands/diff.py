@@ -80,6 +80,13 @@ def command(a, b, fmt, spec, all_pairs, output, check, contracts_file):
     report = compare(rb, a, ca, b, cb)
     if not report.pairs:
         click.echo(f"error: {a} and {b} have no contract symbol in common", err=True)
+        files = [x for x, c in ((a, ca), (b, cb)) if not set(c) <= set(rb.contracts)]
+        if len(files) == 1 and not contracts_file:  # a venue's preset went onto the rulebook's contracts
+            import shlex
+
+            click.echo(f"hint: a venue sets its parameters on the contracts in force ({', '.join(rb.contracts)}); "
+                       f"to put them on {files[0]}'s: "
+                       f"{shlex.join(['marginspec', 'diff', a, b, '--contracts', files[0]])}", err=True)
         sys.exit(2)
     if fmt == "json":
         click.echo(json.dumps(to_json(report), indent=1, ensure_ascii=False))
