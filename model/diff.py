@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 import z3
 
-from .numbers import format_decimal, round_to
+from .numbers import exact_text, format_decimal, round_to
 from .rulebook import Contract, Rulebook
 
 LEVERAGE = (Fraction(1), Fraction(100))
@@ -451,7 +451,4 @@ def render_text(r: DiffReport) -> str:
 
 
 def _approx(x: Fraction) -> str:
-    try:
-        return format_decimal(x)
-    except ValueError:
-        return f"{x.numerator}/{x.denominator} ≈ {format_decimal(round_to(x, Fraction(1, 10 ** 8), 'half_away'))}"
+    return exact_text(x, 8)

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from . import ast
 from .docs_commands import VENUE_DIFF, Commands
-from .numbers import format_decimal
+from .numbers import exact_text, format_decimal
 from .rulebook import Rulebook
 
 SHOWN = ("maintenance_notional", "maintenance_margin", "liquidation_root")  # the formulas the parameters change
@@ -138,12 +138,7 @@ def bare(text: str) -> str:
 
 
 def _frac(x) -> str | None:
-    if x is None:
-        return None
-    try:
-        return format_decimal(x)
-    except ValueError:
-        return f"{x.numerator}/{x.denominator} ≈ {format_decimal(round(Fraction(x), 6))}"
+    return None if x is None else exact_text(Fraction(x), 6)
 
 
 # ----------------------------------------------------------------------------------------- diff table

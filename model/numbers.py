@@ -50,6 +50,16 @@ def format_decimal(q: Fraction) -> str:
     return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
 
 
+def exact_text(q: Fraction, places: int | None = None) -> str:
+    """`q` for people: its decimal text, or p/q when it has none (then, with `places`, followed by
+    ' ≈ ' and q rounded half away from zero to that many places)."""
+    try:
+        return format_decimal(q)
+    except ValueError:
+        text = f"{q.numerator}/{q.denominator}"
+        return text if places is None else f"{text} ≈ {format_decimal(round_to(q, Fraction(1, 10 ** places), 'half_away'))}"
+
+
 def round_to(x: Fraction, step: Fraction, direction: str) -> Fraction:
     """The multiple of `step` next to `x`: 'up' (ceiling), 'down' (floor) or 'half_away' (from zero)."""
     q = x / step

@@ -28,7 +28,7 @@ from typing import Any
 from . import ast
 from .formal import Formal
 from .interpreter import Env, Interpreter, compile_expr, tier_index
-from .numbers import format_decimal
+from .numbers import exact_text
 from .printer import to_text
 from .rulebook import Contract, Rulebook
 
@@ -95,12 +95,7 @@ def _decide(formulas, names: dict[str, str]) -> tuple[str, dict[str, Fraction]]:
 
 def show(x: Any) -> str:
     """An exact value for a message: its decimal text, or p/q when it has none."""
-    if isinstance(x, Fraction):
-        try:
-            return format_decimal(x)
-        except ValueError:
-            return f"{x.numerator}/{x.denominator}"
-    return str(x)
+    return exact_text(x) if isinstance(x, Fraction) else str(x)
 
 
 class ContractChecks:

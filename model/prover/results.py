@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from ..formal import Formal
-from ..numbers import format_decimal
+from ..numbers import exact_text
 from ..z3terms import SV
 
 
@@ -44,10 +44,7 @@ def exit_code(results: Iterable["Result"]) -> int:
 def _dec(x: Any) -> Any:
     """A value for people and JSON: decimals as strings (exact), other values as they are."""
     if isinstance(x, Fraction):
-        try:
-            return format_decimal(x)
-        except ValueError:
-            return f"{x.numerator}/{x.denominator}"
+        return exact_text(x)
     if isinstance(x, dict):
         return {k: _dec(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

@@ -16,6 +16,19 @@ from marginspec.cli import main
 from marginspec.rulebook import default_spec_dir
 
 
+#: A contracts file of three contracts the rulebook does not ship, and one of a single one-tier contract.
+THREE = str(Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "three.yaml")
+ONE = """\
+ONEUSDT:
+  contract_multiplier: "1"
+  tick_size: "0.001"
+  lot_size: "1"
+  money_step: "0.0001"
+  tiers:
+    - {max_notional: "100000", maintenance_margin_rate: "0.01", max_leverage: "50", maintenance_amount: "0"}
+"""
+
+
 def run_docs(*args: str) -> tuple[int, str]:
     """`marginspec docs ARGS` in-process: (exit code, stdout + stderr)."""
     result = CliRunner().invoke(main, ["docs", *args], catch_exceptions=False)

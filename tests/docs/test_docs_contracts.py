@@ -4,20 +4,7 @@ with two tiers or more), and the worked examples from the vectors show only case
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from docs_support import generate, run_docs
-
-THREE = str(Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "three.yaml")
-ONE_ONLY = """\
-ONEUSDT:
-  contract_multiplier: "1"
-  tick_size: "0.001"
-  lot_size: "1"
-  money_step: "0.0001"
-  tiers:
-    - {max_notional: "100000", maintenance_margin_rate: "0.01", max_leverage: "50", maintenance_amount: "0"}
-"""
+from docs_support import ONE, THREE, generate, run_docs
 
 
 def _between(text: str, start: str, end: str) -> str:
@@ -44,7 +31,7 @@ def test_docs_for_other_contracts_name_only_them(tmp_path):
 
 def test_a_single_tier_rulebook_has_no_tier_2_story(tmp_path):
     one = tmp_path / "one.yaml"
-    one.write_text(ONE_ONLY)
+    one.write_text(ONE)
     md = generate(tmp_path / "d", "--contracts", str(one))["rulebook.md"].decode()
     assert "### A long position on ONEUSDT, step by step" in md
     assert 'id="example-short-tier2"' not in md

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -16,18 +15,8 @@ from marginspec.docs import default_vectors_dir
 from marginspec.docs_venues import fingerprint
 from marginspec.rulebook import default_spec_dir
 
-from docs_support import generate, run_docs
+from docs_support import ONE, THREE, generate, run_docs
 
-THREE = str(Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "three.yaml")
-ONE = """\
-ONEUSDT:
-  contract_multiplier: "1"
-  tick_size: "0.001"
-  lot_size: "1"
-  money_step: "0.0001"
-  tiers:
-    - {max_notional: "100000", maintenance_margin_rate: "0.01", max_leverage: "50", maintenance_amount: "0"}
-"""
 SHIPPED = default_vectors_dir(default_spec_dir()).parent.parent / "generated_docs"
 
 
