@@ -33,6 +33,8 @@ from typing import Any, Sequence
 
 import z3
 
+from .z3terms import as_bool as _as_bool
+
 SEED = 0  # every solver's random seed: the same query always takes the same path
 LEMMA_SLICE = 1_000_000  # rlimit of the first attempt (with the lemmas) of `check`
 RL_CHECK = 20_000_000  # the work of a `check` or `satisfiable` given no rlimit (about 20 s of the default solver)
@@ -112,14 +114,6 @@ def proved(claim, assumptions: Sequence[tuple[str, Any]], names: Sequence[str], 
     logic, text = render(terms, [f"case: {_RECORDER.case}", f"proved unsat by z3 ({engine}) from: "
                                  + (", ".join(sorted(keep)) or "the facts alone")])
     _RECORDER.queries.append(ProofQuery(_RECORDER.case, engine, tuple(sorted(keep)), logic, text))
-
-
-def _as_bool(x) -> z3.BoolRef:
-    if x is False or x is None:
-        return z3.BoolVal(False)
-    if x is True:
-        return z3.BoolVal(True)
-    return x
 
 
 def _grouped(assumptions: Sequence[tuple[str, Any]]) -> list[tuple[str, z3.BoolRef]]:
