@@ -2,7 +2,8 @@
 
 The rules (PROTOCOL.md, vectors.schema.json): ``ok`` must match; for a refusal the error code must
 match (the message is ignored); for a result each expected field must be present and equal:
-strings that both read as decimal numbers compare as numbers ("1.50" equals "1.5"), null must be
+strings that both are plain decimals compare as numbers ("1.50" equals "1.5"; "5E+4" is no plain
+decimal, so it differs from "50000"), null must be
 null, objects compare recursively, extra reply fields are ignored, and a missing field that the
 step checks is a failure. A number sent as a JSON number where a decimal string is expected is a
 failure (the protocol's numbers are strings). Everything is exact: Decimal, never float.
@@ -31,10 +32,13 @@ class _Missing:
 #: Stands for a value that is not there (a field the reply lacks, or one the step did not expect).
 MISSING: Any = _Missing()
 
-# What an engine may write for a number: the vector's own form (-?digits[.digits]), plus a leading
-# '+', a bare '.5' / '5.', and an exponent ("5E+4" is what Python's Decimal may print).
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# What an engine may write for a number: a plain decimal string as N-numbers and the protocol's
+# schema define it (an optional sign, digits, an optional fraction). "5E+4" (what Python's Decimal
+# may print), ".5" or "5." are not: a client reading the protocol's decimals would refuse them.
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _fullmatch = _NUMBER.fullmatch
+# A number in some other notation, named as such in a diff table.
+_LOOSE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 class Diff(NamedTuple):
@@ -160,7 +164,10 @@ def render_value(value: Any) -> str:
     if type(value) is Marker:
         return str(value)
     if type(value) is str:
-        return value if _fullmatch(value) else json.dumps(value, ensure_ascii=False)
+        if _fullmatch(value):
+            return value
+        note = " (not a plain decimal string)" if _LOOSE.fullmatch(value) else ""
+        return json.dumps(value, ensure_ascii=False) + note
     if value is None:
         return "null"
     if value is True:

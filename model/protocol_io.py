@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterator
 
+from .numbers import DECIMAL_RE
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -60,7 +62,6 @@ def read_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\Z)', re.DOTALL)  # an unterminated string runs to the end
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
-_DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
 
 
 def nesting_depth(line: bytes, stop: int | None = None) -> int:
@@ -105,7 +106,7 @@ def check_strings(value: Any, limits: Limits) -> None:
         v = pop()
         t = type(v)
         if t is str:
-            if len(v) > digits and _DECIMAL.match(v):
+            if len(v) > digits and DECIMAL_RE.match(v):
                 raise LimitError(f"the decimal string {v[:20]}... has {sum(ch.isdigit() for ch in v)} digits; "
                                  f"the limit is {digits} digits per number")
             if not v.isascii():
