@@ -100,7 +100,7 @@ def render_text(run: RunResult) -> str:
     if run.not_run:
         lines.append(f"NOT RUN {run.not_run} case{'s' if run.not_run != 1 else ''}: {run.stopped or 'the engine stopped'}")
     if run.results and run.passed == 0 and run.failed == 0 and not run.not_run:
-        lines.append("warning: no case was run (every selected case was skipped)")
+        lines.append("no case was run: every selected case was skipped, so nothing was checked (exit 3)")
     lines += summary_lines(run.results, meanings)
     lines.append(summary_line(run))
     return printable("\n".join(lines)) + "\n"  # engine output: control characters escaped

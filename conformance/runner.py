@@ -128,8 +128,9 @@ class RunResult:
 def exit_code(run: RunResult) -> int:
     """0 only when every selected case passed (skipped cases are reported but do not fail the run);
     1 when a case failed; 2 when cases could not be run (the engine could not start or kept timing
-    out); 3 when no case was selected; 130 when the run was interrupted."""
-    if not run.results and not run.interrupted:
+    out); 3 when no case was selected, or every selected one was skipped (nothing was checked: an
+    engine that supports no op passes nothing); 130 when the run was interrupted."""
+    if not run.interrupted and all(r.status == SKIPPED for r in run.results):
         return EXIT_NOTHING_SELECTED
     if run.interrupted:
         return EXIT_INTERRUPTED

@@ -95,7 +95,7 @@ def command(engine, paths, rule, flag, case, list_, shard, timeout, fmt, junit, 
     "did you mean". An engine that crashes, hangs past --timeout, writes garbage or answers with
     the wrong id fails the case in progress and is restarted; the run goes on. Exit codes: 0 every
     selected case passed (skipped cases are reported, never passed), 1 a case failed, 2 bad input
-    (or an unknown name), 3 no case selected.
+    (or an unknown name), 3 no case selected or every selected case skipped.
     """
     if list_:
         sys.exit(_list(paths, rule, flag, case, fmt))

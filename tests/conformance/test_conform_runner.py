@@ -129,6 +129,17 @@ def test_skip_cases_needing_undeclared_ops(cases):
     assert exit_code(run) == 0  # skips are reported, not failures
 
 
+def test_an_engine_that_supports_no_op_passes_nothing(cases):
+    """Every case skipped (the engine lists no op beyond the session's): nothing was checked, so the
+    run is 'nothing to run', exit 3, and says so (it was exit 0 with a warning)."""
+    from marginspec.conformance.report import render_text
+
+    run = run_cases(canned_command("--ops", "hello,reset,shutdown"), cases, timeout=5)
+    assert set(statuses(run).values()) == {SKIPPED} and run.passed == run.failed == 0
+    assert exit_code(run) == 3
+    assert "no case was run: every selected case was skipped, so nothing was checked (exit 3)" in render_text(run)
+
+
 def test_unsupported_answer_from_an_engine_without_an_ops_list_skips(cases):
     run = run_cases(canned_command("--fault", f"unsupported@{FUND}:2"), cases, timeout=5)
     r = by_id(run, FUND)
