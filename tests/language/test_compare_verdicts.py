@@ -14,7 +14,7 @@ from marginspec.conformance.compare import (MISSING, Diff, Marker, compare_step,
 
 VALUES = [  # expected, got, differences [(path, expected, got)]
     ("1.5", "1.50", []), ("1.5", "1.5", []), ("abc", "abc", []), ("1.5", "1.6", [("r", "1.5", "1.6")]),
-    ("abc", "abd", [("r", "abc", "abd")]), ("1", 1, [("r", "1", 1)]), ("0.5", ".5", []), ("500", "5E+2", []),
+    ("abc", "abd", [("r", "abc", "abd")]), ("1", 1, [("r", "1", 1)]), ("0.5", ".5", [("r", "0.5", ".5")]), ("500", "5E+2", [("r", "500", "5E+2")]),
     ("-0", "0", []), ("1", "+1", []), ("1.5", None, [("r", "1.5", None)]),
     (None, None, []), (None, "0", [("r", None, "0")]), (None, MISSING, [("r", None, MISSING)]),
     ({"a": "1"}, {"a": "1.0", "b": "x"}, []), ({"a": "1"}, {}, [("r.a", "1", MISSING)]),
@@ -44,7 +44,8 @@ def test_compare_value_top_level_paths():
 
 
 @pytest.mark.parametrize("a,b,eq", [("1", "1.0", True), ("1", "2", False), ("x", "x", False), ("1", "x", False),
-                                     ("x", "1", False), ("1e2", "100", True), ("-.5", "-0.50", True)])
+                                     ("x", "1", False), ("1e2", "100", False), ("-.5", "-0.50", False),
+                                     ("-0.5", "-0.50", True), ("+1", "1", True)])
 def test_decimal_equal(a, b, eq):
     assert decimal_equal(a, b) is eq
 
