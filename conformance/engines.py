@@ -71,6 +71,15 @@ def _short(data: bytes | str, limit: int = 120) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
+def _bad_hello(reply: dict) -> str:
+    """Why a reply to hello cannot start a run: a refusal ("ok": false) is named as one; anything
+    else (an echo of the request, a reply without "ok" or "result") is not what hello answers."""
+    text = _short(json.dumps(reply, default=str), 200)
+    if reply.get("ok") is False:
+        return f"engine refused hello: {text}"
+    return f'engine\'s reply to hello is not {{"ok": true, "result": {{...}}}}: {text}'
+
+
 def _hello_ops(result: Any) -> frozenset[str] | None:
     if isinstance(result, dict):
         ops = result.get("ops")
@@ -182,7 +191,7 @@ class SubprocessEngine:
         reply = replies[0]
         if reply.get("ok") is not True or not isinstance(reply.get("result"), dict):
             self.kill()
-            raise EngineFault(START, f"engine refused hello: {_short(json.dumps(reply, default=str), 200)}")
+            raise EngineFault(START, _bad_hello(reply))
         self.hello = reply["result"]
         self.ops = _hello_ops(self.hello)
         return self.hello
@@ -524,7 +533,7 @@ class InProcessEngine:
             raise EngineFault(START, f"engine did not answer hello: {fault.message}") from None
         if reply.get("ok") is not True or not isinstance(reply.get("result"), dict):
             self.engine = None
-            raise EngineFault(START, f"engine refused hello: {reply!r}"[:300])
+            raise EngineFault(START, _bad_hello(reply))
         self.hello = reply["result"]
         self.ops = _hello_ops(self.hello)
         return self.hello

@@ -165,6 +165,16 @@ def test_engine_that_cannot_start(cases):
     assert run.exit_code == 2
 
 
+def test_an_echo_is_not_a_refusal_of_hello(cases):
+    """`cat` sends the request back: it has no "ok", so it is not a reply to hello, and the run says
+    so rather than that the engine refused (which is an "ok": false reply)."""
+    run = run_cases("cat", cases[:2], timeout=5)
+    assert run.exit_code == 2
+    assert run.stopped.endswith('engine\'s reply to hello is not {"ok": true, "result": {...}}: '
+                                '\'{"id": 1, "op": "hello", "args": {}}\'')
+    assert "refused" not in run.stopped
+
+
 def test_engine_that_dies_before_hello(cases, tmp_path):
     script = tmp_path / "dies.py"
     script.write_text("import sys\nsys.stderr.write('fatal: no config\\n')\nsys.exit(7)\n")
