@@ -155,6 +155,14 @@ def error_code(reply: dict) -> Any:
     return MISSING
 
 
+def render_expected(diff: Diff) -> str:
+    """The expected side of a diff for a table: render_value, except that an error code where the
+    step expected success reads "no error" (not "<missing>", which would read as a missing field)."""
+    if diff.expected is MISSING and diff.field == "error.code":
+        return "no error"
+    return render_value(diff.expected)
+
+
 def render_value(value: Any) -> str:
     """A value for a diff table: decimal strings bare, other strings quoted, JSON for the rest."""
     import json

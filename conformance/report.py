@@ -10,7 +10,7 @@ import time
 from typing import Any, Sequence
 from xml.etree import ElementTree as ET
 
-from .compare import MISSING, Diff, jsonable, render_value
+from .compare import MISSING, Diff, jsonable, render_expected, render_value
 from .escape import printable
 from .runner import FAILED, NOT_RUN, PASSED, SKIPPED, CaseResult, RunResult, summary_line
 from .summary import case_details, groups, summary_lines
@@ -33,7 +33,7 @@ def diff_table(diffs: Sequence[Diff], indent: str = "    ") -> list[str]:
     rows = [("step", "op", "field", "expected", "got")]
     for d in diffs:
         rows.append(("reset" if d.step is None else str(d.step), d.op, d.field,
-                     _cell(render_value(d.expected)), _cell(render_value(d.got))))
+                     _cell(render_expected(d)), _cell(render_value(d.got))))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     out = []
     for r in rows:

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from .compare import MISSING, Diff, Marker, compare_step, error_code, render_value
+from .compare import MISSING, Diff, Marker, compare_step, error_code, render_expected, render_value
 from .engines import START, TIMEOUT, EngineFault, SubprocessEngine, make_engine
 from .field_order import ordered
 from .loader import Case, VectorFileError, load_vectors, parse_shard, select_cases, shard_cases
@@ -313,7 +313,7 @@ class Runner:
         if diffs:
             d = diffs[0]
             where = "reset" if d.step is None else f"steps[{d.step}] ({d.op})"
-            reason = f"{where}: {d.field} expected {render_value(d.expected)}, got {render_value(d.got)}"
+            reason = f"{where}: {d.field} expected {render_expected(d)}, got {render_value(d.got)}"
             if len(diffs) > 1:
                 reason += f" (+{len(diffs) - 1} more)"
             return CaseResult(case, FAILED, reason, MISMATCH, diffs)

@@ -101,6 +101,12 @@ def test_step_expecting_success_gets_refusal():
     compare_step(step(result={}), reply, 3, "close_position", out)
     assert [(d.step, d.op, d.field, d.expected, d.got) for d in out] == [
         (3, "close_position", "ok", True, False), (3, "close_position", "error.code", MISSING, "NO_POSITION")]
+    # the table reads "no error" where success was expected, not "<missing>" (a missing field)
+    from marginspec.conformance.report import diff_table
+
+    assert [line.split() for line in diff_table(out)] == [
+        ["step", "op", "field", "expected", "got"], ["3", "close_position", "ok", "true", "false"],
+        ["3", "close_position", "error.code", "no", "error", "NO_POSITION"]]
 
 
 def test_step_expecting_refusal():
