@@ -98,7 +98,7 @@ def render_text(run: RunResult) -> str:
         shown = ", ".join(ids[:8]) + (f", ... ({len(ids) - 8} more)" if len(ids) > 8 else "")
         lines.append(f"SKIPPED {len(ids)} case{'s' if len(ids) != 1 else ''}: {reason}: {shown}")
     if run.not_run:
-        lines.append(f"NOT RUN {run.not_run} case{'s' if run.not_run != 1 else ''}: {run.stopped or 'the engine stopped'}")
+        lines.append(f"NOT RUN {run.not_run} case{'s' if run.not_run != 1 else ''}: {run.stopped or ('interrupted' if run.interrupted else 'the engine stopped')}")
     if run.results and run.passed == 0 and run.failed == 0 and not run.not_run:
         lines.append("no case was run: every selected case was skipped, so nothing was checked (exit 3)")
     lines += summary_lines(run.results, meanings)

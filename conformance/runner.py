@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .compare import MISSING, Diff, Marker, compare_step, error_code, render_expected, render_value
-from .engines import START, TIMEOUT, EngineFault, SubprocessEngine, make_engine
+from .engines import CRASH, START, TIMEOUT, EngineFault, SubprocessEngine, make_engine
 from .field_order import ordered
 from .loader import Case, VectorFileError, load_vectors, parse_shard, select_cases, shard_cases
 
@@ -325,6 +325,7 @@ class Runner:
         t0 = time.perf_counter()
         results: list[CaseResult] = []
         interrupted = False
+        cases = list(cases)
         try:
             for case in cases:
                 result = self.run_case(case)
@@ -333,6 +334,11 @@ class Runner:
                     on_result(result)
         except KeyboardInterrupt:
             interrupted = True
+            # Ctrl-C reaches the engine too: a crash of the case in progress is the interruption's,
+            # and the cases after it were not run (so the counts add up to the selection).
+            if results and results[-1].status == FAILED and results[-1].kind == CRASH:
+                results[-1] = CaseResult(results[-1].case, NOT_RUN, "not run: interrupted", NOT_RUN)
+            results += [CaseResult(c, NOT_RUN, "not run: interrupted", NOT_RUN) for c in cases[len(results):]]
         finally:
             self.close()
         return RunResult(results, engine=self.description, hello=self.hello,

@@ -318,3 +318,28 @@ def test_in_process_requests_are_fresh_json_objects(cases):
     again = run_cases(lambda: canned.CannedEngine([BASIC, MORE]), cases)
     assert set(statuses(again).values()) == {PASSED}
     assert seen[0] == {"id": 1, "op": "hello", "args": {}}
+
+
+def test_an_interrupted_run_counts_the_cases_it_did_not_run(cases):
+    """Ctrl-C in the third case: two cases done, the rest (the third included) not run, so the
+    counts add up to the selection; exit 130, and the report says why they were not run."""
+    from marginspec.conformance.report import render_text
+
+    canned = load_canned_module()
+    calls = [0]
+
+    class Interrupted(canned.CannedEngine):
+        def handle(self, request):
+            if request["op"] == "reset":
+                calls[0] += 1
+                if calls[0] == 3:
+                    raise KeyboardInterrupt
+            return super().handle(request)
+
+    run = run_cases(lambda: Interrupted([BASIC, MORE]), cases)
+    assert run.interrupted and run.exit_code == 130
+    assert [r.status for r in run.results] == [PASSED, PASSED] + [NOT_RUN] * (len(cases) - 2)
+    assert all(r.reason == "not run: interrupted" for r in run.results[2:])
+    text = render_text(run)
+    assert f"NOT RUN {len(cases) - 2} cases: interrupted" in text
+    assert f"2 passed, 0 failed, 0 skipped, {len(cases) - 2} not run in " in text and "(interrupted)" in text
