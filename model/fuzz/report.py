@@ -152,10 +152,11 @@ def render_text(rb: Rulebook, result: FuzzResult, vector_path: str | None, conso
     original = len(result.found.trace.requests) if result.found else len(f.trace.requests)
     console.print(f"DISAGREEMENT: {f.result.reason}", markup=False, highlight=False)
     console.print(f"shrunk from {original} to {len(f.trace.requests)} request(s) in {result.shrink_seconds:.1f} s; "
-                  f"reset with {', '.join(f.trace.contracts)} and available_balance {f.trace.balance}",
+                  f"reset with {', '.join(f.trace.contracts)} and available_balance {f.trace.balance}; "
+                  "each request (even step) is followed by a query (odd step, shown where it differs, marked !)",
                   markup=False, highlight=False)
     table = Table(show_lines=False)
-    for col in ("#", "request", "expected (reference)", "got", "rules"):
+    for col in ("step", "request", "expected (reference)", "got", "rules"):
         table.add_column(col, overflow="fold")
     from rich.text import Text
 

@@ -191,6 +191,8 @@ def test_command_exit_codes_and_json(tmp_path):
     r = ms("fuzz", "--engine", faulty("mode-unlocked"), "--seconds", "30", "--out", "found", cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "DISAGREEMENT" in r.stdout and "set_margin_mode" in r.stdout and "replay: marginspec conform" in r.stdout
+    # the step numbers (requests even, their queries odd) are explained above the table
+    assert "each request (even step) is followed by a query (odd step, shown where it differs, marked !)" in " ".join(r.stdout.split())
     assert len(list((tmp_path / "found").glob("fuzz-*.json"))) == 1
 
 
