@@ -195,7 +195,9 @@ def simulate(file, fmt, spec, balance, contracts_file, venue):
     replies and positions (a bad file: every problem at file:line:col, exit 2).
 
     Without a leading reset, every contract profile of the rulebook (or of --contracts FILE) is
-    loaded with --balance.
+    loaded with --balance. For writing by hand, a number may stand bare in FILE (price: 50000.1):
+    it is read as its decimal text. On the wire it must be a string ("50000.1"): an engine, the
+    reference one included, refuses a JSON number (INVALID_ARGUMENT, N-numbers).
     """
     from .engine import ReferenceEngine
     from .simulate import render_json, render_text
