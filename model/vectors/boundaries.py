@@ -41,6 +41,14 @@ def _where(m: Market, k: int) -> list[tuple[str, Fraction]]:
     return out
 
 
+def _positions(m: Market, k: int) -> list[tuple[str, Fraction, int]]:
+    """Sizes for the checks that read the position's tier: mid tier k, then at its max_notional
+    and one lot above (in tier k + 1), each with the tier it is in; the title suffix is empty for
+    mid (the cases' ids from before the boundary sizes were added are kept)."""
+    return [("" if where == "mid" else f" ({where})", size, k + 1 if "above" in where else k)
+            for where, size in _where(m, k)]
+
+
 def min_margin(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     """open_position.min_margin: margin = notional / max_leverage of the tier, and one step either side."""
     for m in markets(rb):
@@ -117,17 +125,22 @@ def reduce_margin(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
     (margin left exactly at notional / max_leverage), every tier and side, one money step either side."""
     for m in markets(rb):
         for k in range(1, len(m.tiers) + 1):
+            for where, size, t in _positions(m, k):
+                margin = round_to(m.notional(size) * 4 / m.tiers[t - 1]["max_leverage"], m.money, "up")
+                # max_leverage binds at the entry mark (minimum margin > maintenance margin), from
+                # the tier of the notional: at max_notional tier k's, one lot above the next one's
+                floor_ = d.minimum_margin(m.contract, size, m.mark)
+                for side in SIDES:
+                    for amount in around(margin - floor_, m.money):
+                        yield spec(f"reduce_margin.max_leverage: {m.symbol} {side} tier {k}{where}, reduce {dec(amount)} "
+                                   f"from {dec(margin)} (minimum margin {dec(floor_)})",
+                                   [*opened(m, side, size, margin), req("reduce_margin", symbol=m.symbol, amount=amount), q(m)],
+                                   ["LeverageCap", "ErrorCode"] + (["TierBoundary"] if where else []),
+                                   ["INV-leverage-cap", "N-reduce-order"])
             size = m.mid_size(k)
             maxlev = m.tiers[k - 1]["max_leverage"]
             margin = round_to(m.notional(size) * 4 / maxlev, m.money, "up")
             for side in SIDES:
-                # max_leverage binds at the entry mark (minimum margin > maintenance margin)
-                floor_ = d.minimum_margin(m.contract, size, m.mark)
-                for amount in around(margin - floor_, m.money):
-                    yield spec(f"reduce_margin.max_leverage: {m.symbol} {side} tier {k}, reduce {dec(amount)} "
-                               f"from {dec(margin)} (minimum margin {dec(floor_)})",
-                               [*opened(m, side, size, margin), req("reduce_margin", symbol=m.symbol, amount=amount), q(m)],
-                               ["LeverageCap", "ErrorCode"], ["INV-leverage-cap", "N-reduce-order"])
                 # coverage binds after a loss of about half the margin
                 mark = _loss_mark(m, side, size, margin)
                 amount0 = d.coverage_amount(m.contract, side, size, m.mark, margin, mark)
@@ -152,15 +165,16 @@ def set_leverage(rb: Rulebook, d: Derive) -> Iterator[CaseSpec]:
                         req("open_position", symbol=m.symbol, side="long", size=m.mid_size(1)), q(m)],
                        ["LeverageCap", "ErrorCode", "DefaultLeverage"], ["N-leverage-argument", "N-default-leverage"])
         for k in range(1, len(m.tiers) + 1):
-            size = m.mid_size(k)
-            maxlev = m.tiers[k - 1]["max_leverage"]
-            margin = round_to(m.notional(size) * 2 / maxlev, m.money, "up")
-            for side in SIDES:
-                for lev in (maxlev - LEV_STEP, maxlev, maxlev + LEV_STEP):
-                    yield spec(f"set_leverage.max_leverage: {m.symbol} {side} in tier {k}, leverage {dec(lev)} "
-                               f"(tier allows {dec(maxlev)})",
-                               [*opened(m, side, size, margin), req("set_leverage", symbol=m.symbol, leverage=lev), q(m)],
-                               ["LeverageCap", "ErrorCode", "DefaultLeverage"], ["N-set-leverage", "INV-leverage-cap"])
+            for where, size, t in _positions(m, k):
+                maxlev = m.tiers[t - 1]["max_leverage"]  # the tier of the notional
+                margin = round_to(m.notional(size) * 2 / maxlev, m.money, "up")
+                for side in SIDES:
+                    for lev in (maxlev - LEV_STEP, maxlev, maxlev + LEV_STEP):
+                        yield spec(f"set_leverage.max_leverage: {m.symbol} {side} in tier {k}{where}, leverage {dec(lev)} "
+                                   f"(tier {'' if t == k else f'{t} '}allows {dec(maxlev)})",
+                                   [*opened(m, side, size, margin), req("set_leverage", symbol=m.symbol, leverage=lev), q(m)],
+                                   ["LeverageCap", "ErrorCode", "DefaultLeverage"] + (["TierBoundary"] if where else []),
+                                   ["N-set-leverage", "INV-leverage-cap"])
         # add: target margin = notional / leverage against margin + available balance
         size = m.mid_size(1)
         lev = Fraction(5)

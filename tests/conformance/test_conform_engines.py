@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,27 @@ def test_misbehaving_process_fails_the_case_in_progress_and_the_run_goes_on(case
         assert r.reason
     assert run.passed == len(subset) - len(touched)  # restarted, and everything else still passes
     assert run.engine_starts > 1
+
+
+@pytest.mark.parametrize("fault, op", [("set-leverage-tier-at-max", "set_leverage"), ("reduce-tier-at-max", "reduce_margin")])
+def test_a_tier_read_past_its_boundary_by_set_leverage_or_reduce_margin_is_caught(cases, fault, op):
+    """The max leverage of a position whose notional equals a tier's max_notional is that tier's:
+    boundary cases of set_leverage.max_leverage and reduce_margin.max_leverage catch an engine that
+    takes the next tier's there (every vector passed it before they were added)."""
+    from marginspec.rulebook import load_rulebook
+
+    caps = {s: {t["max_notional"] for t in c.tiers} for s, c in load_rulebook().contracts.items()}
+    picked = [c for c in cases if c.title.startswith(f"{op}.max_leverage") and "(at max_notional)" in c.title]
+    where = {(c.title.split(": ")[1].split(" ")[0], c.title.split(" tier ")[1][0], " long " in c.title) for c in picked}
+    assert len(where) == 2 * 4 * 2  # both contracts, every tier, both sides
+    for c in picked:  # the position's notional is exactly a tier's max_notional
+        symbol = c.title.split(": ")[1].split(" ")[0]
+        (opened,) = [s for s in c.steps if s.op == "open_position"]
+        mark = next(s for s in c.steps if s.op == "set_mark_price").args["price"]
+        multiplier = Fraction(c.contracts[symbol]["contract_multiplier"])
+        assert Fraction(opened.args["size"]) * multiplier * Fraction(mark) in caps[symbol], c.title
+    run, failed = faulty(fault, picked)
+    assert failed and all("TierBoundary" in r.case.flags for r in failed)
+    assert all(any(d.op == op for d in r.diffs) for r in failed)
+    # the engine refuses what the rulebook allows: LEVERAGE_TOO_HIGH where ok was expected
+    assert all([(d.field, d.got) for d in r.diffs if d.op == op][:1] == [("ok", False)] for r in failed)
