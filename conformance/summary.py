@@ -74,6 +74,21 @@ def case_rule(result: Any) -> str:
     return rule_of(result.diffs[0], result.kind, result.case, result.diffs)
 
 
+def cause_op(result: Any) -> str:
+    """The request after which a failing case's first difference shows: the differing step's own op,
+    or for a query the last request before it that is not a query ("reset" before any). One bug
+    shows on several fields (a flipped funding sign: margin, then missed and premature liquidations);
+    the op they share points at it."""
+    d = result.diffs[0] if result.diffs else None
+    if d is None or d.step is None:
+        return "reset"
+    steps = result.case.steps
+    for s in reversed(steps[:min(d.step, len(steps) - 1) + 1]):
+        if s.op != "query":
+            return s.op
+    return "reset"
+
+
 def _simplicity(result) -> tuple:
     return (len(result.case.steps), len(result.diffs), result.case.id)
 
@@ -107,6 +122,11 @@ def groups(results: Iterable[Any], meanings: dict[str, str] | None = None) -> di
         for name, rs in sorted(table.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             simplest = min(rs, key=_simplicity)
             row = {key: name, "cases": len(rs), "simplest": simplest.case.id, "example": _example(simplest)}
+            if key == "rule":
+                after: dict[str, int] = {}
+                for r in rs:
+                    after[cause_op(r)] = after.get(cause_op(r), 0) + 1
+                row["after"] = dict(sorted(after.items(), key=lambda kv: (-kv[1], kv[0])))
             if key == "flag":
                 row["ran"] = carrying.get(name, 0)
                 row["meaning"] = meanings.get(name, "")
@@ -122,9 +142,11 @@ def summary_lines(results: Sequence[Any], meanings: dict[str, str] | None = None
         return []
     failed = sum(1 for r in results if r.status == "failed")
     lines = [f"What to fix ({failed:,} failing case{'s' if failed != 1 else ''} by the rule of their first "
-             "difference, most frequent first, with the simplest case showing each):"]
+             "difference, most frequent first, with the requests it shows after and the simplest case):"]
     for row in g["by_rule"]:
-        lines.append(f"  {row['rule']}: {row['cases']:,} case{'s' if row['cases'] != 1 else ''}; "
+        after = list(row["after"].items())
+        ops = ", ".join(f"{op} {n:,}" for op, n in after[:3]) + (", ..." if len(after) > 3 else "")
+        lines.append(f"  {row['rule']}: {row['cases']:,} case{'s' if row['cases'] != 1 else ''} (after {ops}); "
                      f"simplest: {row['example']}")
     if g["by_flag"]:
         lines.append("The failing cases by the flags their vectors carry (what those cases test, not which mistake "

@@ -89,8 +89,8 @@ def command(engine, paths, rule, flag, case, list_, shard, timeout, fmt, junit, 
 
     Each failing case shows its differing fields (the most basic first), its requests with their
     arguments and its flags (what the case tests) with their meaning; the run ends with what to
-    fix: the failing cases grouped by the rule of their first difference, then by the flags they
-    carry, most frequent first, each with its simplest case.
+    fix: the failing cases grouped by the rule of their first difference (with the requests it
+    shows after), then by the flags they carry, most frequent first, each with its simplest case.
     --rule, --flag and --case combine with "and"; a name no vector knows is an error with a
     "did you mean". An engine that crashes, hangs past --timeout, writes garbage or answers with
     the wrong id fails the case in progress and is restarted; the run goes on. Exit codes: 0 every

@@ -278,3 +278,21 @@ def test_readme_says_what_the_flag_section_lists():
     assert "with the flags that say what the mistake means" not in text
     assert "the same cases by the flags their vectors carry" in text
     assert "says which kinds of test fail, not which mistake was made" in text
+
+
+def test_each_rule_group_names_the_requests_its_differences_show_after(shipped):
+    """A flipped funding sign shows on the margin and on missed liquidations: two rule groups, but
+    both say they show after apply_funding, which is where the bug is."""
+    files, cases = shipped
+    chosen = [c for c in cases if c.file in ("liquidation", "known_answers", "traces")]
+    run = run_cases(f"{sys.executable} {FAULTY} funding-wrong-side", chosen, timeout=10)
+    g = groups(run.results)
+    assert [row["rule"] for row in g["by_rule"]] == ["isolated_margin", "liquidation (missed)"]
+    assert all(row["after"] == {"apply_funding": row["cases"]} for row in g["by_rule"])
+    lines = _summary(f"{sys.executable} {FAULTY} funding-wrong-side", files, chosen)
+    assert lines[1].startswith(f"  isolated_margin: {g['by_rule'][0]['cases']} cases (after apply_funding "
+                               f"{g['by_rule'][0]['cases']}); simplest: ")
+    # the tier fault shows after the requests that open and move positions, most frequent first
+    tier = run_cases(f"{sys.executable} {FAULTY} tier-by-margin", [c for c in cases if c.file == "known_answers"], timeout=10)
+    after = groups(tier.results)["by_rule"][0]["after"]
+    assert list(after.values()) == sorted(after.values(), reverse=True) and "open_position" in after
