@@ -93,6 +93,18 @@ def _decide(formulas, names: dict[str, str]) -> tuple[str, dict[str, Fraction]]:
     return "sat", {n: to_fraction(m.eval(z3.Real(v, ctx), model_completion=True)) for n, v in names.items()}
 
 
+def why_false(e: ast.Expr, env: Env, one_tier: bool = False) -> str:
+    """Why `e` is false under `env`: the failing conjunct's two sides with their values, as the
+    rulebook computes them (read by `check` and by the prover's parameter counterexamples)."""
+    if isinstance(e, ast.Logic) and e.op == "and":
+        return why_false(e.left if not compile_expr(e.left)(env) else e.right, env, one_tier)
+    text = (lambda x: re.sub(r"\btier\.", "", to_text(x))) if one_tier else to_text
+    if isinstance(e, ast.Compare):
+        lv, rv = compile_expr(e.left)(env), compile_expr(e.right)(env)
+        return f"{text(e.left)} ({show(lv)}) {_WORDS[e.op]} {text(e.right)} ({show(rv)})"
+    return f"{text(e)} is false"
+
+
 def show(x: Any) -> str:
     """An exact value for a message: its decimal text, or p/q when it has none."""
     return exact_text(x) if isinstance(x, Fraction) else str(x)
@@ -147,13 +159,13 @@ class ContractChecks:
                            **({f"next_tier.{k}": v for k, v in rows[i + 1].items()} if pairs else {})})
                 if (assume is None or assume(env)) and not formula(env):
                     where = f"tiers {i + 1} and {i + 2}" if pairs else f"tier {i + 1}"
-                    out.append(Breach(f.id, c.symbol, i + 1, where, self._detail(f.formula, env, not pairs),
+                    out.append(Breach(f.id, c.symbol, i + 1, where, why_false(f.formula, env, not pairs),
                                       f.inv.statement))
             return out
         if not f.forall:
             env = Env(dict(cv))
             if (assume is None or assume(env)) and not formula(env):
-                return [Breach(f.id, c.symbol, None, "", self._detail(f.formula, env, False), f.inv.statement)]
+                return [Breach(f.id, c.symbol, None, "", why_false(f.formula, env, False), f.inv.statement)]
             return []
         return self._judge_forall(f, c, cv)
 
@@ -205,20 +217,9 @@ class ContractChecks:
         where = "tier " + " and ".join(str(t) for t in sorted(set(tiers))) if tiers else ""
         where = where.replace("tier ", "tiers ", 1) if len(set(tiers)) > 1 else where
         return [Breach(f.id, c.symbol, min(tiers) if tiers else None, where,
-                       f"with {at}, {self._detail(f.formula, ienv, False)}", f.inv.statement)]
+                       f"with {at}, {why_false(f.formula, ienv, False)}", f.inv.statement)]
 
     def _is_notional(self, f: Formal, name: str) -> bool:
         """Whether a quantified variable has the unit tiers are looked up by (max_notional's)."""
         unit = next((u for n, _, u in f.forall if n == name), None)
         return unit == next((t.unit for t in self.rb.tier_fields if t.name == "max_notional"), None)
-
-    # -- messages ------------------------------------------------------------------------------
-    def _detail(self, e: ast.Expr, env: Env, one_tier: bool) -> str:
-        """Why `e` is false under `env`: the failing conjunct's two sides with their values."""
-        if isinstance(e, ast.Logic) and e.op == "and":
-            return self._detail(e.left if not compile_expr(e.left)(env) else e.right, env, one_tier)
-        text = (lambda x: re.sub(r"\btier\.", "", to_text(x))) if one_tier else to_text
-        if isinstance(e, ast.Compare):
-            lv, rv = compile_expr(e.left)(env), compile_expr(e.right)(env)
-            return f"{text(e.left)} ({show(lv)}) {_WORDS[e.op]} {text(e.right)} ({show(rv)})"
-        return f"{text(e)} is false"

@@ -16,6 +16,7 @@ from ..interpreter import compile_expr as icompile
 from ..numbers import format_decimal
 from ..rulebook import Contract
 from ..solving import isolated, label as label_queries, new_solver, proved
+from ..wellformed import why_false
 from ..z3env import SymContract, SymEnv
 from ..z3terms import EXACT, SV, as_bool, b_and
 from .minimise import _nice, _fix_first
@@ -186,22 +187,20 @@ class ParametersMixin:
         if f.over in ("tiers", "tier_pairs"):
             rows = contract.tiers
             idx = range(len(rows)) if f.over == "tiers" else range(len(rows) - 1)
+            why = {}
             for i in idx:
                 env = Env({**cv, **{f"tier.{k}": v for k, v in rows[i].items()},
                            **({f"next_tier.{k}": v for k, v in rows[i + 1].items()} if f.over == "tier_pairs" else {})})
                 if not icompile(f.formula)(env):
                     bad.append(i)
+                    why[i] = why_false(f.formula, env)
             what = [f"tier {i + 1}" + (f" and tier {i + 2}" if f.over == "tier_pairs" else "") for i in bad]
             values = {"failing": what}
-            for i in bad:
+            for i, w in zip(bad, what):
                 values[f"tier {i + 1}"] = _dec(dict(rows[i]))
                 if f.over == "tier_pairs":
                     values[f"tier {i + 2}"] = _dec(dict(rows[i + 1]))
-                    b = rows[i]["max_notional"]
-                    values[f"at notional {_dec(b)}"] = {
-                        f"tier {i + 1} gives": _dec(b * rows[i]["maintenance_margin_rate"] - rows[i]["maintenance_amount"]),
-                        f"tier {i + 2} gives": _dec(b * rows[i + 1]["maintenance_margin_rate"]
-                                                    - rows[i + 1]["maintenance_amount"])}
+                values[f"why ({w})"] = why[i]  # the formula's sides as the rulebook computes them
             confirmed = bool(bad)
             notionals = [rows[i]["max_notional"] for i in bad]
         else:
@@ -209,7 +208,8 @@ class ParametersMixin:
             ok = icompile(f.formula)(env)
             confirmed = not ok and (f.assume is None or icompile(f.assume)(env))
             values = {n: _dec(v) for n, v in fv.items()}
-            values.update({f"maintenance margin at {n}": _dec(self._mm_at(cv, v)) for n, v in fv.items()})
+            if confirmed:
+                values["why"] = why_false(f.formula, env)
             notionals = [v for v in fv.values() if isinstance(v, Fraction) and v > 0]
         cx = {"case": label, "invariant": f.id, "confirmed": confirmed,
               "status": VIOLATED if confirmed else ERROR,
@@ -221,12 +221,6 @@ class ParametersMixin:
             cx["vector"] = vec
         cx["text"] = _render_values(values)
         return cx
-
-    def _mm_at(self, cv, x):
-        """The rulebook's maintenance_margin at notional x (the interpreter's formula, not a copy)."""
-        if not isinstance(x, Fraction):
-            return None
-        return Env({**cv, "notional": x}, self.interp.derived)["maintenance_margin"]
 
     def _minimize_free(self, g: Goal, model, fvars: dict, grid: dict) -> dict:
         s = isolated(list(g.facts) + [a for _, a in g.assumptions] + [z3.Not(g.goal)], self.timeout, RL_MINIMISE)

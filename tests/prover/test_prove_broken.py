@@ -84,9 +84,42 @@ def test_tier_gap_names_the_tiers(tmp_path):
     values = r["counterexample"]["values"]
     # tier 2's maintenance amount moved: both of its boundaries break
     assert values["failing"] == ["tier 1 and tier 2", "tier 2 and tier 3"]
-    at = values["at notional 50000"]
-    assert at["tier 1 gives"] == "200" and at["tier 2 gives"] == "190"
-    assert values["at notional 250000"] == {"tier 2 gives": "1190", "tier 3 gives": "1200"}
+    # each failing pair says why with the formula's two sides as the rulebook computes them (as
+    # `check` does; the design changed: they were 'tier k gives' values from a formula of their own)
+    sides = ("tier.max_notional * (tier.maintenance_margin_rate + taker_fee_rate) - tier.maintenance_amount ({}) "
+             "must equal tier.max_notional * (next_tier.maintenance_margin_rate + taker_fee_rate) - "
+             "next_tier.maintenance_amount ({})")
+    assert values["why (tier 1 and tier 2)"] == sides.format("200", "190")
+    assert values["why (tier 2 and tier 3)"] == sides.format("1190", "1200")
+
+
+def test_parameter_counterexamples_on_the_entry_basis_with_a_fee(tmp_path):
+    """Tiers out of order on a contract with a taker fee and the entry maintenance basis: VIOLATED
+    with values that include the fee (the rulebook's formula), not ERROR (the counterexample's
+    maintenance margin was computed on the mark notional, which a parameter has no value for)."""
+    import json
+
+    from marginspec.engine import contract_json
+    from marginspec.rulebook import load_rulebook
+
+    c = contract_json(load_rulebook().contracts["BTCUSDT"])
+    c.update(taker_fee_rate="0.0005", maintenance_basis="entry")
+    c["tiers"][2], c["tiers"][3] = c["tiers"][3], c["tiers"][2]
+    (tmp_path / "order.json").write_text(json.dumps({"BTCUSDT": c}), encoding="utf-8")
+    code, report, _ = run_prove_json("--contracts", str(tmp_path / "order.json"), "--kind", "parameter")
+    r = by_id(report)
+    assert code == 1
+    assert {k: r[f"{k}/BTCUSDT"]["status"] for k in ("INV-tiers-ordered", "INV-born-safe", "INV-mm-continuous",
+                                                    "INV-mm-monotone")} == {
+        "INV-tiers-ordered": "VIOLATED", "INV-born-safe": "PROVED", "INV-mm-continuous": "VIOLATED",
+        "INV-mm-monotone": "VIOLATED"}
+    cont = r["INV-mm-continuous/BTCUSDT"]["counterexample"]["values"]
+    assert cont["failing"] == ["tier 2 and tier 3", "tier 3 and tier 4"]
+    assert cont["why (tier 2 and tier 3)"].endswith("(1325) must equal tier.max_notional * (next_tier."
+                                                    "maintenance_margin_rate + taker_fee_rate) - next_tier."
+                                                    "maintenance_amount (-9925)")  # 250000 * 0.0055 - 50
+    mono = r["INV-mm-monotone/BTCUSDT"]["counterexample"]
+    assert mono["confirmed"] is True and " must be at most " in mono["values"]["why"]
 
 
 def test_contradictory_assumptions_are_vacuous(tmp_path):
