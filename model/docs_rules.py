@@ -14,9 +14,21 @@ from . import ast
 from .docs_ccxt import CCXT
 from .docs_values import fmt
 from .docs_view import View
+from .interpreter import Env, EvalError, Interpreter
 from .mathml import Formula, Ident, MathRenderer, Op, row, symbol_box
 from .printer import to_text
 from .rulebook import Action, Check, Effect
+
+
+def _mm_at(derived, cv: dict, notional: Fraction | None) -> Fraction | None:
+    """The rulebook's maintenance margin of a position whose notional (mark and maintenance alike)
+    is `notional`: its formula, taker fee reserve included, not a copy of it; None if it needs more."""
+    if notional is None:
+        return None
+    try:
+        return Env({**cv, "notional": notional, "maintenance_notional": notional}, derived)["maintenance_margin"]
+    except (EvalError, KeyError):
+        return None
 
 
 class RuleSections(View):
@@ -76,13 +88,14 @@ class RuleSections(View):
 
     def profiles(self) -> list[dict]:
         out = []
+        derived = Interpreter(self.rb).derived
         for sym, c in self.rb.contracts.items():
+            cv = Interpreter.contract_values(c)
             params = [{"name": p.name, "value": fmt(c.params[p.name]), "unit": p.unit} for p in self.rb.params
                       if p.name in c.params]
             tiers, prev = [], Fraction(0)
             for k, t in enumerate(c.tiers, 1):
-                mmr, amt, mx, lev = (t.get("maintenance_margin_rate"), t.get("maintenance_amount"),
-                                     t.get("max_notional"), t.get("max_leverage"))
+                mx, lev = t.get("max_notional"), t.get("max_leverage")
                 cells = []
                 for f in self.rb.tier_fields:
                     v = t.get(f.name)
@@ -90,7 +103,7 @@ class RuleSections(View):
                     cells.append({"value": fmt(v), "note": note})
                 tiers.append({"k": k, "from": fmt(prev) if mx is not None else "", "cells": cells,
                               "min_margin_rate": fmt(1 / lev) if lev else "",
-                              "mm_at_max": fmt(mx * mmr - amt) if None not in (mx, mmr, amt) else ""})
+                              "mm_at_max": fmt(mm) if (mm := _mm_at(derived, cv, mx)) is not None else ""})
                 prev = mx if mx is not None else prev
             out.append({"symbol": sym, "anchor": f"profile-{sym}", "params": params, "tiers": tiers,
                         "tier_columns": [f.name for f in self.rb.tier_fields]})

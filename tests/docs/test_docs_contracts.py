@@ -67,3 +67,14 @@ def test_docs_and_vectors_with_a_venue_need_an_output_folder():
     for cmd in (["vectors", "--venue", "phemex"], ["docs", "--venue", "phemex"]):
         r = CliRunner().invoke(main, cmd)
         assert r.exit_code == 2 and "--venue needs --out DIR: the files generated with it must not replace" in r.output
+
+
+def test_the_profile_table_shows_maintenance_margin_with_the_taker_fee(tmp_path):
+    """'Maint. margin at max' is the rulebook's maintenance margin (fee reserve included): under
+    phemex's 0.06 % fee BTCUSDT tier 1 gives 50000 * (0.004 + 0.0006) = 230 (it showed 200, the
+    formula without the fee)."""
+    md = generate(tmp_path / "p", "--venue", "phemex")["rulebook.md"].decode()
+    assert "| 1 | 0 | 50000 | 0.004 (0.4 %) | 125 | 0 | 0.008 | 230 |" in md
+    assert "| 2 | 50000 | 250000 | 0.005 (0.5 %) | 100 | 50 | 0.01 | 1350 |" in md  # 250000 * 0.0056 - 50
+    shipped = generate(tmp_path / "s")["rulebook.md"].decode()
+    assert "| 1 | 0 | 50000 | 0.004 (0.4 %) | 125 | 0 | 0.008 | 200 |" in shipped  # no fee
