@@ -24,7 +24,7 @@ _NEEDS = ("liquidation_buffer_rate", "maintenance_margin_rate", "maintenance_amo
 class Finding:
     invariant: str  # the proof it rests on
     symbol: str
-    tier: int  # 1-based
+    tier: int | None  # 1-based; None: the contract as a whole
     text: str
 
 
@@ -51,7 +51,11 @@ def fund_findings(rb: Rulebook) -> list[Finding]:
         c = rb.contracts[sym]
         if "liquidation_buffer_rate" not in c.params or not all(k in c.tiers[0] for k in _NEEDS[1:]):
             continue
-        if c.params.get("maintenance_basis", "mark") != "mark":
+        if c.params.get("maintenance_basis", "mark") != "mark":  # said, so that no finding is not read as none
+            out.append(Finding(FUND_BOUND, sym, None,
+                               f"{sym}: maintenance is on the {c.params['maintenance_basis']} basis, so the bound on what "
+                               "the insurance fund receives is read at each position's entry notional, not at the "
+                               "tier's notionals: no tier-wide finding is drawn for it."))
             continue
         b = c.params["liquidation_buffer_rate"]
         fee = c.params.get("taker_fee_rate", Fraction(0))

@@ -37,3 +37,16 @@ def test_the_findings_are_in_the_rendered_rulebook(tmp_path):
     assert "### Findings" in md and "BTCUSDT tier 1 (notional up to 50000)" in md
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert 'id="sec-findings"' in html and "PAYS on every liquidation" in html
+
+
+def test_an_entry_basis_contract_is_said_to_have_no_tier_wide_finding():
+    """On the entry basis the bound is read at the entry notional: the docs say so rather than
+    leave the Findings out without a word."""
+    rb = load_rulebook()
+    contracts = {s: dataclasses.replace(c, params={**c.params, "maintenance_basis": "entry"}) if s == "ETHUSDT" else c
+                 for s, c in rb.contracts.items()}
+    found = {(f.symbol, f.tier): f for f in fund_findings(dataclasses.replace(rb, contracts=contracts))}
+    assert sorted(found) == [("BTCUSDT", 1), ("BTCUSDT", 2), ("ETHUSDT", None)]
+    assert found[("ETHUSDT", None)].text == (
+        "ETHUSDT: maintenance is on the entry basis, so the bound on what the insurance fund receives is read at each "
+        "position's entry notional, not at the tier's notionals: no tier-wide finding is drawn for it.")
