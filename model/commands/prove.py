@@ -316,7 +316,11 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     rb = venue_rulebook(apply_contracts(rb, contracts_file, wellformed=False), venue)
     unknown = [c for c in contracts if c not in rb.contracts]
     if unknown:
-        click.echo(f"error: unknown contract(s) {', '.join(unknown)}; the rulebook has {', '.join(rb.contracts)}", err=True)
+        known = list(rb.contracts)
+        listed = ", ".join(known) if len(known) <= 20 else f"{len(known)} contracts ({', '.join(known[:5])}, ...)"
+        for c in unknown:
+            click.echo(f"error: --contract {c}: unknown contract{did_you_mean(c, known)}; the rulebook has {listed}",
+                       err=True)
         sys.exit(2)
     entries = []
     if against:

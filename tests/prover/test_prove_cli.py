@@ -80,6 +80,9 @@ def test_list_and_selection():
 def test_bad_usage():
     code, _, err = run_prove("--contract", "DOGEUSDT")
     assert code == 2 and "unknown contract" in err
+    code, _, err = run_prove("--contract", "BTCUSTD")
+    assert code == 2 and ("error: --contract BTCUSTD: unknown contract (did you mean 'BTCUSDT'?); the rulebook has "
+                          "BTCUSDT, ETHUSDT") in err
     code, _, err = run_prove("--only", "no-such-obligation")
     assert code == 2 and "--only no-such-obligation: no obligation or invariant has this id" in err
     code, _, err = run_prove("--only", "INV-los-cap")
