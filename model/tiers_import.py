@@ -21,6 +21,7 @@ refuses. Every contract written is checked against the rulebook's parameter doma
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -174,8 +175,11 @@ def _contract(rb, sym, name, rows, where, markets, options: ImportOptions, diags
         for fld, key in CCXT_TIER_KEYS.items():
             v = ccxt_number(row.get(key))
             if v is None:
+                near = difflib.get_close_matches(key, [str(x) for x in row if x not in CCXT_TIER_KEYS.values()],
+                                                 n=1, cutoff=0.6) if key not in row else []
                 err(row.get(key, row), f"tier {k}: {key} is {'missing' if key not in row else repr(str(row[key]))}"
-                                       f"; a finite number is needed")
+                                       f"; a finite number is needed" + (f" (the tier has '{near[0]}': misspelled?)"
+                                                                         if near else ""))
             t[fld] = v
         tiers.append(t)
         info = row.get("info")

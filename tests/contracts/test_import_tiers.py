@@ -200,3 +200,15 @@ def test_the_bench_builds_a_venue_the_import_accepts(rulebook, tmp_path):
     for c in cs.values():
         caps = [t["max_notional"] for t in c.tiers]
         assert caps == sorted(caps) and len(set(caps)) == len(caps)
+
+
+def test_a_misspelled_ccxt_key_is_named_beside_the_missing_one(tmp_path):
+    bad = json.loads(Path(TIERS).read_text())
+    row = bad["BTC/USDT:USDT"][0]
+    row["maintenanceMarginRte"] = row.pop("maintenanceMarginRate")
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps(bad, indent=1))
+    r = run(str(src), "--markets", MARKETS, "--out", str(tmp_path / "c.yaml"))
+    assert r.exit_code == 2
+    assert ("BTC/USDT:USDT: tier 1: maintenanceMarginRate is missing; a finite number is needed (the tier has "
+            "'maintenanceMarginRte': misspelled?)") in r.output
