@@ -27,11 +27,12 @@ def _plain(v: Any) -> Any:
 REQUEST_KEYS = ("id", "op", "args")
 
 
-def read_requests(text: str, name: str, ops=None, fmt: str = "yaml") -> list[dict]:
+def read_requests(text: str, name: str, ops=None, fmt: str = "yaml", args_of=None) -> list[dict]:
     """Requests from YAML or JSON (`fmt`): a list, or a mapping with `requests:`; ids are added when
     missing. Every problem of the file is a SpecError at file:line:col, all at once: an entry that
     is not a mapping, an unknown key, an op that is not one of `ops` (with a "did you mean"), args
-    that are not a mapping. A bad file is bad input, not requests for the engine to refuse."""
+    that are not a mapping; a key that is an argument of the request's op (`args_of`: op -> names)
+    is said to belong under args. A bad file is bad input, not requests for the engine to refuse."""
     from .diagnostics import Mark, did_you_mean
     from .yamlsafe import mark_of
 
@@ -50,7 +51,10 @@ def read_requests(text: str, name: str, ops=None, fmt: str = "yaml") -> list[dic
             continue
         marks = getattr(r, "key_marks", {})
         for key in r:
-            if key not in REQUEST_KEYS:
+            if key not in REQUEST_KEYS and key in (args_of or {}).get(r.get("op"), ()):
+                found.append(Diagnostic(marks.get(key, here), f"request {i}: '{key}' is an argument of {r['op']}: "
+                                                              "put it under args"))
+            elif key not in REQUEST_KEYS:
                 found.append(Diagnostic(marks.get(key, here), f"request {i}: unknown key '{key}'"
                                                               + (did_you_mean(str(key), REQUEST_KEYS) or
                                                                  " (a request has id, op and args)")))
@@ -96,7 +100,9 @@ def simulate(path: str, text: str | None = None, balance: str = "10000", engine:
     fmt = "yaml"
     if text is None:
         text, fmt = read_yaml_bytes(Path(path), path), file_format(path)
-    requests = read_requests(text, path, engine.ops(), fmt)
+    args_of = {op: {x.name for x in a.args} | {"symbol"} for op, a in engine.rb.actions.items()}
+    args_of["query"] = {"symbol"}
+    requests = read_requests(text, path, engine.ops(), fmt, args_of)
     if not requests or requests[0].get("op") != "reset":
         engine.handle(default_reset(engine.rb, balance))
     return [(r, engine.handle(r)) for r in requests], engine

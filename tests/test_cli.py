@@ -57,7 +57,8 @@ def test_simulate_reports_every_problem_of_a_bad_file_at_its_place(tmp_path):
                  "- op: 5\n"
                  "- 17\n"
                  "- {op: query, arg: {symbol: BTCUSDT}}\n"
-                 "- {op: query, args: [1]}\n")
+                 "- {op: query, args: [1]}\n"
+                 '- {op: open_position, side: long, args: {symbol: BTCUSDT, size: "1", margin: "100"}}\n')
     r = ms("simulate", str(f), cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.splitlines() == [
@@ -67,6 +68,7 @@ def test_simulate_reports_every_problem_of_a_bad_file_at_its_place(tmp_path):
         f"error: {f}:3:3: request 3: expected a mapping {{op, args}}, got 17",
         f"error: {f}:4:15: request 4: unknown key 'arg' (did you mean 'args'?)",
         f'error: {f}:5:21: request 5: args must be a mapping, got ["1"]',
+        f"error: {f}:6:23: request 6: 'side' is an argument of open_position: put it under args",
     ]
 
 
