@@ -37,6 +37,7 @@ class _State:
         self.engine = engine
         self.timeout = timeout
         self._runner: Any = None
+        self.meanings: dict[str, str] = {}  # flag -> meaning, from the vector files collected
 
     @property
     def runner(self):
@@ -114,8 +115,9 @@ class CaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.case = case
         self.line = line
-        for flag in case.flags:
-            self.keywords[flag] = True
+        for name in (*case.flags, *case.rules):  # -k MissedLiquidation, -k apply_funding
+            self.keywords[name] = True
+            self.extra_keyword_matches.add(name)  # what -k reads besides the names
         self.user_properties.append(("marginspec_rules", " ".join(case.rules)))
 
     def runtest(self) -> None:
@@ -129,6 +131,8 @@ class CaseItem(pytest.Item):
                 raise pytest.skip.Exception(result.reason, _use_item_location=True)
             except TypeError:  # pragma: no cover - pytest without _use_item_location
                 pytest.skip(result.reason)
+        if result.status == NOT_RUN and state.runner.dead:  # said once, as conform says it
+            self.session.shouldstop = f"marginspec: {state.runner.dead}; the remaining cases are not run"
         if result.status in (FAILED, NOT_RUN):  # a case the engine could not run never passes
             raise MarginspecCaseFailed(result)
 
@@ -138,7 +142,7 @@ class CaseItem(pytest.Item):
 
             r = excinfo.value.result
             head = f"{r.case.id} [{r.case.file}] {r.case.title}\nreason: {r.reason}"
-            body = failure_text(r, header=False)
+            body = failure_text(r, header=False, meanings=self.config.stash[_STATE].meanings)
             rules = f"rules: {', '.join(r.case.rules)}" + (f"; flags: {', '.join(r.case.flags)}" if r.case.flags else "")
             return "\n".join(x for x in (head, rules, body) if x)
         return super().repr_failure(excinfo, style=style)
@@ -158,6 +162,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         files = load_vectors(paths)
     except VectorFileError as exc:
         raise pytest.UsageError(f"marginspec: {exc}") from None
+    from .summary import flag_meanings
+
+    config.stash[_STATE].meanings = flag_meanings(files)
     for vf in files:
         node = VectorFileNode.from_parent(session, name=f"marginspec/{vf.file}",
                                           nodeid=f"marginspec/{vf.file}", vector_file=vf)

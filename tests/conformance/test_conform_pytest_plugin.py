@@ -80,3 +80,20 @@ def test_bad_vector_file_is_a_usage_error(env):
     result = run(env, "--marginspec-engine", canned_command(), "--marginspec-vectors", "vectors")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*marginspec: *more.json: $: *required property*"])
+
+
+def test_an_engine_that_cannot_start_fails_once_and_stops_the_session(env):
+    """Said once, as conform says it: the first case fails with the reason, pytest stops there
+    (it failed every case with the same reason)."""
+    result = run(env, "--marginspec-engine", "/nonexistent/engine", "--marginspec-vectors", "vectors")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Interrupted: marginspec: the engine could not be started: cannot start engine "
+                                 "'/nonexistent/engine'*; the remaining cases are not run*"])
+
+
+def test_rules_select_cases_and_failures_show_flag_meanings(env):
+    vectors = env.path / "vectors"
+    cmd = canned_command("--fault", f"wrong@{FUND}:2", vectors=[vectors / "basic.json", vectors / "more.json"])
+    result = run(env, "-v", "--marginspec-engine", cmd, "--marginspec-vectors", "vectors", "-k", "apply_funding")
+    result.assert_outcomes(failed=1, deselected=7)
+    result.stdout.fnmatch_lines([f"*marginspec/basic::{FUND} FAILED*", "*flag FundingSide: Which side pays funding.*"])
