@@ -106,7 +106,7 @@ def test_step_expecting_success_gets_refusal():
 
     assert [line.split() for line in diff_table(out)] == [
         ["step", "op", "field", "expected", "got"], ["3", "close_position", "ok", "true", "false"],
-        ["3", "close_position", "error.code", "no", "error", "NO_POSITION"]]
+        ["3", "close_position", "error.code", "no", "error", "\"NO_POSITION\""]]
 
 
 def test_step_expecting_refusal():
