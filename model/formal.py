@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from . import ast
+from .diagnostics import Diagnostic, Mark
 from .parser import ParseError, parse
 from .printer import to_text
 from .rulebook import Invariant, Rulebook
@@ -20,7 +21,12 @@ from .yamlsafe import mark_of
 
 
 class FormalError(Exception):
-    pass
+    """A formal statement that does not read; `diagnostic` is the problem at its place, for a
+    caller that collects every problem of a file (`prove --against`) instead of stopping at one."""
+
+    def __init__(self, message: str, mark: Mark | None = None):
+        super().__init__(f"{mark}: {message}" if mark is not None else message)
+        self.diagnostic = Diagnostic(mark, message)
 
 
 @dataclass
@@ -101,13 +107,13 @@ def _typed(names: Names, text, extra: Mapping[str, Ty], what: str, want_bool: bo
     try:
         e = parse(str(text))
     except ParseError as pe:
-        raise FormalError(f"{_where(text)}{what}: syntax error in '{text}': {pe.message}") from None
+        raise FormalError(f"{what}: syntax error in '{text}': {pe.message}", mark_of(text)) from None
     try:
         t = names.checker.check(e, names.scope(extra))
     except TypeErr as te:
-        raise FormalError(f"{_where(text)}{what}: {te.message} (in '{text}')") from None
+        raise FormalError(f"{what}: {te.message} (in '{text}')", mark_of(text)) from None
     if want_bool and t.kind != "bool":
-        raise FormalError(f"{_where(text)}{what}: '{text}' must be a condition")
+        raise FormalError(f"{what}: '{text}' must be a condition", mark_of(text))
     return e, t
 
 

@@ -4,7 +4,7 @@ problems are reported as file:line:col exactly like a YAML file's.
 Numbers stay their literal text (a `Scalar` with style None, never a binary float); strings are
 Scalars with style '"'; true/false/null become bool/None. A duplicate key is an error (the json
 module silently keeps the last). The text is first checked by the json module, whose error
-position is mapped to line:col.
+position is mapped to line:col; a trailing comma is named as such, at the comma.
 """
 
 from __future__ import annotations
@@ -91,6 +91,20 @@ class _Reader:
             pos += 1  # ','
 
 
+def _trailing_comma(text: str, e: json.JSONDecodeError) -> tuple[int, str] | None:
+    """(the comma's offset, the bracket after it) when the json module's error is a comma before a
+    closing bracket: it reports that as 'Expecting value' (or '... property name') at the bracket,
+    which sends a reader looking in the wrong place. Python 3.13 points at the comma itself."""
+    pos = e.pos
+    if pos < len(text) and text[pos] == "," and "trailing comma" in e.msg:
+        bracket = _WS.match(text, pos + 1).end()
+        return (pos, text[bracket]) if bracket < len(text) and text[bracket] in "]}" else None
+    if pos >= len(text) or text[pos] not in "]}":
+        return None
+    before = text[:pos].rstrip(" \t\n\r")
+    return (len(before) - 1, text[pos]) if before.endswith(",") else None
+
+
 def load_json_text(text: str, file: str = "<string>", constants: bool = False):
     """Parse JSON text into marked values; raise SpecError naming file:line:col on any problem.
     With `constants`, NaN and Infinity (which Python's json.dump writes) are read as Scalars for the
@@ -98,6 +112,10 @@ def load_json_text(text: str, file: str = "<string>", constants: bool = False):
     try:
         json.loads(text)
     except json.JSONDecodeError as e:
+        comma = _trailing_comma(text, e)
+        if comma is not None:
+            where, bracket = comma
+            raise SpecError([Diagnostic(_Reader(text, file).mark(where), f"trailing comma before '{bracket}'")]) from None
         raise SpecError([Diagnostic(Mark(file, e.lineno, e.colno), f"malformed JSON: {e.msg}")]) from None
     except RecursionError:
         raise SpecError([Diagnostic(Mark(file, 1, 1), "malformed JSON: nested too deeply")]) from None

@@ -76,7 +76,7 @@ def test_simulate_reads_a_json_file_as_json(tmp_path):
     f = tmp_path / "s.json"
     f.write_text('[{"op": "query", "args": {"symbol": "BTCUSDT"}},]\n')
     r = ms("simulate", str(f), cwd=tmp_path)
-    assert r.returncode == 2 and r.stderr == f"error: {f}:1:49: malformed JSON: Expecting value\n"
+    assert r.returncode == 2 and r.stderr == f"error: {f}:1:48: trailing comma before ']'\n"
     f.write_text('[{"op": "query", "args": {"symbol": "BTCUSDT"}}]\n')
     assert ms("simulate", str(f), cwd=tmp_path).returncode == 0
 

@@ -20,7 +20,7 @@ import click
 
 from ..diagnostics import SpecError, did_you_mean
 from .contracts_option import apply_contracts, contracts_option
-from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, FormalError, Obligation, Prover, exit_code,
+from ..prover import (ERROR, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, Obligation, Prover, exit_code,
                       load_against)
 from ..prover import crosscheck
 from ..prover.scopes import scope_lines, scopes
@@ -326,8 +326,9 @@ def command(spec, contracts, only, kinds, depth, timeout, jobs, fmt, output, jun
     if against:
         try:
             entries = load_against(rb, against)
-        except (FormalError, SpecError) as e:
-            click.echo(f"error: {e}", err=True)
+        except SpecError as e:
+            for d in e.diagnostics:
+                click.echo(f"error: {d}", err=True)
             sys.exit(2)
     if timeout != timeout or timeout <= 0 or timeout == float("inf"):
         click.echo("error: --timeout must be a positive number of seconds", err=True)

@@ -158,6 +158,10 @@ def test_a_json_number_is_read_as_its_literal_text(rulebook, tmp_path):
     ('{"A": 1,,}', "1:9", "malformed JSON: Expecting property name enclosed in double quotes"),
     ('{"A": NaN}', "1:7", "malformed JSON: NaN and Infinity are not JSON numbers"),
     ("", "1:1", "malformed JSON: Expecting value"),
+    # a trailing comma, at the comma (the json module points at the bracket after it, "Expecting value")
+    ('{"A": {"tiers": [{"max_notional": 1},\n  ]}}', "1:37", "trailing comma before ']'"),
+    ('{"A": {"tiers": []} ,\n\t}', "1:21", "trailing comma before '}'"),
+    ('{"A": ]}', "1:7", "malformed JSON: Expecting value"),  # a bracket where a value belongs, no comma
 ])
 def test_malformed_json_is_a_placed_error(rulebook, tmp_path, text, where, message):
     p = tmp_path / "m.json"

@@ -161,6 +161,20 @@ def test_malformed_json_is_placed(tmp_path):
     assert r.exit_code == 2 and f"error: {src}:2:14: malformed JSON: Expecting property name" in r.output
 
 
+@pytest.mark.parametrize("bracket", ["]", "}"])
+def test_a_trailing_comma_is_placed_at_the_comma(tmp_path, bracket):
+    """A hand-edited tiers file with a comma after the last tier (or the last key): named as such, at
+    the comma, not as 'Expecting value' at the bracket after it."""
+    src = tmp_path / "t.json"
+    last = '{"tier": 2, "minNotional": 50000,' if bracket == "}" else '{"tier": 2, "minNotional": 50000},'
+    src.write_text('{"BTC/USDT:USDT": [\n  {"tier": 1, "minNotional": 0},\n  ' + last + '\n' + bracket
+                   + ("]}" if bracket == "}" else "}"))
+    r = run(str(src), *STEPS)
+    col = len(last) + 2
+    assert r.exit_code == 2 and f"error: {src}:3:{col}: trailing comma before '{bracket}'" in r.output
+    assert "Expecting" not in r.output
+
+
 @pytest.mark.parametrize("text, value", [
     ("0.1", Fraction(1, 10)),
     ("0.1000000000000000055511151231257827", Fraction(1, 10)),  # the double nearest 0.1, shortest text 0.1

@@ -56,6 +56,23 @@ def test_against_the_published_long_formula_is_violated_with_a_distinguishing_in
     assert (tmp_path / "counterexamples.json").is_file()
 
 
+def test_the_readme_against_example_is_proved_as_the_readme_shows(tmp_path):
+    """README's `mine.yaml`, taken from the README itself (so the two cannot drift apart), run with
+    the README's command line on the shipped rulebook: PROVED, as the comment there promises."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"cat > mine\.yaml <<'EOF'\n(.*?)\nEOF\n(marginspec prove --against mine\.yaml[^#\n]*)#", readme, re.S)
+    assert m, "README no longer shows the mine.yaml example for prove --against"
+    (tmp_path / "mine.yaml").write_text(m.group(1) + "\n", encoding="utf-8")
+    args = shlex.split(m.group(2))[2:]
+    code, report, err = run_prove_json(*args, cwd=tmp_path)
+    assert code == 0, err
+    assert [(r["id"], r["scope"], r["status"]) for r in report["results"]] == [
+        ("against/liquidation_root", "every-contract", "PROVED")]
+
+
 def test_a_tiny_timeout_is_unknown_never_proved():
     code, report, _ = run_prove_json("--timeout", "0.001", "--only", "INV-add-moves-away/*",
                                      "--only", "INV-liq-safe/*", "--jobs", "1")
