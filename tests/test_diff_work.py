@@ -1,0 +1,77 @@
+"""How much `marginspec diff` asks Z3 (marginspec.diff): the same answers with fewer queries.
+
+The bisection of `_enclose` asks, at each value, whether some side's relative root difference
+exceeds it; one 'sat' side decides, so the other sides (whose unsat proofs are the expensive
+queries) are not asked, and no value is asked twice. These tests hold the answers to what asking
+every side gives, so they fail if a skipped query could have changed a status."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction as F
+
+import pytest
+
+from marginspec import diff
+from marginspec.contracts import with_contracts
+from marginspec.rulebook import load_rulebook
+from marginspec.venues import apply_venue
+
+ONE_TIER = {"SOL": {"contract_multiplier": "0.1", "tick_size": "0.01", "lot_size": "1", "money_step": "0.0001",
+                    "liquidation_buffer_rate": "0.005",
+                    "tiers": [{"max_notional": "100000", "maintenance_margin_rate": "0.01", "max_leverage": "50",
+                               "maintenance_amount": "0"}]}}
+
+
+@pytest.fixture(scope="module")
+def one_tier(tmp_path_factory):
+    """The rulebook with a one-tier contract (fast to decide) in force."""
+    path = tmp_path_factory.mktemp("contracts") / "one.json"
+    path.write_text(json.dumps(ONE_TIER), encoding="utf-8")
+    rb = load_rulebook()
+    return with_contracts(rb, diff.load_contracts_file(rb, path))
+
+
+def test_enclose_skips_the_sides_a_sat_side_decides_and_asks_no_value_twice(one_tier, monkeypatch):
+    rb = one_tier
+    a, b = (apply_venue(rb, v).contracts["SOL"] for v in ("binance", "bybit"))
+    encs = {s: diff._encode(rb, a, b, s) for s in diff._sides(rb)}
+    asked: list[tuple[str, F, bool, str]] = []
+    real_rel, real_sat = diff._rel_gt, diff._sat
+    current: list = []
+
+    def rel(e, v, strict=True):
+        current[:] = [(e.side, v, strict)]
+        return real_rel(e, v, strict)
+
+    def sat(formula, facts):
+        r = real_sat(formula, facts)
+        asked.append((*current[0], r[0]))
+        return r
+
+    made: list = []
+
+    class Spy(diff._Exceeded):
+        def __init__(self, encs):
+            super().__init__(encs)
+            made.append(self)
+
+    monkeypatch.setattr(diff, "_rel_gt", rel)
+    monkeypatch.setattr(diff, "_sat", sat)
+    monkeypatch.setattr(diff, "_Exceeded", Spy)
+    bound = diff._enclose(encs)
+    monkeypatch.undo()
+
+    # the bound the mark and entry bases have (as on the shipped contracts): sup 1, not attained
+    assert bound.kind == "exact" and bound.value == 1 and "not attained" in bound.attained
+    keys = [(side, v, strict) for side, v, strict, _ in asked]
+    assert len(keys) == len(set(keys)), "a side was asked the same value twice"
+    values = {(v, strict) for _, v, strict, _ in asked}
+    for v, strict in values:
+        answers = [st for _, w, s, st in asked if (w, s) == (v, strict)]
+        assert "sat" not in answers[:-1], f"a side was asked at {v} after another was found beyond it"
+        # the status the bisection used is the one asking every side gives
+        every = [diff._sat(diff._rel_gt(e, v, strict), e.facts)[0] for e in encs.values()]
+        want = "sat" if "sat" in every else ("unknown" if "unknown" in every else "unsat")
+        assert made[0].seen[v, strict] == want, (v, strict, every)
+    assert len(asked) < len(encs) * len(values)  # fewer queries than asking every side at every value
