@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import z3
 
@@ -161,9 +161,30 @@ def _rel_gt(enc: _Encoding, v: Fraction, strict: bool = True):
 
 
 # ----------------------------------------------------------------------------------------- compare
-def compare(rb: Rulebook, a_name: str, a: Mapping[str, Contract], b_name: str, b: Mapping[str, Contract]) -> DiffReport:
-    pairs = tuple(compare_contracts(rb, s, a[s], b[s]) for s in a if s in b)
-    return DiffReport(a_name, b_name, pairs, tuple(s for s in a if s not in b), tuple(s for s in b if s not in a))
+Side = tuple[str, Mapping[str, Contract]]  # a venue or file's name, and its contracts by symbol
+
+
+def compare(rb: Rulebook, a_name: str, a: Mapping[str, Contract], b_name: str, b: Mapping[str, Contract],
+            jobs: int = 1, done: Callable[[PairDiff], None] | None = None) -> DiffReport:
+    return compare_pairs(rb, [((a_name, a), (b_name, b))], jobs, done)[0]
+
+
+def compare_pairs(rb: Rulebook, pairs: Sequence[tuple[Side, Side]], jobs: int = 1,
+                  done: Callable[[PairDiff], None] | None = None) -> list[DiffReport]:
+    """A report per pair (A, B): each symbol of both compared (a unit), the units of every pair in
+    `jobs` processes (diff_jobs.py), `done(unit's result)` as each is decided; the same reports for
+    any `jobs`."""
+    from .diff_jobs import decide_units
+
+    units = [(s, a[s], b[s]) for (_, a), (_, b) in pairs for s in a if s in b]
+    decided = iter(decide_units(rb, units, jobs, done))
+    return [DiffReport(an, bn, tuple(next(decided) for s in a if s in b), tuple(s for s in a if s not in b),
+                       tuple(s for s in b if s not in a)) for (an, a), (bn, b) in pairs]
+
+
+def units_of(pairs: Sequence[tuple[Side, Side]]) -> int:
+    """How many units `compare_pairs` decides (for a progress display)."""
+    return sum(1 for (_, a), (_, b) in pairs for s in a if s in b)
 
 
 def compare_contracts(rb: Rulebook, symbol: str, a: Contract, b: Contract) -> PairDiff:

@@ -75,3 +75,59 @@ def test_enclose_skips_the_sides_a_sat_side_decides_and_asks_no_value_twice(one_
         want = "sat" if "sat" in every else ("unknown" if "unknown" in every else "unsat")
         assert made[0].seen[v, strict] == want, (v, strict, every)
     assert len(asked) < len(encs) * len(values)  # fewer queries than asking every side at every value
+
+
+# -- --jobs -------------------------------------------------------------------------------------
+TWO = {**ONE_TIER, "ETH": {**ONE_TIER["SOL"], "contract_multiplier": "0.01", "tiers": [
+    {"max_notional": "100000", "maintenance_margin_rate": "0.005", "max_leverage": "100", "maintenance_amount": "0"},
+    {"max_notional": "1000000", "maintenance_margin_rate": "0.01", "max_leverage": "50", "maintenance_amount": "500"}]}}
+
+
+def test_units_run_in_worker_processes_and_come_back_in_order(one_tier, monkeypatch):
+    """compare_pairs with jobs=2 decides each unit in a forked process (the results say where they
+    were made) and puts them back in the units' order; with jobs=1 all in this process."""
+    import dataclasses
+    import os
+
+    rb = one_tier
+    parent, real = os.getpid(), diff.compare_contracts
+
+    def where(rb_, symbol, a, b):
+        r = real(rb_, symbol, a, b)
+        return dataclasses.replace(r, symbol=f"{symbol}@{'parent' if os.getpid() == parent else 'child'}")
+
+    monkeypatch.setattr(diff, "compare_contracts", where)
+    monkeypatch.setattr(diff, "_enclose", lambda encs: diff.Bound("unknown"))  # the order, not the bound, is tested
+    pairs = [((v, apply_venue(rb, v).contracts), (w, apply_venue(rb, w).contracts))
+             for v, w in (("phemex", "bitget"), ("binance", "bybit"), ("phemex", "binance"))]
+    seen: list = []
+    for jobs, place in ((1, "parent"), (2, "child")):
+        reports = diff.compare_pairs(rb, pairs, jobs, done=seen.append)
+        assert [(r.a, r.b, [p.symbol for p in r.pairs]) for r in reports] == [
+            ("phemex", "bitget", [f"SOL@{place}"]), ("binance", "bybit", [f"SOL@{place}"]),
+            ("phemex", "binance", [f"SOL@{place}"])]
+    assert len(seen) == 6  # `done` saw every unit of both runs
+
+
+def test_diff_output_is_the_same_for_any_jobs(tmp_path):
+    """--all-pairs (JSON table and text) and a two-argument diff of two contracts: -j1 and -j2
+    byte-identical."""
+    from click.testing import CliRunner
+
+    from marginspec.cli import main
+
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(TWO), encoding="utf-8")
+    runs = {}
+    for j in ("1", "2"):
+        out = tmp_path / f"table-{j}.json"
+        r = CliRunner().invoke(main, ["diff", "--all-pairs", "--contracts", str(path), "--output", str(out), "-j", j])
+        assert r.exit_code == 0, r.output
+        r2 = CliRunner().invoke(main, ["diff", "binance", "bybit", "--contracts", str(path), "--jobs", j])
+        assert r2.exit_code == 1, r2.output
+        runs[j] = (out.read_bytes(), r.output, r2.output)
+    assert runs["1"] == runs["2"]
+    table = json.loads(runs["1"][0])
+    assert [len(p["contracts"]) for p in table["pairs"]] == [2] * 6  # both contracts in each of the 6 pairs
+    text = runs["1"][2]
+    assert text.index("\nETH: maintenance_basis mark vs entry") < text.index("\nSOL: maintenance_basis mark vs entry")
