@@ -88,6 +88,13 @@ class PairDiff:
     witness: Witness | None
     bound: Bound
 
+    @property
+    def verdict(self) -> str:
+        """'unknown' when Z3 left a question of this contract open, else 'equal' or 'differ'."""
+        if "unknown" in (self.decisions, self.roots, self.bound.kind):
+            return "unknown"
+        return "equal" if self.decisions == self.roots == "equal" else "differ"
+
 
 @dataclass(frozen=True)
 class DiffReport:

@@ -131,3 +131,43 @@ def test_diff_output_is_the_same_for_any_jobs(tmp_path):
     assert [len(p["contracts"]) for p in table["pairs"]] == [2] * 6  # both contracts in each of the 6 pairs
     text = runs["1"][2]
     assert text.index("\nETH: maintenance_basis mark vs entry") < text.index("\nSOL: maintenance_basis mark vs entry")
+
+
+# -- progress -----------------------------------------------------------------------------------
+def test_progress_on_a_terminal_only_one_step_a_unit(tmp_path, monkeypatch):
+    """diff shows prove's progress helper (one step a unit, counting equal/differ/unknown) and, when
+    standard error is not a terminal, nothing: the same stdout, an empty stderr."""
+    from click.testing import CliRunner
+
+    from marginspec import progress
+    from marginspec.cli import main
+
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(TWO), encoding="utf-8")
+    args = ["diff", "binance", "bybit", "--contracts", str(path), "-j", "2"]
+    plain = CliRunner().invoke(main, args)  # CliRunner's stderr is not a terminal
+    assert plain.exit_code == 1 and plain.stderr == ""
+
+    steps: list = []
+    real = progress.stderr_progress
+
+    class Display:
+        def __init__(self, total, label):
+            self.bar = real(total, label, enabled=True)  # the real bar, shown as on a terminal
+            steps.append((total, label))
+
+        def advance(self, status=None):
+            steps.append(status)
+            self.bar.advance(status)
+
+        def close(self):
+            steps.append("closed")
+            self.bar.close()
+
+    monkeypatch.setattr(progress, "stderr_progress", lambda total, label: Display(total, label))
+    shown = CliRunner().invoke(main, args)
+    assert shown.exit_code == 1 and shown.stdout == plain.stdout
+    assert steps == [(2, "diff"), "differ", "differ", "closed"]
+    steps.clear()
+    r = CliRunner().invoke(main, ["diff", "phemex", "bitget", "--contracts", str(path), "-j", "1"])
+    assert r.exit_code == 0 and steps == [(2, "diff"), "equal", "equal", "closed"]

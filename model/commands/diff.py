@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -53,9 +54,10 @@ def command(a, b, fmt, spec, all_pairs, output, check, jobs, contracts_file):
         if contracts_file and check and not output:
             raise click.UsageError("--check with --contracts needs --output FILE: the default table is the one of "
                                    "the rulebook's own contracts")
-        from ..docs_venues import diff_table, table_json
+        from ..docs_venues import diff_table, table_json, table_pairs
 
-        table = diff_table(rb, n_jobs)
+        with _progress(table_pairs(rb)) as done:
+            table = diff_table(rb, n_jobs, done)
         doc = table_json(rb, table)
         text = json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         if check:
@@ -84,7 +86,8 @@ def command(a, b, fmt, spec, all_pairs, output, check, jobs, contracts_file):
     except (ValueError, OSError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
-    report = compare(rb, a, ca, b, cb, n_jobs)
+    with _progress([((a, ca), (b, cb))]) as done:
+        report = compare(rb, a, ca, b, cb, n_jobs, done)
     if not report.pairs:
         click.echo(f"error: {a} and {b} have no contract symbol in common", err=True)
         files = [x for x, c in ((a, ca), (b, cb)) if not set(c) <= set(rb.contracts)]
@@ -100,6 +103,21 @@ def command(a, b, fmt, spec, all_pairs, output, check, jobs, contracts_file):
     else:
         click.echo(render_text(report), nl=False)
     sys.exit(2 if report.undecided else (0 if report.equal else 1))
+
+
+@contextmanager
+def _progress(pairs):
+    """A progress bar on standard error while the pairs' units are decided, one step a unit
+    (counting equal, differ, unknown), on a terminal only (progress.py, as prove's): nothing
+    changes in output that is not a terminal."""
+    from ..diff import units_of
+    from ..progress import stderr_progress
+
+    display = stderr_progress(units_of(pairs), "diff")
+    try:
+        yield lambda unit: display.advance(unit.verdict)
+    finally:
+        display.close()
 
 
 def _check(spec: str | None, path: Path | None, text: str, contracts_file: str | None = None) -> int:
