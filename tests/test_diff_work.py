@@ -171,3 +171,22 @@ def test_progress_on_a_terminal_only_one_step_a_unit(tmp_path, monkeypatch):
     steps.clear()
     r = CliRunner().invoke(main, ["diff", "phemex", "bitget", "--contracts", str(path), "-j", "1"])
     assert r.exit_code == 0 and steps == [(2, "diff"), "equal", "equal", "closed"]
+
+
+def test_readme_gives_diff_jobs_and_its_speed():
+    """The command reference's diff row names --jobs for both forms, and the Speed section times
+    diff with -j1 and -j2 on the shipped table and on the 8-tier bench contract."""
+    from pathlib import Path
+
+    from marginspec.commands.diff import command
+
+    assert "jobs" in {p.name for p in command.params}
+    lines = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
+    row = next(line for line in lines if line.startswith("| `marginspec diff A B"))
+    assert row.count("[--jobs N]") == 2
+    speed = lines[next(i for i, line in enumerate(lines) if line.startswith("## Speed")):]
+    speed = speed[:next(i for i, line in enumerate(speed[1:], 1) if line.startswith("## "))]
+    rows = [line for line in speed if line.startswith("| `marginspec diff")]
+    assert any("--all-pairs --check -j1" in r and "-j2" in r for r in rows)
+    assert any("bench/diff/btc8.yaml" in r and "-j1" in r and "-j2" in r for r in rows)
+    assert (Path(__file__).resolve().parents[1] / "bench" / "diff" / "btc8.yaml").is_file()
