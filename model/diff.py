@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import z3
 
@@ -87,6 +87,13 @@ class PairDiff:
     roots: str
     witness: Witness | None
     bound: Bound
+
+    @property
+    def verdict(self) -> str:
+        """'unknown' when Z3 left a question of this contract open, else 'equal' or 'differ'."""
+        if "unknown" in (self.decisions, self.roots, self.bound.kind):
+            return "unknown"
+        return "equal" if self.decisions == self.roots == "equal" else "differ"
 
 
 @dataclass(frozen=True)
@@ -161,9 +168,30 @@ def _rel_gt(enc: _Encoding, v: Fraction, strict: bool = True):
 
 
 # ----------------------------------------------------------------------------------------- compare
-def compare(rb: Rulebook, a_name: str, a: Mapping[str, Contract], b_name: str, b: Mapping[str, Contract]) -> DiffReport:
-    pairs = tuple(compare_contracts(rb, s, a[s], b[s]) for s in a if s in b)
-    return DiffReport(a_name, b_name, pairs, tuple(s for s in a if s not in b), tuple(s for s in b if s not in a))
+Side = tuple[str, Mapping[str, Contract]]  # a venue or file's name, and its contracts by symbol
+
+
+def compare(rb: Rulebook, a_name: str, a: Mapping[str, Contract], b_name: str, b: Mapping[str, Contract],
+            jobs: int = 1, done: Callable[[PairDiff], None] | None = None) -> DiffReport:
+    return compare_pairs(rb, [((a_name, a), (b_name, b))], jobs, done)[0]
+
+
+def compare_pairs(rb: Rulebook, pairs: Sequence[tuple[Side, Side]], jobs: int = 1,
+                  done: Callable[[PairDiff], None] | None = None) -> list[DiffReport]:
+    """A report per pair (A, B): each symbol of both compared (a unit), the units of every pair in
+    `jobs` processes (diff_jobs.py), `done(unit's result)` as each is decided; the same reports for
+    any `jobs`."""
+    from .diff_jobs import decide_units
+
+    units = [(s, a[s], b[s]) for (_, a), (_, b) in pairs for s in a if s in b]
+    decided = iter(decide_units(rb, units, jobs, done))
+    return [DiffReport(an, bn, tuple(next(decided) for s in a if s in b), tuple(s for s in a if s not in b),
+                       tuple(s for s in b if s not in a)) for (an, a), (bn, b) in pairs]
+
+
+def units_of(pairs: Sequence[tuple[Side, Side]]) -> int:
+    """How many units `compare_pairs` decides (for a progress display)."""
+    return sum(1 for (_, a), (_, b) in pairs for s in a if s in b)
 
 
 def compare_contracts(rb: Rulebook, symbol: str, a: Contract, b: Contract) -> PairDiff:
@@ -233,18 +261,49 @@ def largest_relative_difference(rb: Rulebook, a: Contract, b: Contract, encs: Ma
     return _enclose(encs)
 
 
-def _exceeded(encs: Mapping[str, _Encoding], v: Fraction) -> str:
-    """'sat' when some position of the domain has a relative difference above v, else 'unsat' or 'unknown'."""
-    st = [_sat(_rel_gt(e, v), e.facts)[0] for e in encs.values()]
-    return "sat" if "sat" in st else ("unknown" if "unknown" in st else "unsat")
+class _Exceeded:
+    """Does some position of the domain have a relative root difference above v (`strict`), or at
+    least v: 'sat' when some side's query is sat, else 'unknown' when one is, else 'unsat'.
+
+    One 'sat' side decides whatever the others would say, so the sides are asked in turn and the
+    rest skipped after a 'sat', the side last found beyond first (in a bisection it is mostly the
+    same side, and the other side's unsat proof is the expensive query: 1 to 8 s each on an
+    8-tier contract, at each of the 20 steps); and a value asked twice (the bracket's end taken as
+    the candidate) is answered once. Each query is decided alone, in a fresh context, with a work
+    limit (solving.py), so neither the order nor what is skipped changes an answer: the same
+    bound, sooner (bench/profile_diff.py)."""
+
+    def __init__(self, encs: Mapping[str, _Encoding]):
+        self.encs = encs
+        self.order = list(encs)
+        self.seen: dict[tuple[Fraction, bool], str] = {}
+
+    def __call__(self, v: Fraction, strict: bool = True) -> str:
+        if (v, strict) not in self.seen:
+            self.seen[v, strict] = self._ask(v, strict)
+        return self.seen[v, strict]
+
+    def _ask(self, v: Fraction, strict: bool) -> str:
+        out = "unsat"
+        for side in list(self.order):
+            e = self.encs[side]
+            st, _ = _sat(_rel_gt(e, v, strict), e.facts)
+            if st == "sat":
+                self.order.remove(side)
+                self.order.insert(0, side)
+                return "sat"
+            if st == "unknown":
+                out = "unknown"
+        return out
 
 
 def _enclose(encs: Mapping[str, _Encoding], steps: int = 20) -> Bound:
     """A proved bound without a closed form: the least power of two not exceeded, bisection to a
     bracket [lo, hi], then the simplest fraction in it, accepted when Z3 shows that no position
     exceeds it and that some come within EPSILON of it; else the bracket itself."""
+    exceeded = _Exceeded(encs)
     hi = Fraction(1)
-    while (st := _exceeded(encs, hi)) == "sat":
+    while (st := exceeded(hi)) == "sat":
         hi *= 2
         if hi > LARGE:
             return Bound("unbounded", LARGE, formula="positions whose roots differ by more than 10^6 times L_B exist")
@@ -253,14 +312,14 @@ def _enclose(encs: Mapping[str, _Encoding], steps: int = 20) -> Bound:
     lo = hi / 2 if hi > 1 else Fraction(0)
     for _ in range(steps):
         mid = (lo + hi) / 2
-        st = _exceeded(encs, mid)
+        st = exceeded(mid)
         if st == "unknown":
             break
         lo, hi = (mid, hi) if st == "sat" else (lo, mid)
     cand = _simplest(lo, hi)
-    if _exceeded(encs, cand) == "unsat" and _exceeded(encs, cand - EPSILON) == "sat":
-        attained = [_sat(_rel_gt(e, cand, strict=False), e.facts)[0] for e in encs.values()]
-        how = "attained by a position" if "sat" in attained else f"approached within {_d(EPSILON)}, not attained"
+    if exceeded(cand) == "unsat" and exceeded(cand - EPSILON) == "sat":
+        attained = exceeded(cand, strict=False)
+        how = "attained by a position" if attained == "sat" else f"approached within {_d(EPSILON)}, not attained"
         return Bound("exact", cand, formula="", attained=how)
     return Bound("enclosed", hi, lo, formula=f"the supremum lies in [{_d(lo)}, {_d(hi)}] (Z3: a position exceeds "
                                              f"the first, none the second)")

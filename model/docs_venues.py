@@ -156,18 +156,22 @@ def fingerprint(rb: Rulebook) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def diff_table(rb: Rulebook) -> list:
-    """`marginspec diff` between every pair of presets (in file order)."""
-    from .diff import compare
+def table_pairs(rb: Rulebook) -> list:
+    """Every pair of presets (in file order), each with its contracts: what `diff_table` compares."""
     from .venues import apply_venue, load_venues
 
     venues = load_venues(rb)
     names = list(venues.venues)
-    out = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            out.append(compare(rb, a, apply_venue(rb, a, venues).contracts, b, apply_venue(rb, b, venues).contracts))
-    return out
+    sides = [(n, apply_venue(rb, n, venues).contracts) for n in names]
+    return [(sides[i], b) for i in range(len(sides)) for b in sides[i + 1:]]
+
+
+def diff_table(rb: Rulebook, jobs: int = 1, done=None) -> list:
+    """`marginspec diff` between every pair of presets (in file order), in `jobs` processes (the
+    same table for any `jobs`); `done(unit's result)` as each contract of a pair is decided."""
+    from .diff import compare_pairs
+
+    return compare_pairs(rb, table_pairs(rb), jobs, done)
 
 
 def table_json(rb: Rulebook, table) -> dict:

@@ -249,7 +249,7 @@ def test_diff_check_reports_a_stale_table(tmp_path, monkeypatch, rb):
     from marginspec import docs_venues
 
     one = [diff.compare(rb, "phemex", apply_venue(rb, "phemex").contracts, "bitget", apply_venue(rb, "bitget").contracts)]
-    monkeypatch.setattr(docs_venues, "diff_table", lambda _rb: one)  # one pair: the check, not the solving, is tested
+    monkeypatch.setattr(docs_venues, "diff_table", lambda _rb, *_how: one)  # one pair: the check, not the solving, is tested
     path = tmp_path / "venue-diff.json"
     path.write_text('{"pairs": []}\n', encoding="utf-8")
     r = CliRunner().invoke(main, ["diff", "--all-pairs", "--check", "--output", str(path)])

@@ -8,7 +8,9 @@ shown); 2 bad usage, a bad file, or a question Z3 could not decide.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -27,8 +29,10 @@ from .contracts_option import apply_contracts, contracts_option
               "(generated_docs/venue-diff.json is what `marginspec docs` reads)")
 @click.option("--check", is_flag=True, help="with --all-pairs: write nothing; exit 1 when the table on disk "
               "(--output, default generated_docs/venue-diff.json) differs from a fresh one")
+@click.option("--jobs", "-j", default=0, show_default=True, type=click.IntRange(0, 1024),
+              help="parallel processes, one contract of one pair each (0: one per CPU); the same output for any number")
 @contracts_option
-def command(a, b, fmt, spec, all_pairs, output, check, contracts_file):
+def command(a, b, fmt, spec, all_pairs, output, check, jobs, contracts_file):
     """Compare the liquidation rules of A and B (venue names of spec/venues.yaml, or contracts files
     mapping SYMBOL to the protocol's CONTRACT): Z3 decides whether the liquidation decision at any
     mark and the liquidation root are the same for every position (side, size, entry, margin, mark;
@@ -37,18 +41,23 @@ def command(a, b, fmt, spec, all_pairs, output, check, contracts_file):
 
     With --contracts FILE the venue presets are set on those contracts instead of the rulebook's
     profiles (--all-pairs: the venue table of docs made with the same --contracts; its --check then
-    needs --output, the default file being the shipped contracts' table)."""
+    needs --output, the default file being the shipped contracts' table).
+
+    Each contract of each pair is decided on its own (in --jobs processes); the output does not
+    depend on their number."""
     from ..diagnostics import SpecError
     from ..diff import compare, render_text, resolve, to_json
 
     rb = apply_contracts(_load(spec), contracts_file)
+    n_jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     if all_pairs:
         if contracts_file and check and not output:
             raise click.UsageError("--check with --contracts needs --output FILE: the default table is the one of "
                                    "the rulebook's own contracts")
-        from ..docs_venues import diff_table, table_json
+        from ..docs_venues import diff_table, table_json, table_pairs
 
-        table = diff_table(rb)
+        with _progress(table_pairs(rb)) as done:
+            table = diff_table(rb, n_jobs, done)
         doc = table_json(rb, table)
         text = json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         if check:
@@ -77,7 +86,8 @@ def command(a, b, fmt, spec, all_pairs, output, check, contracts_file):
     except (ValueError, OSError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
-    report = compare(rb, a, ca, b, cb)
+    with _progress([((a, ca), (b, cb))]) as done:
+        report = compare(rb, a, ca, b, cb, n_jobs, done)
     if not report.pairs:
         click.echo(f"error: {a} and {b} have no contract symbol in common", err=True)
         files = [x for x, c in ((a, ca), (b, cb)) if not set(c) <= set(rb.contracts)]
@@ -93,6 +103,21 @@ def command(a, b, fmt, spec, all_pairs, output, check, contracts_file):
     else:
         click.echo(render_text(report), nl=False)
     sys.exit(2 if report.undecided else (0 if report.equal else 1))
+
+
+@contextmanager
+def _progress(pairs):
+    """A progress bar on standard error while the pairs' units are decided, one step a unit
+    (counting equal, differ, unknown), on a terminal only (progress.py, as prove's): nothing
+    changes in output that is not a terminal."""
+    from ..diff import units_of
+    from ..progress import stderr_progress
+
+    display = stderr_progress(units_of(pairs), "diff")
+    try:
+        yield lambda unit: display.advance(unit.verdict)
+    finally:
+        display.close()
 
 
 def _check(spec: str | None, path: Path | None, text: str, contracts_file: str | None = None) -> int:
