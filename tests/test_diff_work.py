@@ -190,3 +190,16 @@ def test_readme_gives_diff_jobs_and_its_speed():
     assert any("--all-pairs --check -j1" in r and "-j2" in r for r in rows)
     assert any("bench/diff/btc8.yaml" in r and "-j1" in r and "-j2" in r for r in rows)
     assert (Path(__file__).resolve().parents[1] / "bench" / "diff" / "btc8.yaml").is_file()
+
+
+def test_a_query_is_bounded_by_work_not_by_the_clock(one_tier, monkeypatch):
+    """diff's answers (unknown included) come from Z3's work counter: with almost no work allowed
+    every query is unknown at once, however many seconds it may take; the seconds are a safety net
+    far beyond the work limit (a query cut by the clock made a status depend on the machine)."""
+    rb = one_tier
+    a, b = (apply_venue(rb, v).contracts["SOL"] for v in ("binance", "bybit"))
+    assert diff.TIMEOUT >= 600 and diff.RLIMIT == 5_000_000
+    assert diff.compare_contracts(rb, "SOL", a, b).decisions == "differ"
+    monkeypatch.setattr(diff, "RLIMIT", 1)
+    r = diff.compare_contracts(rb, "SOL", a, b)
+    assert (r.decisions, r.roots, r.bound.kind) == ("unknown", "unknown", "unknown")
