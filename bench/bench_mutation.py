@@ -41,61 +41,107 @@ MODULES = {
                 ["tests/language/test_compare_verdicts.py", "tests/conformance/test_conform_compare.py"]),
 }
 
-#: Reviewed survivors: (module, line, description) -> why no test can kill them.
-EQUIVALENT: dict[tuple[str, int, str], str] = {
-    ("numbers", 54, "If deleted"): "round_to's early return for an exact multiple: the general branch gives the same k",
-    ("numbers", 55, "Return deleted"): "the same early return: falling through computes step * n = x",
-    ("numbers", 20, "0 -> 1"): "_twos_fives counting one extra 2 and 5: format_decimal then pads one more zero and "
-                               "strips it; is_terminating reads only the rest",
-    ("numbers", 23, "1 -> 2"): "counting twos double: a larger k in format_decimal only pads zeros it strips",
-    ("numbers", 26, "1 -> 2"): "counting fives double: the same",
-    ("numbers", 45, "'0' -> 'XX'+"): "rstrip('XX0') on a string of digits strips the same zeros",
-    ("numbers", 46, "Lt -> LtE"): "the sign of n = 0: that case returned earlier (denominator 1)",
-    ("numbers", 46, "0 -> 1"): "n < 1 against n < 0 for integers: differs only at n = 0, which returned earlier",
-    ("numbers", 62, "Lt -> LtE"): "k = -k when n = 0 leaves k = 0",
-    ("numbers", 62, "0 -> 1"): "n < 1 against n < 0: differs only at n = 0, where k = -k = 0",
-    ("parser", 56, "Assign deleted"): "_Parser.text is never read",
-    ("parser", 71, "Return deleted"): "accept()'s final `return None`: falling off the end returns None",
-    ("interpreter", 19, "Assign deleted"): "the type alias Fn is read only in annotations (postponed, never evaluated)",
-    ("interpreter", 30, "Assign deleted"): "Env.__slots__ only saves memory: attributes behave the same without it",
-    ("interpreter", 68, "Assign deleted"): "solve_tier's initial i, sub: every contract has a tier, so the loop binds both",
-    ("interpreter", 142, "Raise deleted"): "compile_expr's fallback for a node type the parser never makes",
-    ("interpreter", 49, "'<=' -> 'XX'+"): "_CMP['<='] is never read: compile_expr has its own closure for <=",
-    ("interpreter", 50, "'>' -> 'XX'+"): "_CMP['>'] is never read: compile_expr has its own closure for >",
-    ("interpreter", 105, "If deleted"): "the null case of == and !=: Python's == and != on None give the same answers "
-                                        "(the type checker admits null only with == and !=)",
-    ("interpreter", 109, "If deleted"): "the fast path for <=: the general path computes the same",
-    ("interpreter", 111, "If deleted"): "the fast path for >: the general path computes the same",
-    ("interpreter", 257, "Return deleted"): "invalid_argument's final `return None`: falling off the end returns None",
-    ("interpreter", 142, "'no compiler for ' -> 'XX'+"): "the message of the unreachable fallback (see line 142)",
-    ("interpreter", 65, "'Env' -> 'XX'+"): "a string annotation, never evaluated",
-    ("interpreter", 19, "'Env' -> 'XX'+"): "a string inside the type alias, read only in annotations",
-    ("interpreter", 68, "0 -> 1"): "solve_tier's initial i: the loop over at least one tier always rebinds it",
-    ("interpreter", 105, "Or -> And"): "the null case of == and != taken only when both sides are null: Python's == and "
-                                       "!= on None give the same answers",
-    ("interpreter", 107, "Return deleted"): "the null case falls through to the general ==, !=, equal on None",
-    ("interpreter", 109, "'<=' -> 'XX'+"): "the fast path for <= never taken: the general path computes the same",
-    ("interpreter", 110, "Return deleted"): "the fast path for <= falls through to the general path",
-    ("interpreter", 111, "'>' -> 'XX'+"): "the fast path for > never taken: the general path computes the same",
-    ("interpreter", 112, "Return deleted"): "the fast path for > falls through to the general path",
-    ("interpreter", 149, "True -> False"): "CompiledCheck not frozen: nothing assigns to it",
-    ("interpreter", 157, "True -> False"): "CompiledEffect not frozen: nothing assigns to it",
-    ("interpreter", 165, "True -> False"): "CompiledAction not frozen: nothing assigns to it",
-    ("interpreter", 175, "True -> False"): "Outcome not frozen: nothing assigns to it",
-    ("compare", 19, "Assign deleted"): "_Missing.__slots__ only saves memory",
-    ("compare", 186, "Assign deleted"): "Marker.__slots__ only saves memory",
-    ("compare", 58, "Return deleted"): "the except branch the number pattern makes unreachable (pragma: no cover)",
-    ("compare", 58, "False -> True"): "the same unreachable branch",
-    ("compare", 79, "Is -> IsNot"): "the fast path for two equal strings: a str equals only a str, so the mutated "
-                                    "condition never holds and the general comparison gives the same verdict",
-    ("compare", 112, "If deleted"): "a missing result: compare_value reports the same ('result', expected, MISSING)",
-    ("compare", 151, "If deleted"): "render_value(None): json.dumps gives the same 'null'",
-    ("compare", 152, "Return deleted"): "the same: json.dumps(None) is 'null'",
-    ("compare", 153, "If deleted"): "render_value(True): json.dumps gives the same 'true'",
-    ("compare", 154, "Return deleted"): "the same: json.dumps(True) is 'true'",
-    ("compare", 155, "If deleted"): "render_value(False): json.dumps gives the same 'false'",
-    ("compare", 155, "False -> True"): "`value is True` checked twice; False then reaches json.dumps: 'false'",
-    ("compare", 156, "Return deleted"): "the same: json.dumps(False) is 'false'",
+#: Reviewed survivors: (module, the def or class holding the line, the line's text, description) -> why no
+#: test can kill them (keyed by the code, not its line number, so that edits elsewhere keep them).
+EQUIVALENT: dict[tuple[str, str, str, str], str] = {
+    ('numbers', 'parse_decimal', 'if not frac:',
+     'If deleted'): "parse_decimal's fast path for a whole number: the general line gives Fraction(int(whole), 1)",
+    ('numbers', 'parse_decimal', 'return Fraction(int(whole))',
+     'Return deleted'): 'the same fast path falling through to the same value',
+    ('numbers', 'exact_text', "return text if places is None else f\"{text} ≈ {format_decimal(round_to(q, Fraction(1, 10 ** places), 'half_away'))}\"",
+     "'half_away' -> 'XX'+"): "round_to's other direction is half away too (its else branch), and exact_text rounds only values with no finite decimal, which are never ties",
+    ('numbers', 'round_to', 'if d == 1:',
+     'If deleted'): "round_to's early return for an exact multiple: the general branch gives the same k",
+    ('numbers', 'round_to', 'return x',
+     'Return deleted'): 'the same early return: falling through computes step * n = x',
+    ('numbers', '_twos_fives', 'twos = fives = 0',
+     '0 -> 1'): '_twos_fives counting one extra 2 and 5: format_decimal then pads one more zero and strips it; is_terminating reads only the rest',
+    ('numbers', '_twos_fives', 'twos += 1',
+     '1 -> 2'): 'counting twos double: a larger k in format_decimal only pads zeros it strips',
+    ('numbers', '_twos_fives', 'fives += 1',
+     '1 -> 2'): 'counting fives double: the same',
+    ('numbers', 'format_decimal', 'whole, frac = digits[:-k], digits[-k:].rstrip("0")',
+     "'0' -> 'XX'+"): "rstrip('XX0') on a string of digits strips the same zeros",
+    ('numbers', 'format_decimal', 'sign = "-" if n < 0 else ""',
+     'Lt -> LtE'): 'the sign of n = 0: that case returned earlier (denominator 1)',
+    ('numbers', 'format_decimal', 'sign = "-" if n < 0 else ""',
+     '0 -> 1'): 'n < 1 against n < 0 for integers: differs only at n = 0, which returned earlier',
+    ('numbers', 'round_to', 'if n < 0:',
+     'Lt -> LtE'): 'k = -k when n = 0 leaves k = 0',
+    ('numbers', 'round_to', 'if n < 0:',
+     '0 -> 1'): 'n < 1 against n < 0: differs only at n = 0, where k = -k = 0',
+    ('parser', '_Parser.__init__', 'self.text = text',
+     'Assign deleted'): '_Parser.text is never read',
+    ('parser', '_Parser.accept', 'return None',
+     'Return deleted'): "accept()'s final `return None`: falling off the end returns None",
+    ('interpreter', '<module>', 'Fn = Callable[["Env"], Any]',
+     'Assign deleted'): 'the type alias Fn is read only in annotations (postponed, never evaluated)',
+    ('interpreter', 'Env', '__slots__ = ("lazy", "parent")',
+     'Assign deleted'): 'Env.__slots__ only saves memory: attributes behave the same without it',
+    ('interpreter', 'solve_tier', 'i, sub = 0, None',
+     'Assign deleted'): "solve_tier's initial i, sub: every contract has a tier, so the loop binds both",
+    ('interpreter', 'compile_expr', 'raise TypeError(f"no compiler for {type(e).__name__}")  # pragma: no cover',
+     'Raise deleted'): "compile_expr's fallback for a node type the parser never makes",
+    ('interpreter', '<module>', '_CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,',
+     "'<=' -> 'XX'+"): "_CMP['<='] is never read: compile_expr has its own closure for <=",
+    ('interpreter', '<module>', '">": operator.gt, ">=": operator.ge}',
+     "'>' -> 'XX'+"): "_CMP['>'] is never read: compile_expr has its own closure for >",
+    ('interpreter', 'compile_expr', 'if isinstance(e.right, ast.Null) or isinstance(e.left, ast.Null):',
+     'If deleted'): "the null case of == and !=: Python's == and != on None give the same answers (the type checker admits null only with == and !=)",
+    ('interpreter', 'compile_expr', 'if e.op == "<=":',
+     'If deleted'): 'the fast path for <=: the general path computes the same',
+    ('interpreter', 'compile_expr', 'if e.op == ">":',
+     'If deleted'): 'the fast path for >: the general path computes the same',
+    ('interpreter', 'Interpreter.invalid_argument', 'return None',
+     'Return deleted'): "invalid_argument's final `return None`: falling off the end returns None",
+    ('interpreter', 'compile_expr', 'raise TypeError(f"no compiler for {type(e).__name__}")  # pragma: no cover',
+     "'no compiler for ' -> 'XX'+"): 'the message of the unreachable fallback (see line 142)',
+    ('interpreter', '<module>', 'def solve_tier(value: Fn, cond: Fn, env: "Env") -> tuple[int, "Env"]:',
+     "'Env' -> 'XX'+"): 'a string annotation, never evaluated',
+    ('interpreter', '<module>', 'Fn = Callable[["Env"], Any]',
+     "'Env' -> 'XX'+"): 'a string inside the type alias, read only in annotations',
+    ('interpreter', 'solve_tier', 'i, sub = 0, None',
+     '0 -> 1'): "solve_tier's initial i: the loop over at least one tier always rebinds it",
+    ('interpreter', 'compile_expr', 'if isinstance(e.right, ast.Null) or isinstance(e.left, ast.Null):',
+     'Or -> And'): "the null case of == and != taken only when both sides are null: Python's == and != on None give the same answers",
+    ('interpreter', 'compile_expr', 'return (lambda env: f(env) is None) if e.op == "==" else (lambda env: f(env) is not None)',
+     'Return deleted'): 'the null case falls through to the general ==, !=, equal on None',
+    ('interpreter', 'compile_expr', 'if e.op == "<=":',
+     "'<=' -> 'XX'+"): 'the fast path for <= never taken: the general path computes the same',
+    ('interpreter', 'compile_expr', 'return lambda env: a(env) <= b(env)',
+     'Return deleted'): 'the fast path for <= falls through to the general path',
+    ('interpreter', 'compile_expr', 'if e.op == ">":',
+     "'>' -> 'XX'+"): 'the fast path for > never taken: the general path computes the same',
+    ('interpreter', 'compile_expr', 'return lambda env: a(env) > b(env)',
+     'Return deleted'): 'the fast path for > falls through to the general path',
+    ('interpreter', '<module>', '@dataclass(frozen=True)',
+     'True -> False'): 'CompiledCheck, CompiledEffect, CompiledAction and Outcome not frozen: nothing assigns to them',
+    ('compare', '_Missing', '__slots__ = ()',
+     'Assign deleted'): '_Missing.__slots__ only saves memory',
+    ('compare', 'Marker', '__slots__ = ()',
+     'Assign deleted'): 'Marker.__slots__ only saves memory',
+    ('compare', 'decimal_equal', 'return False',
+     'Return deleted'): 'the except branch the number pattern makes unreachable (pragma: no cover)',
+    ('compare', 'decimal_equal', 'return False',
+     'False -> True'): 'the same unreachable branch',
+    ('compare', 'compare_value', 'elif type(value) is str and type(sub) is str and value == sub:',
+     'Is -> IsNot'): 'the fast path for two equal strings: a str equals only a str, so the mutated condition never holds and the general comparison gives the same verdict',
+    ('compare', 'compare_step', 'if result is MISSING:',
+     'If deleted'): "a missing result: compare_value reports the same ('result', expected, MISSING)",
+    ('compare', 'render_value', 'if value is None:',
+     'If deleted'): "render_value(None): json.dumps gives the same 'null'",
+    ('compare', 'render_value', 'return "null"',
+     'Return deleted'): "the same: json.dumps(None) is 'null'",
+    ('compare', 'render_value', 'if value is True:',
+     'If deleted'): "render_value(True): json.dumps gives the same 'true'",
+    ('compare', 'render_value', 'return "true"',
+     'Return deleted'): "the same: json.dumps(True) is 'true'",
+    ('compare', 'render_value', 'if value is False:',
+     'If deleted'): "render_value(False): json.dumps gives the same 'false'",
+    ('compare', 'render_value', 'if value is False:',
+     'False -> True'): "`value is True` checked twice; False then reaches json.dumps: 'false'",
+    ('compare', 'render_value', 'return "false"',
+     'Return deleted'): "the same: json.dumps(False) is 'false'",
 }
 
 TIME_LIMIT = 60
@@ -202,17 +248,38 @@ def start(name: str, mutated_file: str, tests: list[str]) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:hypothesispytest",
-                                "-p", "no:marginspec", *tests])
+            # -n 0: in this process, where the mutant is loaded (pyproject's -n auto would run the
+            # tests in xdist workers that import the real module, and every mutant would survive)
+            code = pytest.main(["-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-p", "no:randomly",
+                                "-p", "no:hypothesispytest", "-p", "no:marginspec", *tests])
         finally:
             os._exit(0 if code == 0 else 1)
     return pid
+
+
+def scopes(source: str) -> dict[int, str]:
+    """Line -> the qualified name of the innermost def or class whose body holds it (EQUIVALENT's key)."""
+    out: dict[int, str] = {}
+
+    def visit(node: ast.AST, name: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                qual = f"{name}.{child.name}" if name else child.name
+                for line in range(child.body[0].lineno, child.end_lineno + 1):
+                    out[line] = qual
+                visit(child, qual)
+            else:
+                visit(child, name)
+
+    visit(ast.parse(source), "")
+    return out
 
 
 def score(module: str, show: bool, jobs: int) -> tuple[int, int, int, list[str]]:
     """Every mutant of `module` against its tests, `jobs` children at a time."""
     path, name, tests = MODULES[module]
     source = (ROOT / path).read_text(encoding="utf-8")
+    where, lines = scopes(source), source.splitlines()
     total = dead = equivalent = 0
     survivors = []
     running: dict[int, tuple[float, int, str]] = {}  # pid -> (deadline, line, description)
@@ -231,7 +298,7 @@ def score(module: str, show: bool, jobs: int) -> tuple[int, int, int, list[str]]
             del running[pid]
             if os.waitstatus_to_exitcode(status) != 0:
                 dead += 1
-            elif (module, line, desc) in EQUIVALENT:
+            elif (module, where.get(line, "<module>"), lines[line - 1].strip() if line else "", desc) in EQUIVALENT:
                 equivalent += 1
             else:
                 survivors.append(f"{path}:{line}: {desc}")

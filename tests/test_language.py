@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marginspec import ast
-from marginspec.numbers import exact_text, format_decimal, parse_decimal, round_to
+from marginspec.numbers import format_decimal, parse_decimal, round_to
 from marginspec.parser import ParseError, parse
 from marginspec.printer import to_text
 
@@ -75,16 +75,6 @@ def test_decimal_strings_round_trip(n, k):
     s = format_decimal(q)
     assert parse_decimal(s) == q
     assert "e" not in s.lower() and (not "." in s or not s.endswith("0"))
-
-
-@pytest.mark.parametrize("q, places, text", [
-    (Fraction(5, 4), None, "1.25"), (Fraction(5, 4), 6, "1.25"), (Fraction(-3), None, "-3"),
-    (Fraction(1, 3), None, "1/3"), (Fraction(2, 3), 6, "2/3 ≈ 0.666667"), (Fraction(-1, 6), 2, "-1/6 ≈ -0.17"),
-    (Fraction(1, 8000000), 6, "0.000000125"), (Fraction(1, 2000001), 7, "1/2000001 ≈ 0.0000005"),
-])
-def test_exact_text_is_the_decimal_or_the_fraction_with_its_rounding(q, places, text):
-    """What messages, reports and the venue table show for an exact value (one function for all)."""
-    assert exact_text(q, places) == text
 
 
 def test_non_terminating_values_are_refused():

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from marginspec.conformance.compare import MISSING, compare_step, compare_value, decimal_equal
+from marginspec.conformance.compare import MISSING, Diff, compare_step, compare_value, decimal_equal
 from marginspec.conformance.loader import Step
 
 
@@ -130,3 +130,35 @@ def test_reply_without_ok():
     out: list = []
     compare_step(step(result={}), {"id": 1, "result": {}}, 0, "query", out)
     assert [(d.field, d.expected, d.got) for d in out] == [("ok", True, MISSING)]
+
+
+@pytest.mark.parametrize("expected, got, tolerance, ok", [
+    ("1.5", "1.6", "0.1", True), ("1.5", "1.4", "0.1", True), ("1.5", "1.61", "0.1", False),
+    ("1.5", "1.6", None, False), ("1.5", 1.6, "0.1", False), (None, "1.6", "0.1", False),
+    ("1.5", "x", "0.1", False), ("x", "1.5", "0.1", False), ("1.5", "1.5", "0", True)])
+def test_within_a_tolerance(expected, got, tolerance, ok):
+    """A venue's published example: a decimal reply at most `tolerance` from the expected one passes."""
+    from marginspec.conformance.compare import within
+
+    assert within(expected, got, tolerance) is ok
+
+
+def test_a_step_tolerance_applies_to_its_own_field_only():
+    s = Step(0, "query", {}, "", b"", True, None, {"position": {"liquidation_price": "100", "leverage": "10"}},
+             tolerance={"position.liquidation_price": "0.5"})
+    out: list = []
+    reply = {"id": 1, "ok": True, "result": {"position": {"liquidation_price": "100.4", "leverage": "10.4"}}}
+    compare_step(s, reply, 2, "query", out)
+    assert [(d.field, d.expected, d.got) for d in out] == [("result.position.leverage", "10", "10.4")]
+    out = []
+    reply["result"]["position"]["liquidation_price"] = "100.6"
+    compare_step(s, reply, 2, "query", out)
+    assert [d.field for d in out] == ["result.position.liquidation_price", "result.position.leverage"]
+
+
+def test_no_error_is_shown_only_where_success_was_expected():
+    from marginspec.conformance.compare import render_expected
+
+    assert render_expected(Diff(1, "op", "error.code", MISSING, "X")) == "no error"
+    assert render_expected(Diff(1, "op", "error.code", "NO_POSITION", MISSING)) == '"NO_POSITION"'
+    assert render_expected(Diff(1, "op", "result.x", MISSING, "1")) == "<missing>"

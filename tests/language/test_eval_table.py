@@ -8,7 +8,7 @@ from fractions import Fraction as F
 import pytest
 
 from marginspec.interpreter import Env, EvalError, compile_expr, solve_tier, tier_index, tier_of
-from marginspec.numbers import format_decimal, is_multiple, is_terminating, parse_decimal, round_to
+from marginspec.numbers import exact_text, format_decimal, is_multiple, is_terminating, parse_decimal, round_to
 from marginspec.parser import parse
 
 TIERS = ({"max_notional": F(100), "rate": F(1, 100)}, {"max_notional": F(1000), "rate": F(2, 100)},
@@ -148,3 +148,13 @@ ROUNDS = [  # x, step, up, down, half_away
 @pytest.mark.parametrize("x,step,up,down,half", ROUNDS)
 def test_round_to(x, step, up, down, half):
     assert (round_to(x, step, "up"), round_to(x, step, "down"), round_to(x, step, "half_away")) == (up, down, half)
+
+
+@pytest.mark.parametrize("q, places, text", [
+    (F(5, 4), None, "1.25"), (F(5, 4), 6, "1.25"), (F(-3), None, "-3"),
+    (F(1, 3), None, "1/3"), (F(2, 3), 6, "2/3 ≈ 0.666667"), (F(-1, 6), 2, "-1/6 ≈ -0.17"),
+    (F(1, 8000000), 6, "0.000000125"), (F(1, 2000001), 7, "1/2000001 ≈ 0.0000005"),
+])
+def test_exact_text_is_the_decimal_or_the_fraction_with_its_rounding(q, places, text):
+    """What messages, reports and the venue table show for an exact value (one function for all)."""
+    assert exact_text(q, places) == text
