@@ -53,7 +53,7 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
         if not m:
             raise ParseError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup
-        if kind == "num" and len(m.group()) > MAX_DIGITS + 1 and sum(c.isdigit() for c in m.group()) > MAX_DIGITS:
+        if kind == "num" and len(m.group()) > MAX_DIGITS and sum(c.isdigit() for c in m.group()) > MAX_DIGITS:
             raise ParseError(f"a number with more than {MAX_DIGITS} digits (the limit)", pos)
         if kind != "ws":
             value = m.group()

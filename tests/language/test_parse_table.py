@@ -164,3 +164,33 @@ def test_positions_of_nodes():
     assert parse("not x").pos == 0 and parse("  abs(x)").pos == 2 and parse("tier(x).f").pos == 0
     assert parse(" 'q'").pos == 1 and parse(" null").pos == 1 and parse("  true").pos == 2 and parse(" 7").pos == 1
     assert parse("round(x, 1, up)").pos == 0 and parse(" solve_tier(x, y)").pos == 1 and parse("-7").pos == 0
+
+
+NESTING = "nesting deeper than 200 levels (brackets, calls, 'if', 'not', unary minus); the limit"
+
+LIMITS = [  # text, None (parses) or (offset, message): each limit exactly at and one past it
+    ("(" * 199 + "1" + ")" * 199, None), ("(" * 200 + "1" + ")" * 200, (200, NESTING)),
+    ("-" * 199 + "1", None), ("-" * 200 + "1", (199, NESTING)),
+    ("not " * 200 + "true", (796, NESTING)), ("abs(" * 200 + "1" + ")" * 200, (800, NESTING)),
+    ("if true then " * 200 + "1" + " else 1" * 200, (2590, NESTING)),
+    (" + ".join(["1"] * 64), None),
+    (" + ".join(["1"] * 65), (0, "the expression is 65 operations deep; the limit is 64 (group the terms of a long "
+                                 "sum in parentheses, or name parts as derived values)")),
+    (" + ".join(["((((1))))"] * 60), None),  # levels are left again: 240 brackets in all, never 5 deep
+    ("1" * 100, None), ("1" * 101, (0, "a number with more than 100 digits (the limit)")),
+    ("1" * 50 + "." + "1" * 50, None), ("1" * 50 + "." + "1" * 51, (0, "a number with more than 100 digits (the limit)")),
+    ("x + " + "2" * 101, (4, "a number with more than 100 digits (the limit)")),
+]
+
+
+@pytest.mark.parametrize("text, error", LIMITS, ids=[f"{t[:12]}..{len(t)}" for t, _ in LIMITS])
+def test_parser_limits(text, error):
+    """The parser's limits (nesting, tree depth, digits), each exactly at and one past it, with the
+    offset and message; a 101-digit integer is refused (it passed: the point's allowance applied
+    to integers too)."""
+    if error is None:
+        parse(text)
+        return
+    with pytest.raises(ParseError) as ei:
+        parse(text)
+    assert (ei.value.pos, ei.value.message) == error
