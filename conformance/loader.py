@@ -442,7 +442,7 @@ def load_vectors(paths: Iterable[Any] | None = None, *, validate: bool = True,
 # --------------------------------------------------------------------------- selection
 
 
-def _is_glob(pattern: str) -> bool:
+def is_glob(pattern: str) -> bool:
     return any(ch in pattern for ch in "*?[")
 
 
@@ -453,8 +453,8 @@ def select_cases(cases: Iterable[Case], *, rule: Sequence[str] = (), flag: Seque
     ``flag``: a flag of the case; ``case``: a case id, or a glob matched against case ids."""
     rules = tuple(rule or ())
     flags = frozenset(flag or ())
-    exact = frozenset(c for c in (case or ()) if not _is_glob(c))
-    globs = tuple(c for c in (case or ()) if _is_glob(c))
+    exact = frozenset(c for c in (case or ()) if not is_glob(c))
+    globs = tuple(c for c in (case or ()) if is_glob(c))
     out = []
     for c in cases:
         if rules and not any(r.startswith(p) for r in c.rules for p in rules):

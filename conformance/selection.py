@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from typing import Iterable, Sequence
 
-from .loader import Case, VectorFile, _is_glob
+from .loader import Case, VectorFile, is_glob
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
@@ -43,7 +43,7 @@ def unknown_names(files: Sequence[VectorFile], cases: Sequence[Case], *, rule: S
         if f not in flags:
             out.append(f"--flag {f}: no such flag{_suggest(f, flags)}")
     for c in case or ():
-        if not _is_glob(c) and c not in ids:
+        if not is_glob(c) and c not in ids:
             out.append(f"--case {c}: no such case{_suggest(c, ids)}")
     return out
 

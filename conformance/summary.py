@@ -19,6 +19,7 @@ returned for a wrong refusal (``reduce_margin.coverage``), or the kind of engine
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
@@ -123,9 +124,7 @@ def groups(results: Iterable[Any], meanings: dict[str, str] | None = None) -> di
             simplest = min(rs, key=_simplicity)
             row = {key: name, "cases": len(rs), "simplest": simplest.case.id, "example": _example(simplest)}
             if key == "rule":
-                after: dict[str, int] = {}
-                for r in rs:
-                    after[cause_op(r)] = after.get(cause_op(r), 0) + 1
+                after = Counter(cause_op(r) for r in rs)
                 row["after"] = dict(sorted(after.items(), key=lambda kv: (-kv[1], kv[0])))
             if key == "flag":
                 row["ran"] = carrying.get(name, 0)

@@ -497,14 +497,14 @@ def render_text(r: DiffReport) -> str:
                          f"{_d(pos.margin)}, mark {_d(pos.mark)}")
             for name, root, price, liq in ((r.a, x.root_a, x.price_a, x.liquidatable_a),
                                            (r.b, x.root_b, x.price_b, x.liquidatable_b)):
-                lines.append(f"    {name}: root {_approx(root)}, liquidation price {_d(price) if price is not None else 'none'}"
+                lines.append(f"    {name}: root {exact_text(root, 8)}, liquidation price {_d(price) if price is not None else 'none'}"
                              f", at the mark {'liquidated' if liq else 'not liquidated'}")
         b = p.bound
         if b.kind == "zero":
             lines.append("  largest relative difference of the root: 0 (the roots are equal)")
         elif b.kind == "exact":
             lines.append(f"  largest relative difference of the root: {b.formula + ' = ' if b.formula else ''}"
-                         f"{_approx(b.value)} (exact: {b.attained}; Z3: no position exceeds it)")
+                         f"{exact_text(b.value, 8)} (exact: {b.attained}; Z3: no position exceeds it)")
         elif b.kind == "unbounded":
             lines.append(f"  largest relative difference of the root: no finite bound: {b.formula}")
         elif b.kind == "enclosed":
@@ -512,7 +512,3 @@ def render_text(r: DiffReport) -> str:
         else:
             lines.append(f"  largest relative difference of the root: unknown ({b.formula or 'solver time-out'})")
     return "\n".join(lines) + "\n"
-
-
-def _approx(x: Fraction) -> str:
-    return exact_text(x, 8)

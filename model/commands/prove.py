@@ -75,9 +75,11 @@ def run_obligations(prover: Prover, obligations: list[Obligation], jobs: int = 1
 def _unknown_only(obligations, only) -> list[str]:
     """A message for each --only name (not a glob) that is neither an obligation id nor an invariant
     id, with the closest of those; a glob matching nothing is not an error but "nothing selected"."""
+    from ..conformance.loader import is_glob
+
     ids = {ob.id for ob in obligations} | {i for ob in obligations for i in ob.invariants}
     return [f"--only {p}: no obligation or invariant has this id{did_you_mean(p, ids)}"
-            for p in only if not any(ch in p for ch in "*?[") and p not in ids]
+            for p in only if not is_glob(p) and p not in ids]
 
 
 def _select(obligations, only, kinds):
