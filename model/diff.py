@@ -510,5 +510,5 @@ def render_text(r: DiffReport) -> str:
         elif b.kind == "enclosed":
             lines.append(f"  largest relative difference of the root: {b.formula}")
         else:
-            lines.append(f"  largest relative difference of the root: unknown ({b.formula or 'solver time-out'})")
+            lines.append(f"  largest relative difference of the root: unknown ({b.formula or 'solver work limit'})")
     return "\n".join(lines) + "\n"

@@ -221,7 +221,7 @@ def _bound_text(b: Mapping[str, Any]) -> str:
         return "no finite bound (above 10^6)"
     if kind == "enclosed":
         return f"between {b['lower']} and {b['value']}"
-    return "unknown (solver time-out)"
+    return "unknown (solver work limit)"
 
 
 def _position_text(w: Mapping[str, Any] | None) -> str:
