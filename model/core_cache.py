@@ -1,20 +1,25 @@
-"""A persistent cache of the minimal unsat cores of the every-contract proofs (nlsat_core.py, and
-`solving.check` with `minimise="within"`), keyed by the query: minimising a core costs a few solver
-calls per name, paid once per query instead of once per run (most queries do not change between
-two runs of `prove`).
+"""A persistent store of the minimal unsat cores of the every-contract proofs (nlsat_core.py, and
+`solving.check` with `minimise="within"`), keyed by the query, each with its certificate
+(certificates.py): minimising a core costs a solver call per name, checking a stored one an unsat
+query and an exact evaluation per name.
 
-Only minimal cores are stored: every answer behind one was decided within its work limit, so no
-wall-clock cut (the safety net `--timeout`, a loaded machine) can have shaped it.
+Only minimal cores are stored, each with a witness per name (a model showing the name is needed):
+every answer behind one was decided within its work limit, so no wall-clock cut (the safety net
+`--timeout`, a loaded machine) can have shaped it.
 
-What a hit changes: nothing in any report. The proof is still asked, from the cached core alone (a
-smaller query: usually faster than the full one), and a hit whose core does not prove the claim is
-ignored (the core is then computed as without a cache). So a stale or colliding entry can never
-make a claim PROVED; the key (the query's structure, the names, Z3's version and the work limits)
-makes it the same query, so the core and its "minimal" flag are those the computation gives.
+What a hit changes: nothing in any report, and nothing is taken on trust. The proof is still asked,
+from the stored core alone (a smaller query: usually faster than the full one), and the witnesses
+are evaluated against this query; an entry that fails either (stale, colliding, edited by hand, or
+another query's) is ignored and the core computed as without a store. So a stored core is used only
+when it is the core the computation gives (certificates.py says why the checks pin it).
 
-Where: $MARGINSPEC_CACHE_DIR, else $XDG_CACHE_HOME/marginspec, else ~/.cache/marginspec; one small
-JSON file per query, written atomically (parallel workers may share it). MARGINSPEC_CACHE_DIR=off
-turns the cache off. Deleting the directory is always safe.
+Where: the user's store, $MARGINSPEC_CACHE_DIR, else $XDG_CACHE_HOME/marginspec, else
+~/.cache/marginspec (one small JSON file per query, written atomically: parallel workers may share
+it), then the certificates shipped for the shipped rulebook (data/core-certificates.json, `pack`;
+an entry used from there is copied to the user's store). MARGINSPEC_CACHE_DIR=off turns both off
+(every core computed). Deleting the directory is always safe.
+
+    python -m marginspec.core_cache pack DIR FILE   # the entries in DIR as one sorted JSON file
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from typing import Sequence
 
 import z3
 
-VERSION = "cores-2"  # bump when what a core means or how it is computed changes
+VERSION = "cores-3"  # bump when what a core means or how its entry is written changes
+SHIPPED = Path(__file__).parent / "data" / "core-certificates.json"
+_shipped: dict | None = None
 
 
 def directory() -> Path | None:
@@ -39,12 +46,13 @@ def directory() -> Path | None:
     return Path(base) / "marginspec"
 
 
-def key(terms: z3.AstVector, n_hard: int, names: Sequence[str], limits: Sequence[int]) -> str:
+def key(terms: z3.AstVector, n_hard: int, names: Sequence[str], kind: str) -> str:
     """The query's key: the structural hash of each term (Z3's hash follows a term's structure:
     names, operators, numerals; the same in every process), the names of the assumptions (one term
-    each, after the `n_hard` hard terms), Z3's version and the work limits."""
+    each, after the `n_hard` hard terms) and the kind of core (canonical or "within"). Not Z3's
+    version nor the work limits: a hit is checked against the query (certificates.py)."""
     h = hashlib.sha256()
-    h.update(f"{VERSION}|{z3.get_version_string()}|{n_hard}|{list(limits)}|{list(names)}|".encode())
+    h.update(f"{VERSION}|{kind}|{n_hard}|{list(names)}|".encode())
     ref, vec = terms.ctx.ref(), terms.vector
     h.update(",".join(str(z3.Z3_get_ast_hash(ref, z3.Z3_ast_vector_get(ref, vec, i)))
                       for i in range(len(terms))).encode())
@@ -56,27 +64,82 @@ def _path(k: str) -> Path | None:
     return None if d is None else d / VERSION / k[:2] / f"{k}.json"
 
 
-def get(k: str) -> tuple[list[str], bool] | None:
-    """(core, minimal?) stored for key `k`, or None."""
+Entry = tuple[list[str], dict[str, dict[str, str]]]  # (core, witness per name)
+
+
+def _entry(data) -> Entry | None:
+    try:
+        core = [str(n) for n in data["core"]]
+        wit = {str(n): {str(a): str(b) for a, b in w.items()} for n, w in data["witnesses"].items()}
+        return core, wit
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _shipped_entries() -> dict:
+    global _shipped
+    if _shipped is None:
+        try:
+            _shipped = json.loads(SHIPPED.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            _shipped = {}
+    return _shipped
+
+
+def get(k: str) -> Entry | None:
+    """(core, witnesses) stored for key `k` (the user's store first, then the shipped
+    certificates), or None. Not yet checked: the caller checks it against its query."""
     p = _path(k)
     if p is None:
         return None
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        return [str(n) for n in data["core"]], bool(data["minimal"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return _entry(json.loads(p.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+    data = _shipped_entries().get(k)
+    hit = _entry(data) if data is not None else None
+    if hit is not None:
+        put(k, *hit)  # the user's store holds every entry a run used (`pack` ships them)
+    return hit
 
 
-def put(k: str, core: Sequence[str], minimal: bool) -> None:
-    """Store a core (best effort: a cache that cannot be written is no cache)."""
+def put(k: str, core: Sequence[str], witnesses: dict[str, dict[str, str]]) -> None:
+    """Store a minimal core with its witnesses (best effort: a store that cannot be written is no
+    store)."""
     p = _path(k)
     if p is None:
         return
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"core": list(core), "minimal": minimal}), encoding="utf-8")
+        tmp.write_text(json.dumps({"core": list(core), "witnesses": witnesses}, sort_keys=True), encoding="utf-8")
         os.replace(tmp, p)
     except OSError:
         pass
+
+
+def pack(directory_: Path, out: Path) -> int:
+    """Write the entries of a store directory as one JSON file, sorted (the shipped certificates:
+    run `prove` with MARGINSPEC_CACHE_DIR set to an empty directory, then pack it). Returns the
+    number of entries."""
+    entries = {}
+    for p in sorted((directory_ / VERSION).rglob("*.json")):
+        try:
+            e = _entry(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            e = None
+        if e is not None:
+            entries[p.stem] = {"core": e[0], "witnesses": e[1]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(entries.items()))
+    out.write_text(text + "\n}\n", encoding="utf-8")
+    return len(entries)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 4 or sys.argv[1] != "pack":
+        print("usage: python -m marginspec.core_cache pack DIR FILE", file=sys.stderr)
+        sys.exit(2)
+    print(f"{pack(Path(sys.argv[2]), Path(sys.argv[3]))} entries -> {sys.argv[3]}")

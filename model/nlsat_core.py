@@ -41,6 +41,7 @@ from typing import Any, Sequence
 import z3
 
 from . import core_cache
+from .certificates import certificate, certifies, witness_of
 from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all, _core_names, _grouped,
                       _main_model, _Tracked, _tracking, minimise_from, nlsat_solver)
 
@@ -68,6 +69,7 @@ class NlsatQuery:
         self.n_hard = len(hard)
         self.timeout = timeout
         self.s: z3.Solver | None = None
+        self.terms_hard: list = []
         self._fresh()
 
     def _fresh(self) -> None:
@@ -75,6 +77,7 @@ class NlsatQuery:
         state in which the next check can take another path (once: minutes instead of 50 ms); after
         one, the next check starts in a new context."""
         self.ctx, self.vec, self.terms, self.lits = _tracking(self._terms, self.n_hard, self.names)
+        self.terms_hard = [self.vec[i] for i in range(self.n_hard)]
         self.cut = False
         self.used = False  # has a check run in this context?
 
@@ -119,13 +122,12 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
     of the relaxed problem; 'unknown' Z3's reason."""
     t0 = time.perf_counter()
     q = NlsatQuery(list(facts) + [z3.Not(_as_bool(claim))], assumptions, timeout)
-    k = core_cache.key(q.vec, q.n_hard, q.names, (RL_TRACKED, RL_DEFAULT, RL_DELETE, RL_WITHIN, rlimit, int(minimise)))
-    hit = core_cache.get(k)
-    if hit is not None:
+    k = core_cache.key(q.vec, q.n_hard, q.names, "canonical")
+    hit = core_cache.get(k) if minimise else None
+    if hit is not None and certifies(q.ctx, q.terms_hard, q.terms, q.names, hit[0], hit[1], canonical=True):
         r, _ = q.check(hit[0], rlimit, track=False)
-        if r == z3.unsat:  # the cached core proves it: the same answer as computing it
-            return CheckResult("proved", core=hit[0], reason="" if hit[1] else NOT_MINIMAL,
-                               seconds=time.perf_counter() - t0, engine="nlsat")
+        if r == z3.unsat:  # the stored core proves it and its witnesses hold: the core computing gives
+            return CheckResult("proved", core=hit[0], seconds=time.perf_counter() - t0, engine="nlsat")
     default: list[_Tracked] = []  # the same query for Z3's default solver, built on first use
 
     def by_default(names, rl):
@@ -146,9 +148,18 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
     if r == z3.unknown:
         return CheckResult("unknown", reason=q.s.reason_unknown(), seconds=time.perf_counter() - t0, engine="nlsat")
     if minimise and not why:
-        core, minimal = minimise_from(q.decide, q.names, core, RL_DELETE)
+        witnesses: dict = {}
+
+        def refuted(n: str) -> None:  # the model of the attempt without n: n's witness
+            w = witness_of(q.s.model())
+            if w is not None:
+                witnesses[n] = w
+
+        core, minimal = minimise_from(q.decide, q.names, core, RL_DELETE, refuted=refuted)
         if not minimal:  # which attempts stay undecided can vary (see above): every assumption given
             core, why = list(q.names), NOT_MINIMAL
-    if not why:  # only what every answer decided (never a cut, whose cause may be the wall clock)
-        core_cache.put(k, core, True)
+        else:  # only what every answer decided, each name with its witness, checked as a hit will be
+            cert = certificate(q.ctx, q.terms_hard, q.terms, q.names, core, witnesses, canonical=True)
+            if cert is not None:
+                core_cache.put(k, core, cert)
     return CheckResult("proved", core=core, reason=why, seconds=time.perf_counter() - t0, engine="nlsat")

@@ -383,15 +383,27 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     why = ""
     if minimise == "within":  # within the solver's own core (an every-contract goal), cached per query
         from . import core_cache
-        k = core_cache.key(t.vec, t.n_hard, t.names, ("within", RL_WITHIN, rl))
+        from .certificates import certificate, certifies, witness_of
+        k = core_cache.key(t.vec, t.n_hard, t.names, "within")
         hit = core_cache.get(k)
-        if hit is not None and t.check(hit[0], RL_WITHIN)[0] == z3.unsat:  # it proves the claim: as computed
-            core, minimal = hit
+        hard = [t.vec[i] for i in range(t.n_hard)]
+        if (hit is not None and certifies(t.ctx, hard, t.terms, t.names, hit[0], hit[1], canonical=False)
+                and t.check(hit[0], RL_WITHIN)[0] == z3.unsat):  # it proves the claim, each name needed
+            core, minimal = hit[0], True
         else:
-            core, minimal = minimise_within(t.check, core, RL_WITHIN)
-            if minimal:  # only what every answer decided (never a cut, whose cause may be the wall clock)
-                core_cache.put(k, core, True)
-            else:  # which attempts stay undecided can depend on the machine: every assumption given
+            witnesses: dict = {}
+
+            def refuted(n: str) -> None:
+                w = witness_of(t.s.model())
+                if w is not None:
+                    witnesses[n] = w
+
+            core, minimal = minimise_within(t.check, core, RL_WITHIN, refuted=refuted)
+            cert = certificate(t.ctx, [t.vec[i] for i in range(t.n_hard)], t.terms, t.names, core, witnesses,
+                               canonical=False) if minimal else None
+            if cert is not None:  # every answer decided, each name witnessed (checked as a hit will be)
+                core_cache.put(k, core, cert)
+            elif not minimal:  # which attempts stay undecided can depend on the machine: every assumption given
                 core = list(t.names)
         why = "" if minimal else NOT_MINIMAL
     elif minimise:
@@ -511,13 +523,14 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
     return keep, complete
 
 
-def minimise_within(ask, core: Sequence[str], rlimit: int, undecided: int = 2) -> tuple[list[str], bool]:
+def minimise_within(ask, core: Sequence[str], rlimit: int, undecided: int = 2,
+                    refuted=None) -> tuple[list[str], bool]:
     """A minimal subset of `core` (the core of an unsat answer, so sufficient) by deletion in sorted
     order, asking only about subsets of it: `ask(names, rlimit)` -> (z3 answer, the core of an unsat
     answer, or the names). A name is dropped when the claim is proved without it (and so is every
     name outside that proof's core), kept when refuted (a model shows it is needed) or undecided;
-    after `undecided` undecided attempts the names not yet tried are kept unasked. Returns (names,
-    minimal?). Small queries only (a solver that overruns its work limit on large ones, as the
+    after `undecided` undecided attempts the names not yet tried are kept unasked; `refuted(n)` as
+    in `minimise_from`. Returns (names, minimal?). Small queries only (a solver that overruns its work limit on large ones, as the
     default solver on nonlinear goals, stays within bounds), but the result is one of possibly
     several minimal cores, the one found from this core: canonical when the solver's cores are
     (the default solver's, a function of the query), else see `minimise_from`."""
@@ -533,11 +546,13 @@ def minimise_within(ask, core: Sequence[str], rlimit: int, undecided: int = 2) -
             keep = [x for x in trial if x in set(used)]
         elif r == z3.unknown:
             left -= 1
+        elif refuted is not None:
+            refuted(n)
     return keep, left == undecided
 
 
 def minimise_from(ask, names: Sequence[str], known: Sequence[str], rlimit: int,
-                  undecided: int = 2) -> tuple[list[str], bool]:
+                  undecided: int = 2, refuted=None) -> tuple[list[str], bool]:
     """The canonical minimal core over `names` (deletion in sorted order: a name is dropped when the
     claim follows without it and every name not yet dropped) from `known`, the core of an unsat
     answer: a name outside the last known sufficient core is dropped unasked (asking would give
@@ -546,7 +561,9 @@ def minimise_from(ask, names: Sequence[str], known: Sequence[str], rlimit: int,
     known core is then narrowed by a second, smaller question). The result does not depend on
     which core the solver found first, only on the query, as long as every attempt is decided;
     an undecided one keeps its name (sufficient, perhaps not minimal), and after `undecided` of
-    them the names still known are kept unasked. Returns (names, minimal?). Cheaper than
+    them the names still known are kept unasked. `refuted(n)`, when given, is called right after
+    the attempt without `n` is refuted (its model is the asker's, certificates.py). Returns
+    (names, minimal?). Cheaper than
     `canonical_core` for a solver that gives small cores (no families, no nlsat retry)."""
     keep, known, left = sorted(names), set(known), undecided
     for n in sorted(names):
@@ -566,6 +583,8 @@ def minimise_from(ask, names: Sequence[str], known: Sequence[str], rlimit: int,
             known = set(used)
         elif r == z3.unknown:
             left -= 1
+        elif refuted is not None:
+            refuted(n)
     return keep, left == undecided
 
 

@@ -41,22 +41,24 @@ def patched_spec(name: str, root: Path) -> Path:
     return spec
 
 
-def run_prove(*args: str, cwd: str | Path | None = None) -> tuple[int, str, str]:
-    """`python -m marginspec prove ARGS` in a fresh process: (exit code, stdout, stderr)."""
+def run_prove(*args: str, cwd: str | Path | None = None, env: dict | None = None) -> tuple[int, str, str]:
+    """`python -m marginspec prove ARGS` in a fresh process (`env`: variables set for it): (exit
+    code, stdout, stderr)."""
+    import os
     import subprocess
     import sys
 
     # a hang guard only (statuses rest on resource limits, not seconds): the shipped run shares two
     # cores with the other xdist worker, so it gets room for a loaded machine
     p = subprocess.run([sys.executable, "-m", "marginspec", "prove", *args], capture_output=True, text=True,
-                       cwd=cwd, timeout=600)
+                       cwd=cwd, timeout=600, env={**os.environ, **(env or {})})
     return p.returncode, p.stdout, p.stderr
 
 
-def run_prove_json(*args: str, cwd: str | Path | None = None) -> tuple[int, dict, str]:
+def run_prove_json(*args: str, cwd: str | Path | None = None, env: dict | None = None) -> tuple[int, dict, str]:
     import json
 
-    code, out, err = run_prove(*args, "--format", "json", cwd=cwd)
+    code, out, err = run_prove(*args, "--format", "json", cwd=cwd, env=env)
     assert out.strip(), err
     return code, json.loads(out), err
 

@@ -5,6 +5,7 @@ the same whether computed or read from the core cache."""
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import pytest
 import z3
@@ -111,14 +112,24 @@ def test_nlsat_proof_core_is_minimal_and_cached(tmp_path, monkeypatch):
     first = nlsat_proof(x * y > 0, asm)
     assert first.status == "proved" and first.core == ["x", "y"] and first.reason == ""
     entries = list(tmp_path.rglob("*.json"))
-    assert len(entries) == 1 and json.loads(entries[0].read_text()) == {"core": ["x", "y"], "minimal": True}
+    assert len(entries) == 1
+    entry = json.loads(entries[0].read_text())
+    assert entry["core"] == ["x", "y"] and sorted(entry["witnesses"]) == ["x", "y"]
+    # each witness refutes the claim without its name: x <= 0 with y > 0, and y <= 0 with x > 0
+    wx, wy = entry["witnesses"]["x"], entry["witnesses"]["y"]
+    assert Fraction(wx.get("x", "R:0")[2:]) <= 0 < Fraction(wx["y"][2:])
+    assert Fraction(wy.get("y", "R:0")[2:]) <= 0 < Fraction(wy["x"][2:])
     again = nlsat_proof(x * y > 0, asm)  # from the cache: the same answer
     assert (again.status, again.core, again.reason) == ("proved", ["x", "y"], "")
     # an entry whose core does not prove the claim (stale, or another query's) is ignored and replaced
-    entries[0].write_text(json.dumps({"core": ["z"], "minimal": True}))
+    entries[0].write_text(json.dumps({"core": ["z"], "witnesses": {"z": {"x": "R:-1"}}}))
     third = nlsat_proof(x * y > 0, asm)
     assert (third.status, third.core, third.reason) == ("proved", ["x", "y"], "")
-    assert json.loads(entries[0].read_text())["core"] == ["x", "y"]
+    assert json.loads(entries[0].read_text()) == entry
+    # so is one whose witness does not refute the claim: the core is not taken on trust
+    entries[0].write_text(json.dumps({"core": ["x", "y", "z"], "witnesses": {**entry["witnesses"], "z": {}}}))
+    assert nlsat_proof(x * y > 0, asm).core == ["x", "y"]
+    assert json.loads(entries[0].read_text()) == entry
     # a refuted claim is never proved from a cached core
     assert nlsat_proof(x * y > 1, asm).status == "violated"
 
