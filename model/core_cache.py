@@ -15,9 +15,10 @@ when it is the core the computation gives (certificates.py says why the checks p
 
 Where: the user's store, $MARGINSPEC_CACHE_DIR, else $XDG_CACHE_HOME/marginspec, else
 ~/.cache/marginspec (one small JSON file per query, written atomically: parallel workers may share
-it), then the certificates shipped for the shipped rulebook (data/core-certificates.json, `pack`;
-an entry used from there is copied to the user's store). MARGINSPEC_CACHE_DIR=off turns both off
-(every core computed). Deleting the directory is always safe.
+it), then the certificates shipped for the shipped rulebook (data/core-certificates.json).
+MARGINSPEC_CACHE_DIR=off turns both off (every core computed); MARGINSPEC_SHIPPED_CORES=off only
+the shipped ones (to refresh them: run `prove` so into an empty directory, then `pack` it).
+Deleting the directory is always safe.
 
     python -m marginspec.core_cache pack DIR FILE   # the entries in DIR as one sorted JSON file
 """
@@ -96,11 +97,10 @@ def get(k: str) -> Entry | None:
         return _entry(json.loads(p.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         pass
+    if os.environ.get("MARGINSPEC_SHIPPED_CORES", "").lower() in ("off", "0", "none", "false"):
+        return None
     data = _shipped_entries().get(k)
-    hit = _entry(data) if data is not None else None
-    if hit is not None:
-        put(k, *hit)  # the user's store holds every entry a run used (`pack` ships them)
-    return hit
+    return _entry(data) if data is not None else None
 
 
 def put(k: str, core: Sequence[str], witnesses: dict[str, dict[str, str]]) -> None:
@@ -120,8 +120,8 @@ def put(k: str, core: Sequence[str], witnesses: dict[str, dict[str, str]]) -> No
 
 def pack(directory_: Path, out: Path) -> int:
     """Write the entries of a store directory as one JSON file, sorted (the shipped certificates:
-    run `prove` with MARGINSPEC_CACHE_DIR set to an empty directory, then pack it). Returns the
-    number of entries."""
+    run `prove` with MARGINSPEC_SHIPPED_CORES=off and MARGINSPEC_CACHE_DIR set to an empty
+    directory, then pack it). Returns the number of entries."""
     entries = {}
     for p in sorted((directory_ / VERSION).rglob("*.json")):
         try:

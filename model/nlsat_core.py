@@ -155,7 +155,8 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
             if w is not None:
                 witnesses[n] = w
 
-        core, minimal = minimise_from(q.decide, q.names, core, RL_DELETE, refuted=refuted)
+        # the first undecided attempt settles it (not minimal: every assumption given): ask no further
+        core, minimal = minimise_from(q.decide, q.names, core, RL_DELETE, undecided=1, refuted=refuted)
         if not minimal:  # which attempts stay undecided can vary (see above): every assumption given
             core, why = list(q.names), NOT_MINIMAL
         else:  # only what every answer decided, each name with its witness, checked as a hit will be

@@ -19,7 +19,7 @@ def shipped(shipped_dir):
     """The shipped rulebook proved once: (exit code, the JSON report, the --output file, the JUnit
     file). The cvc5 cross-check of every obligation is CI's own step after pytest (.ci/run: about
     ten minutes); test_cross_check.py cross-checks a few obligations of each kind. The run's core
-    store starts empty (`shipped_store`: what it used, test_certificates.py)."""
+    store starts empty (`shipped_store`: what it computed, test_certificates.py)."""
     d = shipped_dir
     out, junit = d / "report.json", d / "junit.xml"
     code, report, _ = run_prove_json("--jobs", "2", "--output", str(out), "--junit", str(junit),
@@ -29,6 +29,6 @@ def shipped(shipped_dir):
 
 @pytest.fixture(scope="session")
 def shipped_store(shipped, shipped_dir):
-    """The core store of the `shipped` run: every entry it used, copied from the shipped
-    certificates or computed."""
+    """The core store of the `shipped` run: the cores it computed (none came from the shipped
+    certificates)."""
     return shipped_dir / "store"
