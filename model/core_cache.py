@@ -3,9 +3,13 @@
 (certificates.py): minimising a core costs a solver call per name, checking a stored one an unsat
 query and an exact evaluation per name.
 
-Only minimal cores are stored, each with a witness per name (a model showing the name is needed):
-every answer behind one was decided within its work limit, so no wall-clock cut (the safety net
-`--timeout`, a loaded machine) can have shaped it.
+Minimal cores are stored each with a witness per name (a model showing the name is needed): every
+answer behind one was decided within its work limit, so no wall-clock cut (the safety net
+`--timeout`, a loaded machine) can have shaped it. A proof whose deletion a work limit cut (its
+core is every assumption, "not minimised") is stored too, without witnesses, under a key that
+adds Z3's version and the limits: the limits count Z3's work, so that solver with those limits
+cuts it again, and a hit still proves the claim from every assumption; one a clock may have cut
+(an undecided check that ran half the safety net) is not stored.
 
 What a hit changes: nothing in any report, and nothing is taken on trust. The proof is still asked,
 from the stored core alone (a smaller query: usually faster than the full one), and the witnesses

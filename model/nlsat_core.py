@@ -80,6 +80,7 @@ class NlsatQuery:
         self.terms_hard = [self.vec[i] for i in range(self.n_hard)]
         self.cut = False
         self.used = False  # has a check run in this context?
+        self.slowest_cut = getattr(self, "slowest_cut", 0.0)  # seconds of the longest undecided check
 
     def check(self, names: Sequence[str], rlimit: int, track: bool) -> tuple[Any, list[str]]:
         """(z3 answer, the core of an unsat answer (tracked) or `names`)."""
@@ -92,12 +93,15 @@ class NlsatQuery:
         _assert_all(s, self.vec, 0, self.n_hard)
         for n in names:
             s.add(z3.Implies(self.lits[n], self.terms[n]) if track else self.terms[n])
+        t0 = time.perf_counter()
         try:
             r = s.check(*[self.lits[n] for n in names]) if track else s.check()
         except z3.Z3Exception:  # e.g. an integer slipped in: not for nlsat
             r = z3.unknown
         core = list(names)
         self.cut = r == z3.unknown
+        if self.cut:
+            self.slowest_cut = max(self.slowest_cut, time.perf_counter() - t0)
         if r == z3.unsat and track:
             core = _core_names(s, self.lits, names)
         return r, core
@@ -128,6 +132,14 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
         r, _ = q.check(hit[0], rlimit, track=False)
         if r == z3.unsat:  # the stored core proves it and its witnesses hold: the core computing gives
             return CheckResult("proved", core=hit[0], seconds=time.perf_counter() - t0, engine="nlsat")
+    # a core whose deletion a work limit cut: stored as such for this Z3 and these limits (the
+    # computation is then the same: the limits count Z3's work, not seconds)
+    unconfirmed = core_cache.key(q.vec, q.n_hard, q.names, f"unconfirmed|{z3.get_version_string()}|"
+                                 f"{RL_TRACKED},{RL_DEFAULT},{RL_DELETE},{rlimit}")
+    hit = core_cache.get(unconfirmed) if minimise else None
+    if hit is not None and hit[0] == q.names and q.check(q.names, rlimit, track=False)[0] == z3.unsat:
+        return CheckResult("proved", core=list(q.names), reason=NOT_MINIMAL, seconds=time.perf_counter() - t0,
+                           engine="nlsat")
     default: list[_Tracked] = []  # the same query for Z3's default solver, built on first use
 
     def by_default(names, rl):
@@ -159,6 +171,8 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
         core, minimal = minimise_from(q.decide, q.names, core, RL_DELETE, undecided=1, refuted=refuted)
         if not minimal:  # which attempts stay undecided can vary (see above): every assumption given
             core, why = list(q.names), NOT_MINIMAL
+            if timeout is None or q.slowest_cut < timeout / 2:  # cut by the work limit, not the clock
+                core_cache.put(unconfirmed, core, {})
         else:  # only what every answer decided, each name with its witness, checked as a hit will be
             cert = certificate(q.ctx, q.terms_hard, q.terms, q.names, core, witnesses, canonical=True)
             if cert is not None:

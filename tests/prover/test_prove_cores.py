@@ -189,3 +189,28 @@ def test_a_deletion_attempt_cut_in_a_used_context_is_asked_again_in_a_new_one(mo
     assert len(contexts) == 5 and contexts[4] is not contexts[3] is contexts[2]
     assert q.decide(["x", "y"], 1_000_000)[0] == z3.unknown  # cut in a context no attempt has used
     assert len(contexts) == 6
+
+
+def test_a_core_a_work_limit_left_unconfirmed_is_stored_for_that_solver_and_those_limits(tmp_path, monkeypatch):
+    """A deletion cut by its work limit gives every assumption, "not minimised"; the outcome is
+    stored under Z3's version and the limits (they count Z3's work, so the same solver is cut
+    again), and a later run proves the claim from every assumption without the deletion. Another
+    Z3 version computes it anew."""
+    import marginspec.nlsat_core as nc
+
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(nc, "RL_DELETE", 1)  # every deletion attempt cut
+    x, y, z = z3.Reals("x y z")
+    asm = [("x", x > 0), ("y", y > 0), ("z", z < 100)]
+    first = nc.nlsat_proof(x * y > 0, asm)
+    assert (first.status, first.core, first.reason) == ("proved", ["x", "y", "z"], NOT_MINIMAL)
+    stored = [json.loads(p.read_text()) for p in tmp_path.rglob("*.json")]
+    assert stored == [{"core": ["x", "y", "z"], "witnesses": {}}]
+    calls = []
+    monkeypatch.setattr(nc, "minimise_from", lambda *a, **k: calls.append(a) or (["x", "y"], True))
+    again = nc.nlsat_proof(x * y > 0, asm)
+    assert (again.status, again.core, again.reason, calls) == ("proved", ["x", "y", "z"], NOT_MINIMAL, [])
+    assert nc.nlsat_proof(x * y > 1, asm).status == "violated"  # another claim: another query
+    monkeypatch.setattr(nc.z3, "get_version_string", lambda: "0.0.0")
+    other = nc.nlsat_proof(x * y > 0, asm)
+    assert (other.core, other.reason, len(calls)) == (["x", "y"], "", 1)  # computed (here: scripted)
