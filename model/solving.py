@@ -476,7 +476,11 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
     every attempt is decided within its work limit; returns (names, complete?): an undecided
     attempt keeps the name (the core is then still sufficient, perhaps not minimal), and after
     `max_undecided` of them the remaining names are kept without asking (a bound on the work that
-    is itself a function of the query)."""
+    is itself a function of the query). A complete result is stored (core_cache.py) under the
+    query, Z3's version and the limits: each attempt is in a new context with a fixed seed and
+    bounded by work, so that solver computes it again; a hit is used once it proves the claim."""
+    from . import core_cache
+
     t = _Tracked(list(facts) + [z3.Not(_as_bool(claim))], assumptions, timeout, rlimit, options=NO_GROBNER)
     keep = list(t.names)
     known = set(start) if start is not None else set(keep)
@@ -491,6 +495,12 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
                              rlimit_nlsat)
             core = trial
         return r, core
+
+    k = core_cache.key(t.vec, t.n_hard, t.names, f"deletion|{z3.get_version_string()}|"
+                       f"{int(nlsat)},{rlimit},{rlimit_nlsat},{max_undecided}")
+    hit = core_cache.get(k)
+    if hit is not None and set(hit[0]) <= set(keep) and attempt(sorted(hit[0]))[0] == z3.unsat:
+        return sorted(hit[0]), True
 
     # families first (`domain:tiers[2].*`, ...: one attempt drops a whole family), then one by one
     families: dict[str, list[str]] = {}
@@ -520,6 +530,8 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
         elif r == z3.unknown:
             complete = False
             undecided += 1
+    if complete:
+        core_cache.put(k, keep, {})
     return keep, complete
 
 

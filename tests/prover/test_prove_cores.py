@@ -214,3 +214,28 @@ def test_a_core_a_work_limit_left_unconfirmed_is_stored_for_that_solver_and_thos
     monkeypatch.setattr(nc.z3, "get_version_string", lambda: "0.0.0")
     other = nc.nlsat_proof(x * y > 0, asm)
     assert (other.core, other.reason, len(calls)) == (["x", "y"], "", 1)  # computed (here: scripted)
+
+
+def test_a_per_contract_core_is_stored_for_that_solver_and_those_limits(tmp_path, monkeypatch):
+    """`canonical_core` (families, then names, with the default solver and nlsat) stores a complete
+    result under Z3's version and the limits; a later call asks one query, the proof from the
+    stored core; a stored core that does not prove the claim is ignored."""
+    from marginspec import solving
+    from marginspec.solving import canonical_core
+
+    monkeypatch.setenv("MARGINSPEC_CACHE_DIR", str(tmp_path))
+    x, y = z3.Reals("x y")
+    assumptions = [("a:x>1", x > 1), ("b:y>1", y > 1), ("c:x>2", x > 2), ("d:x*y>0", x * y > 0)]
+    asked = []
+    real = solving._Tracked.check
+    monkeypatch.setattr(solving._Tracked, "check", lambda self, names, rlimit=None: asked.append(list(names))
+                        or real(self, names, rlimit))
+    assert canonical_core(x > 0, assumptions) == (["c:x>2"], True)
+    computed = len(asked)
+    assert computed > 2
+    assert canonical_core(x > 0, assumptions) == (["c:x>2"], True)
+    assert asked[computed:] == [["c:x>2"]]
+    (entry,) = tmp_path.rglob("*.json")
+    entry.write_text(json.dumps({"core": ["b:y>1"], "witnesses": {}}))  # does not prove x > 0
+    assert canonical_core(x > 0, assumptions) == (["c:x>2"], True)
+    assert json.loads(entry.read_text())["core"] == ["c:x>2"]
