@@ -1,5 +1,7 @@
-"""Where the cold-core-cache time of `marginspec prove` goes: the solver calls behind the canonical
-minimal cores of the every-contract goals (nlsat_core.py, solving.minimise_within).
+"""Where the time of `marginspec prove` with every core computed goes (a rulebook of one's own,
+or changed rules; the shipped rules come with their cores' certificates, core_cache.py): the
+solver calls behind the canonical minimal cores of the every-contract goals (nlsat_core.py,
+solving.minimise_within).
 
     python bench/profile_cores.py [--jobs-free options for marginspec prove ...]
 
@@ -10,7 +12,8 @@ drops and narrowing re-asks (unsat), undecided ones (work limit), with their sec
 frame goals' `minimise_within` attempts. Measured on the shipped rulebook (2-core machine, load
 1.6; 23.5 s in all): 246 tracked first attempts 2.6 s; 1290 deletion attempts 10.2 s (819
 refutations, one per name of the final cores, 6.1 s; 469 drops and narrowing re-asks 3.1 s; 2
-undecided 1.1 s, also paid with a warm cache: their cases are not minimal, so not cached); 57
+undecided 1.1 s; such a case, not minimal, is now stored too, under Z3's version and the
+limits); 57
 `minimise_within` attempts 1.6 s. Each attempt is Z3's own work (about 1 ms of building and
 asserting, 3-4 ms of preprocessing, the rest nlsat's search), and no attempt's answer follows from
 an earlier one's (by inclusion), so under the canonical definition the count is near its floor.
@@ -58,7 +61,7 @@ def _wrap() -> None:
     for module, name in ((nlsat_core, "minimise_from"), (solving, "minimise_within")):
         orig = getattr(module, name)
 
-        def counted(ask, names, *rest, _orig=orig, _name=name):
+        def counted(ask, names, *rest, _orig=orig, _name=name, **kw):
             def ask2(trial, rl):
                 t = time.perf_counter()
                 r, used = ask(trial, rl)
@@ -66,7 +69,7 @@ def _wrap() -> None:
                 _note(f"{_name}: {kind}", time.perf_counter() - t)
                 return r, used
 
-            return _orig(ask2, names, *rest)
+            return _orig(ask2, names, *rest, **kw)
 
         setattr(module, name, counted)
 

@@ -85,9 +85,10 @@ def witness_of(model: z3.ModelRef) -> Witness | None:
             return None
         name, args, sort, body = f[1].strip("|"), f[2], f[3], f[4]
         if args:
-            if name != DIV0 or args != [["x!0", "Real"], ["x!1", "Real"]]:
+            table = _table(_text(body))
+            if name != DIV0 or args != [["x!0", "Real"], ["x!1", "Real"]] or table is None:
                 return None
-            out[DIV0] = _text(body)
+            out[DIV0] = table
         elif name.startswith("@"):
             continue
         elif sort == "Bool":
@@ -106,11 +107,46 @@ def witness_of(model: z3.ModelRef) -> Witness | None:
     return dict(sorted(out.items()))
 
 
+_TABLE_ATOM = re.compile(r"[0-9]+(\.[0-9]+)?|x![01]|a![0-9]+|true|false")
+_TABLE_HEADS = {"ite", "and", "or", "not", "=", "-", "<", "<=", ">", ">=", "/", "let"}
+
+
+def _table_term(x) -> bool:
+    """Is `x` (parsed SMT-LIB) a table Z3 writes for division by zero, and nothing else: one term
+    of numerals, the arguments x!0 x!1, let-bound a!N, comparisons and `ite`, dividing numerals
+    only (a stored text is parsed by Z3: it must not hold commands nor refer to itself)."""
+    if isinstance(x, str):
+        return bool(_TABLE_ATOM.fullmatch(x))
+    if not x or not isinstance(x[0], str) or x[0] not in _TABLE_HEADS:
+        return False
+    if x[0] == "/":
+        return len(x) == 3 and all(_number(a) is not None for a in x[1:])
+    if x[0] == "let":
+        return (len(x) == 3 and isinstance(x[1], list) and all(
+            isinstance(b, list) and len(b) == 2 and isinstance(b[0], str) and re.fullmatch(r"a![0-9]+", b[0])
+            and _table_term(b[1]) for b in x[1]) and _table_term(x[2]))
+    return len(x) > 1 and all(_table_term(a) for a in x[1:])
+
+
+def _table(body: str) -> str | None:
+    """The table's text rebuilt from its parse when it is one table term (`_table_term`), else None."""
+    if any(c in body for c in '";|\\'):
+        return None
+    try:
+        forms = _parse(body)
+    except (ValueError, RecursionError):
+        return None
+    return _text(forms[0]) if len(forms) == 1 and _table_term(forms[0]) else None
+
+
 def _div0(ctx: z3.Context, body: str):
     """(Z3's division-by-zero function, the table `body` over its arguments x!0 x!1 as de Bruijn
     variables), in `ctx`."""
+    table = _table(body)
+    if table is None:
+        raise z3.Z3Exception("not a division-by-zero table")
     v = z3.parse_smt2_string(f"(declare-const |x!0| Real)(declare-const |x!1| Real)"
-                             f"(assert (= (/0 |x!0| |x!1|) {body}))", ctx=ctx)
+                             f"(assert (= (/0 |x!0| |x!1|) {table}))", ctx=ctx)
     eq = v[0]
     app, table = eq.arg(0), eq.arg(1)
     r = z3.RealSort(ctx)

@@ -11,11 +11,14 @@ adds Z3's version and the limits: the limits count Z3's work, so that solver wit
 cuts it again, and a hit still proves the claim from every assumption; one a clock may have cut
 (an undecided check that ran half the safety net) is not stored.
 
-What a hit changes: nothing in any report, and nothing is taken on trust. The proof is still asked,
-from the stored core alone (a smaller query: usually faster than the full one), and the witnesses
-are evaluated against this query; an entry that fails either (stale, colliding, edited by hand, or
-another query's) is ignored and the core computed as without a store. So a stored core is used only
-when it is the core the computation gives (certificates.py says why the checks pin it).
+What a hit changes: nothing in any report (on the Z3 the entry was made with; on another, a
+certified core may be minimal where that Z3's limits would cut an attempt). The proof is always
+asked again, from the stored core alone (a smaller query: usually faster than the full one). A
+canonical or "within" core's witnesses are evaluated against this query, so its minimality is
+checked, not trusted (certificates.py says why the checks pin a canonical core); an entry that
+fails (stale, colliding, edited by hand, or another query's) is ignored and the core computed as
+without a store. The entries without witnesses (below) rest on their key: the same query, the
+same Z3 version and the same limits, under which the computation is the same.
 
 Where: the user's store, $MARGINSPEC_CACHE_DIR, else $XDG_CACHE_HOME/marginspec, else
 ~/.cache/marginspec (one small JSON file per query, written atomically: parallel workers may share
@@ -73,10 +76,13 @@ Entry = tuple[list[str], dict[str, dict[str, str]]]  # (core, witness per name)
 
 
 def _entry(data) -> Entry | None:
+    """An entry read back, or None unless well formed (a core is a sorted list of distinct names)."""
     try:
-        core = [str(n) for n in data["core"]]
+        core = data["core"]
+        if not isinstance(core, list) or not all(isinstance(n, str) for n in core) or core != sorted(set(core)):
+            return None
         wit = {str(n): {str(a): str(b) for a, b in w.items()} for n, w in data["witnesses"].items()}
-        return core, wit
+        return list(core), wit
     except (KeyError, TypeError, AttributeError):
         return None
 
@@ -86,9 +92,17 @@ def _shipped_entries() -> dict:
     if _shipped is None:
         try:
             _shipped = json.loads(SHIPPED.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
+            _shipped = {}
+        if not isinstance(_shipped, dict):
             _shipped = {}
     return _shipped
+
+
+def shipped_z3() -> str | None:
+    """The Z3 version the shipped certificates were made with."""
+    v = _shipped_entries().get("z3")
+    return v if isinstance(v, str) else None
 
 
 def get(k: str) -> Entry | None:
@@ -99,7 +113,7 @@ def get(k: str) -> Entry | None:
         return None
     try:
         return _entry(json.loads(p.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
     if os.environ.get("MARGINSPEC_SHIPPED_CORES", "").lower() in ("off", "0", "none", "false"):
         return None
@@ -130,12 +144,14 @@ def pack(directory_: Path, out: Path) -> int:
     for p in sorted((directory_ / VERSION).rglob("*.json")):
         try:
             e = _entry(json.loads(p.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             e = None
         if e is not None:
             entries[p.stem] = {"core": e[0], "witnesses": e[1]}
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(entries.items()))
+    lines = [f'"z3": {json.dumps(z3.get_version_string())}']  # what made it (the version-keyed entries' Z3)
+    lines += [f"{json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(entries.items())]
+    text = "{\n" + ",\n".join(lines)
     out.write_text(text + "\n}\n", encoding="utf-8")
     return len(entries)
 

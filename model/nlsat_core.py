@@ -30,7 +30,9 @@ work for the very same query differs between two processes, by 40% and more on
 INV-add-moves-away), so a core minimised within K could differ between `--jobs 1` and `--jobs 2`
 (INV-liq-root did: lemma:mm or lemma:tier-order). The canonical core depends on the answers
 alone, which the limits leave room for (the shipped rulebook's attempts need at most a fifth of
-theirs). The cost, a few nlsat calls per name, is paid once per query: core_cache.py.
+theirs). The cost, a few nlsat calls per name, is paid once per query: the core is stored with its
+certificate, a witness per name from the refuting attempts (core_cache.py, certificates.py), so a
+later run checks it in milliseconds instead of trusting or recomputing it.
 """
 
 from __future__ import annotations
@@ -132,6 +134,8 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
         r, _ = q.check(hit[0], rlimit, track=False)
         if r == z3.unsat:  # the stored core proves it and its witnesses hold: the core computing gives
             return CheckResult("proved", core=hit[0], seconds=time.perf_counter() - t0, engine="nlsat")
+    if hit is not None:  # a rejected entry: checking it built terms in the query's context, compute in a new one
+        q.cut = True
     # a core whose deletion a work limit cut: stored as such for this Z3 and these limits (the
     # computation is then the same: the limits count Z3's work, not seconds)
     unconfirmed = core_cache.key(q.vec, q.n_hard, q.names, f"unconfirmed|{z3.get_version_string()}|"
@@ -140,6 +144,8 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
     if hit is not None and hit[0] == q.names and q.check(q.names, rlimit, track=False)[0] == z3.unsat:
         return CheckResult("proved", core=list(q.names), reason=NOT_MINIMAL, seconds=time.perf_counter() - t0,
                            engine="nlsat")
+    if hit is not None:
+        q.cut = True
     default: list[_Tracked] = []  # the same query for Z3's default solver, built on first use
 
     def by_default(names, rl):

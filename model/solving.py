@@ -384,7 +384,9 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     if minimise == "within":  # within the solver's own core (an every-contract goal), cached per query
         from . import core_cache
         from .certificates import certificate, certifies, witness_of
-        k = core_cache.key(t.vec, t.n_hard, t.names, "within")
+        # with Z3's version and the limit: the core found first, which this minimises within, is the
+        # default solver's (the witnesses check minimality, not which minimal core it is)
+        k = core_cache.key(t.vec, t.n_hard, t.names, f"within|{z3.get_version_string()}|{RL_WITHIN},{rl}")
         hit = core_cache.get(k)
         hard = [t.vec[i] for i in range(t.n_hard)]
         if (hit is not None and certifies(t.ctx, hard, t.terms, t.names, hit[0], hit[1], canonical=False)

@@ -15,7 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "conformance" / "vectors"
 
-pytestmark = pytest.mark.slow
+# one worker builds the wheel for all three tests: two `pip wheel` runs on one tree race in its build/
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 
 def _run(args, cwd, timeout=900):
