@@ -483,6 +483,8 @@ def canonical_core(claim, assumptions: Sequence[tuple[str, Any]], facts: Sequenc
     bounded by work, so that solver computes it again; a hit is used once it proves the claim."""
     from . import core_cache
 
+    if not assumptions:  # nothing to delete (diff's questions): nothing to store either
+        return [], True
     t = _Tracked(list(facts) + [z3.Not(_as_bool(claim))], assumptions, timeout, rlimit, options=NO_GROBNER)
     keep = list(t.names)
     known = set(start) if start is not None else set(keep)
