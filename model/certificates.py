@@ -139,6 +139,19 @@ def _table(body: str) -> str | None:
     return _text(forms[0]) if len(forms) == 1 and _table_term(forms[0]) else None
 
 
+def collecting(model_of) -> tuple[dict[str, Witness], Any]:
+    """(the witnesses, `refuted(n)`): the deletion's callback that keeps the model of the attempt
+    without n, read by `model_of()`, as n's witness."""
+    witnesses: dict[str, Witness] = {}
+
+    def refuted(n: str) -> None:
+        w = witness_of(model_of())
+        if w is not None:
+            witnesses[n] = w
+
+    return witnesses, refuted
+
+
 def _div0(ctx: z3.Context, body: str):
     """(Z3's division-by-zero function, the table `body` over its arguments x!0 x!1 as de Bruijn
     variables), in `ctx`."""

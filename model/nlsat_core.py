@@ -43,8 +43,8 @@ from typing import Any, Sequence
 import z3
 
 from . import core_cache
-from .certificates import certificate, certifies, witness_of
-from .solving import (NOT_MINIMAL, RL_WITHIN, CheckResult, _as_bool, _assert_all, _core_names, _grouped,
+from .certificates import certificate, certifies, collecting
+from .solving import (NOT_MINIMAL, CheckResult, _as_bool, _assert_all, _core_names, _grouped,
                       _main_model, _Tracked, _tracking, minimise_from, nlsat_solver)
 
 RL_TRACKED = 1_500_000  # the tracked first attempt of a proof (successes need <= 0.8M, varying by 40% with the
@@ -166,12 +166,7 @@ def nlsat_proof(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Seque
     if r == z3.unknown:
         return CheckResult("unknown", reason=q.s.reason_unknown(), seconds=time.perf_counter() - t0, engine="nlsat")
     if minimise and not why:
-        witnesses: dict = {}
-
-        def refuted(n: str) -> None:  # the model of the attempt without n: n's witness
-            w = witness_of(q.s.model())
-            if w is not None:
-                witnesses[n] = w
+        witnesses, refuted = collecting(lambda: q.s.model())  # each refuting attempt's model
 
         # the first undecided attempt settles it (not minimal: every assumption given): ask no further
         core, minimal = minimise_from(q.decide, q.names, core, RL_DELETE, undecided=1, refuted=refuted)

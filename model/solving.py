@@ -383,7 +383,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
     why = ""
     if minimise == "within":  # within the solver's own core (an every-contract goal), cached per query
         from . import core_cache
-        from .certificates import certificate, certifies, witness_of
+        from .certificates import certificate, certifies, collecting
         # with Z3's version and the limit: the core found first, which this minimises within, is the
         # default solver's (the witnesses check minimality, not which minimal core it is)
         k = core_cache.key(t.vec, t.n_hard, t.names, f"within|{z3.get_version_string()}|{RL_WITHIN},{rl}")
@@ -393,12 +393,7 @@ def check(claim, assumptions: Sequence[tuple[str, Any]] = (), facts: Sequence[An
                 and t.check(hit[0], RL_WITHIN)[0] == z3.unsat):  # it proves the claim, each name needed
             core, minimal = hit[0], True
         else:
-            witnesses: dict = {}
-
-            def refuted(n: str) -> None:
-                w = witness_of(t.s.model())
-                if w is not None:
-                    witnesses[n] = w
+            witnesses, refuted = collecting(lambda: t.s.model())
 
             core, minimal = minimise_within(t.check, core, RL_WITHIN, refuted=refuted)
             cert = certificate(t.ctx, [t.vec[i] for i in range(t.n_hard)], t.terms, t.names, core, witnesses,
