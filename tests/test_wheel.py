@@ -6,6 +6,7 @@ and its dependencies from the configured index and the pip cache)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "conformance" / "vectors"
 
-# one worker builds the wheel for all three tests: two `pip wheel` runs on one tree race in its build/
+# one worker builds the wheel for all three tests
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 
@@ -27,7 +28,13 @@ def _run(args, cwd, timeout=900):
 def installed(tmp_path_factory) -> Path:
     """The `marginspec` script of a fresh venv holding only the wheel and its dependencies."""
     d = tmp_path_factory.mktemp("wheel")
-    r = _run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(d / "dist")], d)
+    # built from a copy of the tree: setuptools lists the files, then copies them through build/, and
+    # a test in the other worker writing a file atomically (a `.NAME.*.tmp` renamed away) in between
+    # failed the build with "No such file or directory"
+    src = d / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
+                                                               ".*.tmp", "node_modules"))
+    r = _run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(d / "dist")], d)
     assert r.returncode == 0, r.stderr[-3000:]
     wheels = list((d / "dist").glob("marginspec-*.whl"))
     assert len(wheels) == 1
