@@ -217,11 +217,14 @@ def _conjunction(ctx: z3.Context, terms: Sequence[Any]) -> z3.BoolRef:
     return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(terms), arr), ctx)
 
 
-def _trial(names: Sequence[str], core: Sequence[str], n: str, canonical: bool) -> list[str]:
-    """The names a witness for `n` must satisfy: canonical, the attempt deletion in sorted order
-    made (the core names before n, every name after it); else the core less n."""
+def _trial(hard: Sequence[Any], term_of: Mapping[str, Any], names: Sequence[str], core: Sequence[str], n: str,
+           canonical: bool) -> list:
+    """The terms a witness for `n` must make true: the hard ones and the names of the attempt
+    deletion in sorted order made (the core names before n, every name after it) when
+    `canonical`, else the core less n."""
     inside = set(core)
-    return [x for x in sorted(names) if x != n and (x in inside if (x < n or not canonical) else True)]
+    return list(hard) + [term_of[x] for x in sorted(names)
+                         if x != n and (x in inside if (x < n or not canonical) else True)]
 
 
 def certifies(ctx: z3.Context, hard: Sequence[Any], term_of: Mapping[str, Any], names: Sequence[str],
@@ -234,7 +237,7 @@ def certifies(ctx: z3.Context, hard: Sequence[Any], term_of: Mapping[str, Any], 
         return False
     for n in core:
         w = witnesses.get(n)
-        if w is None or not satisfies(ctx, list(hard) + [term_of[x] for x in _trial(names, core, n, canonical)], w):
+        if w is None or not satisfies(ctx, _trial(hard, term_of, names, core, n, canonical), w):
             return False
     return True
 
@@ -250,7 +253,7 @@ def certificate(ctx: z3.Context, hard: Sequence[Any], term_of: Mapping[str, Any]
         w = witnesses.get(n)
         if w is None:
             return None
-        terms = list(hard) + [term_of[x] for x in _trial(names, core, n, canonical)]
+        terms = _trial(hard, term_of, names, core, n, canonical)
         plain = {k: v for k, v in w.items() if k != DIV0}
         if satisfies(ctx, terms, plain):
             out[n] = plain
